@@ -1,0 +1,64 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/aepsflow/aepsflow/db"
+)
+
+// ErrTypeNonRetryable marks errors that retrying cannot fix (e.g. Eko refusing our signature).
+const ErrTypeNonRetryable = "NonRetryable"
+
+// Inquirer asks the provider for a transaction's status. A returned error is retried unless
+// Permanent says otherwise.
+type Inquirer interface {
+	Inquire(ctx context.Context, clientRefID, userCode string) (InquiryResult, error)
+	// Permanent reports whether err cannot be fixed by retrying.
+	Permanent(err error) bool
+}
+
+// Activities are the workflow's side effects.
+type Activities struct {
+	Store    *db.Store
+	Inquirer Inquirer
+}
+
+// Record writes one history entry (and state change) for the workflow's transaction, once.
+func (a *Activities) Record(ctx context.Context, r Record) error {
+	detail := map[string]string{}
+	for k, v := range r.Detail {
+		detail[k] = v
+	}
+	if r.Reason != "" {
+		detail["reason"] = r.Reason
+	}
+	return a.Store.ApplyChange(ctx, db.Change{
+		WorkflowID: r.WorkflowID, Key: r.Key, Kind: r.Kind, From: r.From, To: r.To,
+		Final: r.Final, Flag: r.Flag, Detail: detail,
+	})
+}
+
+// Inquire runs Eko's Transaction Inquiry and records its answer in the transaction's history.
+func (a *Activities) Inquire(ctx context.Context, req InquiryRequest) (InquiryResult, error) {
+	res, err := a.Inquirer.Inquire(ctx, req.ClientRefID, req.UserCode)
+	if err != nil {
+		if a.Inquirer.Permanent(err) {
+			return InquiryResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNonRetryable, err)
+		}
+		return InquiryResult{}, fmt.Errorf("inquire %s: %w", req.ClientRefID, err)
+	}
+	info := activity.GetInfo(ctx)
+	err = a.Store.ApplyChange(ctx, db.Change{
+		WorkflowID: req.WorkflowID, Key: "inquiry:" + info.ActivityID, Kind: "inquiry",
+		Detail: map[string]string{"class": res.Class, "tx_status": res.TxStatus, "tx_status_desc": res.TxStatusDesc,
+			"tid": res.TID, "bank_ref_num": res.BankRefNum, "amount": res.Amount},
+	})
+	if err != nil {
+		return InquiryResult{}, fmt.Errorf("record inquiry of %s: %w", req.ClientRefID, err)
+	}
+	return res, nil
+}

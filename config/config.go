@@ -1,0 +1,319 @@
+// Package config reads aepsflow's configuration from environment variables.
+//
+// Secrets (access keys, tokens, partner secrets) only ever come from here. Config implements
+// slog.LogValuer so that logging a Config can never print one.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Public Eko UAT credentials (../shared/notes/eko-aeps.md). They are used as defaults only when
+// APP_ENV=development, so a production process can never run on them by accident.
+const (
+	uatAccessKey    = "d2fe1d99-6298-4af2-8cc5-d97dcf46df30"
+	uatDeveloperKey = "becbbce45f79c6f5109f848acd540567"
+	uatInitiatorID  = "9962981729"
+	uatAPIBaseURL   = "https://staging.eko.in/ekoapi/v3"
+	prodAPIBaseURL  = "https://api.eko.in:25002/ekoicici/v3"
+	uatOrigin       = "https://stagegateway.eko.in"
+	prodOrigin      = "https://gateway.eko.in"
+)
+
+// Config is the whole process configuration.
+type Config struct {
+	AppEnv string // development | production
+
+	HTTPAddr        string
+	MaxBodyBytes    int64
+	ShutdownTimeout time.Duration
+	RequestTimeout  time.Duration // budget for the database work behind one callback
+
+	DatabaseURL string
+
+	TemporalAddress   string
+	TemporalNamespace string
+	TemporalTaskQueue string
+
+	EkoEnv            string // uat | production
+	EkoAccessKey      string
+	EkoDeveloperKey   string
+	EkoInitiatorID    string
+	EkoAPIBaseURL     string
+	EkoInquiryVersion string // v3 | v1
+	EkoAllowedOrigins []string
+	EkoAllowedHeaders []string // custom headers the gateway page sends (callback_url_custom_headers)
+
+	ClientRefIDSource string // eko | own
+
+	AdminToken string
+
+	// Debit-hook rules.
+	CashMinAmount          decimal.Decimal
+	CashMaxAmount          decimal.Decimal
+	CashAmountMultiple     decimal.Decimal
+	DailyCashCountLimit    int
+	DailyCashAmountLimit   decimal.Decimal
+	LimitLocation          *time.Location
+	AllowRepeatAfterResult bool
+
+	// Workflow timings.
+	Lifecycle Lifecycle
+
+	// Partner callbacks: client_id -> client_secret.
+	PartnerClients map[string]string
+
+	// Outbox relay.
+	RelaySweepInterval time.Duration
+	RelayBatchSize     int
+}
+
+// Lifecycle holds the timings and switches a transaction workflow runs with. They travel in the
+// workflow's input, so a change affects new transactions only and never breaks replay.
+type Lifecycle struct {
+	EkoResponseTimeout    time.Duration // no eko-response by then: inquire
+	InquiryInitialBackoff time.Duration
+	InquiryMaxBackoff     time.Duration
+	InquiryDeadline       time.Duration // past it, needs_review (AePS reversal window)
+	NotFoundGrace         time.Duration // Eko still does not know the reference: expired
+	VerifySuccess         bool          // confirm tx_status 0 on cash withdrawals by inquiry
+	PartnerUnknownReview  time.Duration // partner status neither success nor failure: review after
+}
+
+// LogValue lists only what is safe to log.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("app_env", c.AppEnv),
+		slog.String("http_addr", c.HTTPAddr),
+		slog.String("temporal_address", c.TemporalAddress),
+		slog.String("temporal_namespace", c.TemporalNamespace),
+		slog.String("task_queue", c.TemporalTaskQueue),
+		slog.String("eko_env", c.EkoEnv),
+		slog.String("eko_api_base_url", c.EkoAPIBaseURL),
+		slog.Any("eko_allowed_origins", c.EkoAllowedOrigins),
+		slog.String("client_ref_id_source", c.ClientRefIDSource),
+		slog.Int("partners", len(c.PartnerClients)),
+	)
+}
+
+// Development reports whether development defaults are allowed.
+func (c Config) Development() bool { return c.AppEnv == "development" }
+
+// Getenv is the lookup Load uses; tests pass a map's lookup.
+type Getenv func(string) (string, bool)
+
+// FromEnv loads the configuration from the process environment.
+func FromEnv() (Config, error) { return Load(os.LookupEnv) }
+
+// Load builds a Config from env, applying defaults and validating everything, and reports every
+// problem at once so an operator fixes the deployment in one pass.
+func Load(env Getenv) (Config, error) {
+	r := reader{env: env}
+	c := Config{
+		AppEnv:            r.oneOf("APP_ENV", "production", "development", "production"),
+		HTTPAddr:          r.str("HTTP_ADDR", ":8080"),
+		MaxBodyBytes:      int64(r.int("MAX_BODY_BYTES", 64<<10)),
+		ShutdownTimeout:   r.dur("SHUTDOWN_TIMEOUT", 20*time.Second),
+		RequestTimeout:    r.dur("REQUEST_TIMEOUT", 900*time.Millisecond),
+		DatabaseURL:       r.str("DATABASE_URL", ""),
+		TemporalAddress:   r.str("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+		TemporalNamespace: r.str("TEMPORAL_NAMESPACE", "default"),
+		TemporalTaskQueue: r.str("TEMPORAL_TASK_QUEUE", "aepsflow"),
+		EkoEnv:            r.oneOf("EKO_ENV", "uat", "uat", "production"),
+		EkoInquiryVersion: r.oneOf("EKO_INQUIRY_VERSION", "v3", "v3", "v1"),
+		ClientRefIDSource: r.oneOf("CLIENT_REF_ID_SOURCE", "eko", "eko", "own"),
+		EkoAllowedHeaders: r.list("EKO_ALLOWED_HEADERS"),
+
+		CashMinAmount:          r.dec("CASH_MIN_AMOUNT", "100"),
+		CashMaxAmount:          r.dec("CASH_MAX_AMOUNT", "10000"),
+		CashAmountMultiple:     r.dec("CASH_AMOUNT_MULTIPLE", "50"),
+		DailyCashCountLimit:    r.int("AGENT_DAILY_CASH_COUNT_LIMIT", 50),
+		DailyCashAmountLimit:   r.dec("AGENT_DAILY_CASH_AMOUNT_LIMIT", "200000"),
+		AllowRepeatAfterResult: r.bool("ALLOW_REPEAT_DEBIT_HOOK_AFTER_RESULT", false),
+
+		Lifecycle: Lifecycle{
+			EkoResponseTimeout:    r.dur("EKO_RESPONSE_TIMEOUT", 5*time.Minute),
+			InquiryInitialBackoff: r.dur("INQUIRY_INITIAL_BACKOFF", 30*time.Second),
+			InquiryMaxBackoff:     r.dur("INQUIRY_MAX_BACKOFF", 30*time.Minute),
+			InquiryDeadline:       r.dur("INQUIRY_DEADLINE", 5*24*time.Hour),
+			NotFoundGrace:         r.dur("INQUIRY_NOT_FOUND_GRACE", 30*time.Minute),
+			VerifySuccess:         r.bool("VERIFY_SUCCESS", true),
+			PartnerUnknownReview:  r.dur("PARTNER_UNKNOWN_REVIEW_AFTER", 24*time.Hour),
+		},
+
+		RelaySweepInterval: r.dur("OUTBOX_SWEEP_INTERVAL", 2*time.Second),
+		RelayBatchSize:     r.int("OUTBOX_BATCH_SIZE", 64),
+	}
+	tz := r.str("LIMIT_TIMEZONE", "Asia/Kolkata")
+	if loc, err := time.LoadLocation(tz); err != nil {
+		r.fail("LIMIT_TIMEZONE", fmt.Errorf("unknown time zone %q: %w", tz, err))
+	} else {
+		c.LimitLocation = loc
+	}
+
+	dev := c.Development()
+	origin, baseURL := prodOrigin, prodAPIBaseURL
+	if c.EkoEnv == "uat" {
+		origin, baseURL = uatOrigin, uatAPIBaseURL
+	}
+	c.EkoAllowedOrigins = r.list("EKO_ALLOWED_ORIGINS")
+	if len(c.EkoAllowedOrigins) == 0 {
+		c.EkoAllowedOrigins = []string{origin}
+	}
+	c.EkoAPIBaseURL = r.str("EKO_API_BASE_URL", baseURL)
+	c.EkoAccessKey = r.secret("EKO_ACCESS_KEY", dev, uatAccessKey)
+	c.EkoDeveloperKey = r.secret("EKO_DEVELOPER_KEY", dev, uatDeveloperKey)
+	c.EkoInitiatorID = r.secret("EKO_INITIATOR_ID", dev, uatInitiatorID)
+	c.AdminToken = r.secret("ADMIN_TOKEN", dev, "dev-admin-token")
+	if c.AdminToken != "" && len(c.AdminToken) < 12 && !dev {
+		r.fail("ADMIN_TOKEN", errors.New("must be at least 12 characters"))
+	}
+	if c.DatabaseURL == "" {
+		r.fail("DATABASE_URL", errors.New("is required"))
+	}
+	c.PartnerClients = r.partners("PARTNER_CLIENTS")
+
+	if !c.CashMinAmount.IsPositive() || c.CashMaxAmount.LessThan(c.CashMinAmount) {
+		r.fail("CASH_MIN_AMOUNT/CASH_MAX_AMOUNT", errors.New("need 0 < min <= max"))
+	}
+	if !c.CashAmountMultiple.IsPositive() {
+		r.fail("CASH_AMOUNT_MULTIPLE", errors.New("must be positive"))
+	}
+	if c.MaxBodyBytes < 1024 {
+		r.fail("MAX_BODY_BYTES", errors.New("must be at least 1024"))
+	}
+	if c.RelayBatchSize < 1 {
+		r.fail("OUTBOX_BATCH_SIZE", errors.New("must be at least 1"))
+	}
+	if err := errors.Join(r.errs...); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	return c, nil
+}
+
+type reader struct {
+	env  Getenv
+	errs []error
+}
+
+func (r *reader) fail(name string, err error) { r.errs = append(r.errs, fmt.Errorf("%s %w", name, err)) }
+
+func (r *reader) str(name, def string) string {
+	if v, ok := r.env(name); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+// secret returns the variable's value; outside development a missing secret is an error
+// (never a silent default), and the error names the variable, never a value.
+func (r *reader) secret(name string, dev bool, devDefault string) string {
+	if v, ok := r.env(name); ok && v != "" {
+		return v
+	}
+	if dev {
+		return devDefault
+	}
+	r.fail(name, errors.New("is required outside APP_ENV=development"))
+	return ""
+}
+
+func (r *reader) oneOf(name, def string, allowed ...string) string {
+	v := strings.ToLower(r.str(name, def))
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	r.fail(name, fmt.Errorf("must be one of %s, got %q", strings.Join(allowed, ", "), v))
+	return def
+}
+
+func (r *reader) int(name string, def int) int {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		r.fail(name, fmt.Errorf("must be an integer: %w", err))
+		return def
+	}
+	return n
+}
+
+func (r *reader) bool(name string, def bool) bool {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(name, fmt.Errorf("must be true or false: %w", err))
+		return def
+	}
+	return b
+}
+
+func (r *reader) dur(name string, def time.Duration) time.Duration {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		r.fail(name, fmt.Errorf("must be a positive duration like 30s or 5m, got %q", v))
+		return def
+	}
+	return d
+}
+
+func (r *reader) dec(name, def string) decimal.Decimal {
+	v := r.str(name, def)
+	d, err := decimal.NewFromString(v)
+	if err != nil {
+		r.fail(name, fmt.Errorf("must be a decimal amount, got %q", v))
+		return decimal.RequireFromString(def)
+	}
+	return d
+}
+
+func (r *reader) list(name string) []string {
+	var out []string
+	for _, s := range strings.Split(r.str(name, ""), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// partners parses "id1:secret1,id2:secret2". Secrets may contain ':' (only the first splits).
+func (r *reader) partners(name string) map[string]string {
+	out := map[string]string{}
+	raw, _ := r.env(name)
+	for _, item := range strings.Split(raw, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		id, secret, ok := strings.Cut(item, ":")
+		if !ok || id == "" || secret == "" {
+			r.fail(name, fmt.Errorf("entry %d must be client_id:client_secret", len(out)+1))
+			continue
+		}
+		if _, dup := out[id]; dup {
+			r.fail(name, fmt.Errorf("client_id %q appears twice", id))
+		}
+		out[id] = secret
+	}
+	return out
+}

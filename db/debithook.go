@@ -1,0 +1,220 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/shopspring/decimal"
+
+	"github.com/aepsflow/aepsflow/txstate"
+)
+
+// DebitHook is everything the decision on one debit-hook needs.
+type DebitHook struct {
+	Inbound     Inbound
+	Provider    string
+	ProviderRef string // Eko's client_ref_id
+	// NewClientRefID, when set, generates our own key for the transaction (CLIENT_REF_ID_SOURCE=own).
+	NewClientRefID func() (string, error)
+	TxType         string
+	CashWithdrawal bool
+	AgentUserCode  string
+	CustomerMobile string
+	BankCode       string
+	Amount         decimal.NullDecimal
+	AmountText     string
+	DetailsHash    string
+	BusinessDay    time.Time
+	DefaultLimits  Limits
+	// AllowRepeatAfterResult confirms a repeated debit-hook even once an outcome is known.
+	AllowRepeatAfterResult bool
+	// WorkflowID derives the workflow ID from our client_ref_id.
+	WorkflowID func(clientRefID string) string
+	// Start builds the outbox entry that starts the workflow for a new transaction.
+	Start func(clientRefID string, createdAt time.Time) (OutboxEntry, error)
+}
+
+// Limits are an agent's per-day cash-withdrawal limits.
+type Limits struct {
+	Count  int
+	Amount decimal.Decimal
+}
+
+// Decision is the answer to a debit-hook.
+type Decision struct {
+	Allow         bool
+	Code          string // allowed | allowed_repeat | unknown_agent | agent_suspended | daily_count_limit | daily_amount_limit | reference_conflict | already_processed
+	Message       string // shown to the agent when refused
+	ClientRefID   string // our key for the transaction
+	TransactionID int64
+}
+
+// DecideDebitHook records the request, decides on it and, when allowed, records the pending
+// transaction and the intent to start its workflow, all in one PostgreSQL transaction. The
+// per-agent row lock makes the daily limits exact under concurrent debit-hooks.
+func (s *Store) DecideDebitHook(ctx context.Context, h DebitHook) (Decision, error) {
+	var d Decision
+	err := s.inTxRetry(ctx, func(tx *sqlx.Tx) error {
+		var e error
+		d, e = decide(ctx, tx, h)
+		return e
+	})
+	if err != nil {
+		return Decision{}, fmt.Errorf("decide debit-hook %s: %w", h.ProviderRef, err)
+	}
+	return d, nil
+}
+
+func decide(ctx context.Context, tx *sqlx.Tx, h DebitHook) (Decision, error) {
+	var existing struct {
+		ID          int64  `db:"id"`
+		ClientRefID string `db:"client_ref_id"`
+		DetailsHash string `db:"details_hash"`
+		State       string `db:"state"`
+	}
+	err := tx.GetContext(ctx, &existing, `
+		SELECT id, client_ref_id, details_hash, state FROM transactions
+		WHERE provider = $1 AND provider_ref = $2`, h.Provider, h.ProviderRef)
+	switch {
+	case err == nil:
+		d := repeatDecision(h, existing.ClientRefID, existing.DetailsHash, existing.State)
+		d.TransactionID = existing.ID
+		return d, finishInbound(ctx, tx, h.Inbound, d)
+	case !errors.Is(err, sql.ErrNoRows):
+		return Decision{}, fmt.Errorf("look up reference: %w", err)
+	}
+
+	d, err := checkAgent(ctx, tx, h)
+	if err != nil || !d.Allow {
+		return d, errors.Join(err, finishInbound(ctx, tx, h.Inbound, d))
+	}
+
+	clientRefID := h.ProviderRef
+	if h.NewClientRefID != nil {
+		if clientRefID, err = h.NewClientRefID(); err != nil {
+			return Decision{}, fmt.Errorf("generate client_ref_id: %w", err)
+		}
+	}
+	var row struct {
+		ID        int64     `db:"id"`
+		CreatedAt time.Time `db:"created_at"`
+	}
+	err = tx.GetContext(ctx, &row, `
+		INSERT INTO transactions (provider, client_ref_id, provider_ref, workflow_id, tx_type, agent_user_code,
+			customer_mobile, bank_code, amount, amount_text, details_hash, business_day, state)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING id, created_at`,
+		h.Provider, clientRefID, h.ProviderRef, h.WorkflowID(clientRefID), h.TxType, h.AgentUserCode, h.CustomerMobile,
+		h.BankCode, h.Amount, nullIfEmpty(h.AmountText), h.DetailsHash, h.BusinessDay, txstate.Pending)
+	if err != nil {
+		return Decision{}, fmt.Errorf("insert transaction: %w", err)
+	}
+	// The workflow input carries the creation time, which only the insert knows.
+	entry, err := h.Start(clientRefID, row.CreatedAt)
+	if err != nil {
+		return Decision{}, err
+	}
+	if err := insertOutbox(ctx, tx, entry); err != nil {
+		return Decision{}, err
+	}
+	if _, err := insertEvent(ctx, tx, Event{TransactionID: row.ID, Kind: "created", To: txstate.Pending,
+		Detail: map[string]string{"reason": "debit-hook allowed"}, DedupeKey: "created"}); err != nil {
+		return Decision{}, err
+	}
+	d = Decision{Allow: true, Code: "allowed", ClientRefID: clientRefID, TransactionID: row.ID}
+	return d, finishInbound(ctx, tx, h.Inbound, d)
+}
+
+func repeatDecision(h DebitHook, clientRefID, detailsHash, state string) Decision {
+	switch {
+	case detailsHash != h.DetailsHash:
+		return Decision{Code: "reference_conflict",
+			Message: fmt.Sprintf("Reference %s was already used for a different transaction. Please start a new transaction.", h.ProviderRef)}
+	case state != txstate.Pending && !h.AllowRepeatAfterResult:
+		return Decision{Code: "already_processed",
+			Message: fmt.Sprintf("Transaction %s has already been processed (%s). Please start a new transaction.", h.ProviderRef, state)}
+	}
+	return Decision{Allow: true, Code: "allowed_repeat", ClientRefID: clientRefID}
+}
+
+func checkAgent(ctx context.Context, tx *sqlx.Tx, h DebitHook) (Decision, error) {
+	var agent struct {
+		Status      string              `db:"status"`
+		CountLimit  sql.NullInt64       `db:"daily_cash_count_limit"`
+		AmountLimit decimal.NullDecimal `db:"daily_cash_amount_limit"`
+	}
+	// FOR UPDATE serialises debit-hooks of one agent, so the limit check below and the insert
+	// that follows it cannot interleave with another request's.
+	err := tx.GetContext(ctx, &agent, `
+		SELECT status, daily_cash_count_limit, daily_cash_amount_limit FROM agents
+		WHERE user_code = $1 FOR UPDATE`, h.AgentUserCode)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Decision{Code: "unknown_agent",
+			Message: fmt.Sprintf("Agent %s is not registered for AePS. Please contact support.", h.AgentUserCode)}, nil
+	}
+	if err != nil {
+		return Decision{}, fmt.Errorf("look up agent: %w", err)
+	}
+	if agent.Status != "active" {
+		return Decision{Code: "agent_suspended",
+			Message: fmt.Sprintf("Agent %s is suspended. Please contact support.", h.AgentUserCode)}, nil
+	}
+	if !h.CashWithdrawal {
+		return Decision{Allow: true}, nil
+	}
+	limits := h.DefaultLimits
+	if agent.CountLimit.Valid {
+		limits.Count = int(agent.CountLimit.Int64)
+	}
+	if agent.AmountLimit.Valid {
+		limits.Amount = agent.AmountLimit.Decimal
+	}
+	var used struct {
+		Count  int             `db:"n"`
+		Amount decimal.Decimal `db:"total"`
+	}
+	// Failed, expired and reversed withdrawals moved no money, so they do not count.
+	err = tx.GetContext(ctx, &used, `
+		SELECT count(*) AS n, coalesce(sum(amount), 0) AS total FROM transactions
+		WHERE agent_user_code = $1 AND business_day = $2 AND tx_type = $3
+		  AND state NOT IN ('failed', 'expired', 'reversed')`,
+		h.AgentUserCode, h.BusinessDay, h.TxType)
+	if err != nil {
+		return Decision{}, fmt.Errorf("sum today's withdrawals: %w", err)
+	}
+	if used.Count+1 > limits.Count {
+		return Decision{Code: "daily_count_limit",
+			Message: fmt.Sprintf("Daily limit of %d cash withdrawals reached. Please try again tomorrow.", limits.Count)}, nil
+	}
+	if used.Amount.Add(h.Amount.Decimal).GreaterThan(limits.Amount) {
+		left := limits.Amount.Sub(used.Amount)
+		if left.IsNegative() {
+			left = decimal.Zero
+		}
+		return Decision{Code: "daily_amount_limit",
+			Message: fmt.Sprintf("This withdrawal exceeds the daily limit of Rs %s; Rs %s is left today.", limits.Amount.StringFixed(2), left.StringFixed(2))}, nil
+	}
+	return Decision{Allow: true}, nil
+}
+
+func finishInbound(ctx context.Context, tx *sqlx.Tx, in Inbound, d Decision) error {
+	if d.Code == "" {
+		return nil // an error path: the caller records the request
+	}
+	in.Outcome = "refused"
+	if d.Allow {
+		in.Outcome = d.Code
+		in.TransactionID = sql.NullInt64{Int64: d.TransactionID, Valid: d.TransactionID != 0}
+	}
+	in.OutcomeDetail = d.Code
+	if d.Message != "" {
+		in.OutcomeDetail += ": " + d.Message
+	}
+	_, err := insertInbound(ctx, tx, in)
+	return err
+}
+
+func nullIfEmpty(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

@@ -1,0 +1,86 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// PendingEntry is an outbox entry claimed for delivery.
+type PendingEntry struct {
+	ID         int64  `db:"id"`
+	Kind       string `db:"kind"`
+	WorkflowID string `db:"workflow_id"`
+	SignalName string `db:"signal_name"`
+	Payload    []byte `db:"payload"`
+	Attempts   int    `db:"attempts"`
+}
+
+// Delivery is the result of delivering one entry.
+type Delivery struct {
+	ID   int64
+	Err  error  // nil: delivered
+	Note string // what happened, e.g. "workflow already closed"
+	// Retry is when to try again after an error.
+	Retry time.Duration
+}
+
+// ClaimOutbox locks up to limit due entries (skipping those another relay holds), hands them to
+// deliver and records the results, all in one transaction: a relay that dies mid-batch releases
+// its locks and another delivers the entries again, which is why delivery must be idempotent.
+func (s *Store) ClaimOutbox(ctx context.Context, limit int, deliver func([]PendingEntry) []Delivery) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var entries []PendingEntry
+		if err := tx.SelectContext(ctx, &entries, `
+			SELECT id, kind, workflow_id, signal_name, payload, attempts FROM outbox
+			WHERE delivered_at IS NULL AND available_at <= now()
+			ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit); err != nil {
+			return fmt.Errorf("claim outbox entries: %w", err)
+		}
+		n = len(entries)
+		if n == 0 {
+			return nil
+		}
+		for _, d := range deliver(entries) {
+			var err error
+			if d.Err == nil {
+				_, err = tx.ExecContext(ctx, `UPDATE outbox SET delivered_at = now(), attempts = attempts + 1,
+					delivery_note = $2 WHERE id = $1`, d.ID, d.Note)
+			} else {
+				_, err = tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2,
+					available_at = now() + $3 * interval '1 millisecond' WHERE id = $1`,
+					d.ID, truncate(d.Err.Error(), 1000), d.Retry.Milliseconds())
+			}
+			if err != nil {
+				return fmt.Errorf("record delivery of outbox entry %d: %w", d.ID, err)
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// OutboxBacklog counts undelivered entries and the age of the oldest, for readiness and metrics.
+func (s *Store) OutboxBacklog(ctx context.Context) (count int, oldest time.Duration, err error) {
+	var row struct {
+		N   int     `db:"n"`
+		Age float64 `db:"age"`
+	}
+	err = s.db.GetContext(ctx, &row, `SELECT count(*) AS n,
+		coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS age
+		FROM outbox WHERE delivered_at IS NULL`)
+	if err != nil {
+		return 0, 0, fmt.Errorf("measure outbox backlog: %w", err)
+	}
+	return row.N, time.Duration(row.Age * float64(time.Second)), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

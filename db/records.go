@@ -1,0 +1,56 @@
+package db
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Change is a workflow's write to a transaction: an event, optionally a state change and a flag.
+type Change struct {
+	WorkflowID string
+	Key        string // idempotency key within the transaction
+	Kind       string
+	From, To   string
+	Final      bool
+	Flag       string
+	Detail     map[string]string
+}
+
+// ApplyChange appends the event and applies the state change once: a retried call with the same
+// key changes nothing.
+func (s *Store) ApplyChange(ctx context.Context, c Change) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var id int64
+		if err := tx.GetContext(ctx, &id, `SELECT id FROM transactions WHERE workflow_id = $1 FOR UPDATE`, c.WorkflowID); err != nil {
+			return fmt.Errorf("look up transaction: %w", err)
+		}
+		if c.Flag != "" {
+			if c.Detail == nil {
+				c.Detail = map[string]string{}
+			}
+			c.Detail["flag"] = c.Flag
+		}
+		inserted, err := insertEvent(ctx, tx, Event{TransactionID: id, Kind: c.Kind, From: c.From, To: c.To, Detail: c.Detail, DedupeKey: c.Key})
+		if err != nil || !inserted {
+			return err
+		}
+		if c.To != "" {
+			if _, err := tx.ExecContext(ctx, `
+				UPDATE transactions SET state = $2, state_reason = $3, updated_at = now(),
+					final_at = CASE WHEN $4 THEN now() ELSE NULL END
+				WHERE id = $1`, id, c.To, c.Detail["reason"], c.Final); err != nil {
+				return fmt.Errorf("set state %s: %w", c.To, err)
+			}
+		}
+		if c.Flag != "" {
+			return flag(ctx, tx, id, c.Flag)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("apply %s to %s: %w", c.Kind, c.WorkflowID, err)
+	}
+	return nil
+}

@@ -1,0 +1,185 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Store reads and writes aepsflow's tables. It is safe for concurrent use.
+type Store struct {
+	db *sqlx.DB
+}
+
+// Open connects to PostgreSQL and checks the connection.
+func Open(ctx context.Context, url string) (*Store, error) {
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// DB exposes the pool for migrations and health checks.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks that PostgreSQL answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// inTx runs fn in a transaction, committing when it returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// inTxRetry is inTx for writes that can lose a race on a unique constraint: the retry sees the
+// winner's row and takes the repeat path.
+func (s *Store) inTxRetry(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = s.inTx(ctx, fn); !isUniqueViolation(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// isUniqueViolation reports a unique-constraint conflict, optionally on a named constraint.
+func isUniqueViolation(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "23505"
+}
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Inbound is one request as received on a callback endpoint.
+type Inbound struct {
+	Source        string
+	Method        string
+	Path          string
+	RemoteAddr    string
+	Headers       map[string]string
+	Body          []byte // already redacted
+	BodySize      int64
+	BodyTruncated bool
+	BodyRedacted  bool
+	Action        string
+	Reference     string
+	TransactionID sql.NullInt64
+	Outcome       string
+	OutcomeDetail string
+	HTTPStatus    int
+}
+
+type queryer interface {
+	QueryRowxContext(ctx context.Context, query string, args ...any) *sqlx.Row
+}
+
+func insertInbound(ctx context.Context, q queryer, in Inbound) (int64, error) {
+	headers, err := json.Marshal(in.Headers)
+	if err != nil {
+		return 0, fmt.Errorf("encode headers: %w", err)
+	}
+	if in.Body == nil {
+		in.Body = []byte{}
+	}
+	var id int64
+	err = q.QueryRowxContext(ctx, `
+		INSERT INTO inbound_requests (source, method, path, remote_addr, headers, body, body_size,
+			body_truncated, body_redacted, action, reference, transaction_id, outcome, outcome_detail, http_status)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) RETURNING id`,
+		in.Source, in.Method, in.Path, in.RemoteAddr, headers, in.Body, in.BodySize, in.BodyTruncated,
+		in.BodyRedacted, in.Action, in.Reference, in.TransactionID, in.Outcome, in.OutcomeDetail, in.HTTPStatus,
+	).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store inbound request: %w", err)
+	}
+	return id, nil
+}
+
+// RecordInbound stores a request that needs no other write (invalid, unauthorised, too large).
+func (s *Store) RecordInbound(ctx context.Context, in Inbound) (int64, error) {
+	return insertInbound(ctx, s.db, in)
+}
+
+// OutboxEntry is something that must reach Temporal.
+type OutboxEntry struct {
+	Kind       string // start | signal
+	WorkflowID string
+	SignalName string
+	Payload    []byte
+	DedupeKey  string
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func insertOutbox(ctx context.Context, q execer, e OutboxEntry) error {
+	_, err := q.ExecContext(ctx, `
+		INSERT INTO outbox (kind, workflow_id, signal_name, payload, dedupe_key)
+		VALUES ($1,$2,$3,$4,$5) ON CONFLICT (dedupe_key) DO NOTHING`,
+		e.Kind, e.WorkflowID, e.SignalName, e.Payload, e.DedupeKey)
+	if err != nil {
+		return fmt.Errorf("queue %s for %s: %w", e.Kind, e.WorkflowID, err)
+	}
+	return nil
+}
+
+// Event is one entry of a transaction's history.
+type Event struct {
+	TransactionID int64
+	Kind          string
+	From, To      string
+	Detail        map[string]string
+	DedupeKey     string
+}
+
+func insertEvent(ctx context.Context, q queryer, e Event) (inserted bool, err error) {
+	detail, err := json.Marshal(e.Detail)
+	if err != nil {
+		return false, fmt.Errorf("encode event detail: %w", err)
+	}
+	if e.Detail == nil {
+		detail = []byte("{}")
+	}
+	var id int64
+	err = q.QueryRowxContext(ctx, `
+		INSERT INTO tx_events (transaction_id, kind, from_state, to_state, detail, dedupe_key)
+		VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (transaction_id, dedupe_key) DO NOTHING RETURNING id`,
+		e.TransactionID, e.Kind, e.From, e.To, detail, e.DedupeKey).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("append %s event: %w", e.Kind, err)
+	}
+	return true, nil
+}

@@ -1,0 +1,144 @@
+// Package outbox delivers what the API committed to PostgreSQL's outbox table to Temporal:
+// workflow starts and signals. The API never waits on Temporal; the relay does, and retries
+// until Temporal takes each entry.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/aepsflow/aepsflow/db"
+)
+
+// Channel is the PostgreSQL NOTIFY channel the outbox trigger signals.
+const Channel = "aepsflow_outbox"
+
+// Deliverer hands one entry to Temporal. It must be idempotent: an entry can be delivered again
+// after a crash.
+type Deliverer interface {
+	Deliver(ctx context.Context, e db.PendingEntry) (note string, err error)
+}
+
+// Relay moves outbox entries to Temporal. Several relays (one per API replica) may run at once.
+type Relay struct {
+	Store       *db.Store
+	DatabaseURL string // for LISTEN
+	Deliverer   Deliverer
+	Logger      *slog.Logger
+	Sweep       time.Duration // poll even without a notification
+	BatchSize   int
+	Concurrency int           // deliveries in flight per batch
+	CallTimeout time.Duration // per delivery
+}
+
+// Run relays until ctx ends.
+func (r *Relay) Run(ctx context.Context) error {
+	listener := pq.NewListener(r.DatabaseURL, 200*time.Millisecond, 10*time.Second, func(ev pq.ListenerEventType, err error) {
+		if err != nil {
+			r.Logger.Warn("outbox listener", "event", ev, "err", err)
+		}
+	})
+	defer listener.Close()
+	if err := listener.Listen(Channel); err != nil {
+		// The sweep still works without notifications; say so and go on.
+		r.Logger.Warn("outbox: LISTEN failed, relying on the periodic sweep", "err", err)
+	}
+	ticker := time.NewTicker(r.Sweep)
+	defer ticker.Stop()
+	for {
+		r.drain(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-listener.Notify:
+		case <-ticker.C:
+		}
+	}
+}
+
+// drain delivers batches until none is full or ctx ends.
+func (r *Relay) drain(ctx context.Context) {
+	for ctx.Err() == nil {
+		n, err := r.Store.ClaimOutbox(ctx, r.BatchSize, func(entries []db.PendingEntry) []db.Delivery {
+			return r.deliverBatch(ctx, entries)
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				r.Logger.Warn("outbox: batch failed", "err", err)
+			}
+			return
+		}
+		if n < r.BatchSize {
+			return
+		}
+	}
+}
+
+// deliverBatch delivers entries concurrently, but those of one workflow in order.
+func (r *Relay) deliverBatch(ctx context.Context, entries []db.PendingEntry) []db.Delivery {
+	var order []string
+	groups := map[string][]db.PendingEntry{}
+	for _, e := range entries {
+		if _, ok := groups[e.WorkflowID]; !ok {
+			order = append(order, e.WorkflowID)
+		}
+		groups[e.WorkflowID] = append(groups[e.WorkflowID], e)
+	}
+	results := make([]db.Delivery, 0, len(entries))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(r.Concurrency, 1))
+	for _, id := range order {
+		group := groups[id]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			failed := false
+			for _, e := range group {
+				d := db.Delivery{ID: e.ID}
+				if failed {
+					// Keep order: what follows a failed entry waits for it.
+					d.Err, d.Retry = errors.New("waiting for an earlier entry of the same workflow"), backoff(e.Attempts)
+				} else {
+					cctx, cancel := context.WithTimeout(ctx, r.CallTimeout)
+					d.Note, d.Err = r.Deliverer.Deliver(cctx, e)
+					cancel()
+					if d.Err != nil {
+						failed = true
+						d.Retry = backoff(e.Attempts)
+						r.Logger.Warn("outbox: delivery failed", "entry", e.ID, "kind", e.Kind, "workflow_id", e.WorkflowID,
+							"attempt", e.Attempts+1, "retry_in", d.Retry, "err", d.Err)
+					}
+				}
+				mu.Lock()
+				results = append(results, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// backoff paces retries while Temporal is away: 0.5 s doubling to 15 s, so that a returning
+// server is used within seconds.
+func backoff(attempts int) time.Duration {
+	d := 500 * time.Millisecond
+	for i := 0; i < attempts && d < 15*time.Second; i++ {
+		d *= 2
+	}
+	return min(d, 15*time.Second)
+}
+
+// ErrBadEntry marks an entry that can never be delivered as stored.
+var ErrBadEntry = errors.New("bad outbox entry")
+
+func badEntry(id int64, err error) error { return fmt.Errorf("%w %d: %v", ErrBadEntry, id, err) }

@@ -1,0 +1,126 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/workflows"
+)
+
+// payload is what an outbox entry carries: the workflow's start input (a signal may have to start
+// the workflow) and, for signals, the signal's argument.
+type payload struct {
+	Input  workflows.Input `json:"input"`
+	Signal json.RawMessage `json:"signal,omitempty"`
+}
+
+// StartEntry builds the entry that starts a transaction's workflow.
+func StartEntry(workflowID string, in workflows.Input) (db.OutboxEntry, error) {
+	b, err := json.Marshal(payload{Input: in})
+	if err != nil {
+		return db.OutboxEntry{}, fmt.Errorf("encode start of %s: %w", workflowID, err)
+	}
+	return db.OutboxEntry{Kind: "start", WorkflowID: workflowID, Payload: b, DedupeKey: "start:" + workflowID}, nil
+}
+
+// SignalEntry builds the entry that delivers a signal, starting the workflow if need be.
+func SignalEntry(workflowID, signal, dedupeKey string, in workflows.Input, arg any) (db.OutboxEntry, error) {
+	a, err := json.Marshal(arg)
+	if err != nil {
+		return db.OutboxEntry{}, fmt.Errorf("encode %s signal for %s: %w", signal, workflowID, err)
+	}
+	b, err := json.Marshal(payload{Input: in, Signal: a})
+	if err != nil {
+		return db.OutboxEntry{}, fmt.Errorf("encode %s signal for %s: %w", signal, workflowID, err)
+	}
+	return db.OutboxEntry{Kind: "signal", WorkflowID: workflowID, SignalName: signal, Payload: b, DedupeKey: dedupeKey}, nil
+}
+
+// LateHandler records a signal that reached a workflow which had already closed.
+type LateHandler func(ctx context.Context, workflowID string, o workflows.Outcome) error
+
+// Temporal delivers entries with a Temporal client.
+type Temporal struct {
+	Client    client.Client
+	TaskQueue string
+	Late      LateHandler
+}
+
+// Options are the start options every transaction workflow gets. REJECT_DUPLICATE means a
+// finished transaction can never be started again by a late callback; USE_EXISTING makes a
+// repeated start of a running one a no-op.
+func Options(workflowID, taskQueue string, in workflows.Input) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       workflowID,
+		TaskQueue:                taskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.AttrClientRefID.ValueSet(in.ClientRefID),
+			workflows.AttrAgentUserCode.ValueSet(in.AgentUserCode),
+			workflows.AttrTxType.ValueSet(in.TxType),
+			workflows.AttrTxState.ValueSet(workflows.StatePending),
+			workflows.AttrTxProvider.ValueSet(in.Provider),
+		),
+	}
+}
+
+// Deliver starts or signals the entry's workflow.
+func (t *Temporal) Deliver(ctx context.Context, e db.PendingEntry) (string, error) {
+	var p payload
+	if err := json.Unmarshal(e.Payload, &p); err != nil {
+		return "", badEntry(e.ID, err)
+	}
+	opts := Options(e.WorkflowID, t.TaskQueue, p.Input)
+	var err error
+	switch e.Kind {
+	case "start":
+		_, err = t.Client.ExecuteWorkflow(ctx, opts, workflows.TransactionWorkflowName, p.Input)
+	case "signal":
+		if e.SignalName == workflows.SignalOutcome {
+			var o workflows.Outcome
+			if uerr := json.Unmarshal(p.Signal, &o); uerr != nil {
+				return "", badEntry(e.ID, uerr)
+			}
+			_, err = t.Client.SignalWithStartWorkflow(ctx, e.WorkflowID, e.SignalName, o, opts, workflows.TransactionWorkflowName, p.Input)
+			if isAlreadyStarted(err) && t.Late != nil {
+				// The workflow finished between the API's check and this delivery.
+				if lerr := t.Late(ctx, e.WorkflowID, o); lerr != nil {
+					return "", fmt.Errorf("record late outcome: %w", lerr)
+				}
+			}
+		} else {
+			var r workflows.Resolution
+			if uerr := json.Unmarshal(p.Signal, &r); uerr != nil {
+				return "", badEntry(e.ID, uerr)
+			}
+			err = t.Client.SignalWorkflow(ctx, e.WorkflowID, "", e.SignalName, r)
+		}
+	default:
+		return "", badEntry(e.ID, fmt.Errorf("unknown kind %q", e.Kind))
+	}
+	if isAlreadyStarted(err) {
+		return "workflow already closed", nil
+	}
+	var nf *serviceerror.NotFound
+	if e.Kind == "signal" && errors.As(err, &nf) {
+		return "workflow not found or closed", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %w", e.Kind, e.WorkflowID, err)
+	}
+	return "", nil
+}
+
+func isAlreadyStarted(err error) bool {
+	var as *serviceerror.WorkflowExecutionAlreadyStarted
+	return errors.As(err, &as)
+}

@@ -1,0 +1,123 @@
+// Package workflows holds the Temporal workflow that drives one AePS transaction to a final,
+// verified state. It does no I/O itself: activities read and write PostgreSQL and call Eko.
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/aepsflow/aepsflow/txstate"
+)
+
+// Names shared by the starter (outbox relay), the worker and the API.
+const (
+	TransactionWorkflowName = "Transaction"
+	SignalOutcome           = "outcome"
+	SignalResolve           = "resolve"
+	QueryState              = "state"
+)
+
+// States, re-exported for readers of this package.
+const (
+	StatePending         = txstate.Pending
+	StateInquiry         = txstate.Inquiry
+	StateReversalPending = txstate.ReversalPending
+	StateUnknown         = txstate.Unknown
+	StateNeedsReview     = txstate.NeedsReview
+	StateSuccess         = txstate.Success
+	StateFailed          = txstate.Failed
+	StateReversed        = txstate.Reversed
+	StateExpired         = txstate.Expired
+)
+
+// Providers.
+const (
+	ProviderEko = "eko"
+	// Partner providers are "partner:<client_id>".
+	PartnerPrefix = "partner:"
+)
+
+// WorkflowID derives the workflow ID from the provider and our client_ref_id: one workflow per
+// transaction, and the same ID whichever replica or retry computes it.
+func WorkflowID(provider, clientRefID string) string {
+	return "aeps/" + provider + "/" + clientRefID
+}
+
+// Search attributes operators filter on in the Temporal Web UI. Each must be registered on the
+// server (Keyword); the worker refuses to start otherwise, since an unregistered attribute would
+// wedge every workflow task that upserts it.
+var (
+	AttrClientRefID   = temporal.NewSearchAttributeKeyKeyword("ClientRefID")
+	AttrAgentUserCode = temporal.NewSearchAttributeKeyKeyword("AgentUserCode")
+	AttrTxType        = temporal.NewSearchAttributeKeyKeyword("TxType")
+	AttrTxState       = temporal.NewSearchAttributeKeyKeyword("TxState")
+	AttrTxProvider    = temporal.NewSearchAttributeKeyKeyword("TxProvider")
+)
+
+// SearchAttributeNames lists the custom attributes the worker checks for at start-up.
+func SearchAttributeNames() []string {
+	return []string{"ClientRefID", "AgentUserCode", "TxType", "TxState", "TxProvider"}
+}
+
+// Policy carries the timings a workflow runs with. It travels in the input so that a
+// configuration change affects new transactions only and never breaks replay.
+type Policy struct {
+	ResponseTimeout       time.Duration `json:"response_timeout"`
+	InquiryInitialBackoff time.Duration `json:"inquiry_initial_backoff"`
+	InquiryMaxBackoff     time.Duration `json:"inquiry_max_backoff"`
+	InquiryDeadline       time.Duration `json:"inquiry_deadline"`
+	NotFoundGrace         time.Duration `json:"not_found_grace"`
+	VerifySuccess         bool          `json:"verify_success"`
+	UnknownReviewAfter    time.Duration `json:"unknown_review_after"`
+}
+
+// Input starts a transaction workflow.
+type Input struct {
+	Provider      string    `json:"provider"`
+	ClientRefID   string    `json:"client_ref_id"`
+	ProviderRef   string    `json:"provider_ref"`
+	TxType        string    `json:"tx_type"`
+	AgentUserCode string    `json:"agent_user_code"`
+	Amount        string    `json:"amount"`
+	CreatedAt     time.Time `json:"created_at"`
+	Policy        Policy    `json:"policy"`
+}
+
+// Outcome is a provider's report of a transaction's result, delivered as a signal. Only ids and
+// the status travel; the full callback stays in PostgreSQL (claim check).
+type Outcome struct {
+	// EventID is unique per report (e.g. "eko_response:42"); Temporal does not deduplicate
+	// signals, so the workflow does.
+	EventID string `json:"event_id"`
+	Source  string `json:"source"` // SourceEko | SourcePartner
+	// TxStatus is Eko's tx_status as text ("" when absent). For partners: Outcome below.
+	TxStatus string `json:"tx_status,omitempty"`
+	// PartnerOutcome is success | failed | unknown for partner callbacks.
+	PartnerOutcome string `json:"partner_outcome,omitempty"`
+	PartnerStatus  string `json:"partner_status,omitempty"`
+}
+
+// Outcome sources.
+const (
+	SourceEko     = "eko_response"
+	SourcePartner = "partner_callback"
+)
+
+// Resolution is an operator's decision on a transaction that needs review.
+type Resolution struct {
+	EventID string `json:"event_id"`
+	State   string `json:"state"` // success | failed
+	Reason  string `json:"reason"`
+	By      string `json:"by"`
+}
+
+// Snapshot is what the state query returns.
+type Snapshot struct {
+	State           string `json:"state"`
+	Reason          string `json:"reason"`
+	ClaimedTxStatus string `json:"claimed_tx_status,omitempty"`
+	InquiryTxStatus string `json:"inquiry_tx_status,omitempty"`
+	Inquiries       int    `json:"inquiries"`
+	Outcomes        int    `json:"outcomes"`
+}
