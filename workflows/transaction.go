@@ -372,7 +372,7 @@ func (t *txn) drainLate(ctx workflow.Context) error {
 		t.seen[o.EventID] = true
 		r := activities.Record{Kind: "late_outcome", Reason: "report received after the final state",
 			Detail: map[string]string{"event_id": o.EventID, "tx_status": o.TxStatus, "partner_outcome": o.PartnerOutcome}}
-		if txstate.Contradicts(t.snap.State, reported(o)) {
+		if ContradictsFinal(t.snap.State, o) {
 			r.Flag = fmt.Sprintf("late report (%s) contradicts final state %s", o.EventID, t.snap.State)
 		}
 		if err := t.record(ctx, r); err != nil {
@@ -389,6 +389,9 @@ func (t *txn) drainLate(ctx workflow.Context) error {
 		}
 	}
 }
+
+// ContradictsFinal reports whether an outcome report disagrees with a final state.
+func ContradictsFinal(final string, o Outcome) bool { return txstate.Contradicts(final, reported(o)) }
 
 // reported is the final outcome a report claims, or "" for none.
 func reported(o Outcome) string {

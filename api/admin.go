@@ -1,0 +1,223 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/shopspring/decimal"
+
+	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/outbox"
+	"github.com/aepsflow/aepsflow/redact"
+	"github.com/aepsflow/aepsflow/workflows"
+)
+
+// transactionView is the read API's answer: PostgreSQL's record plus, when Temporal answers, the
+// workflow's own view.
+type transactionView struct {
+	db.Transaction
+	Agent        string              `json:"agent_user_code,omitempty"`
+	Customer     string              `json:"customer,omitempty"` // masked mobile
+	BankCode     string              `json:"bank_code,omitempty"`
+	AmountText   string              `json:"amount_text,omitempty"`
+	FinalAt      *time.Time          `json:"final_at,omitempty"`
+	EkoResponses []db.StoredResponse `json:"eko_responses"`
+	Events       []db.StoredEvent    `json:"events"`
+	Workflow     any                 `json:"workflow"`
+}
+
+func (s *Server) findOne(c *gin.Context) (db.Transaction, bool) {
+	ref := c.Param("ref")
+	txs, err := s.Store.FindTransactions(c.Request.Context(), ref, c.Query("provider"))
+	if err != nil {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "could not read transactions"})
+		s.Logger.Error("read transaction", "ref", ref, "err", err)
+		return db.Transaction{}, false
+	}
+	switch len(txs) {
+	case 0:
+		c.JSON(http.StatusNotFound, gin.H{"error": "no transaction with client_ref_id " + ref})
+		return db.Transaction{}, false
+	case 1:
+		return txs[0], true
+	}
+	// The same reference under two providers, or our key equal to another's Eko reference.
+	if txs[0].ClientRefID == ref && txs[1].ClientRefID != ref {
+		return txs[0], true
+	}
+	providers := make([]string, len(txs))
+	for i, t := range txs {
+		providers[i] = t.Provider
+	}
+	c.JSON(http.StatusConflict, gin.H{"error": "several transactions match; add ?provider=", "providers": providers})
+	return db.Transaction{}, false
+}
+
+func (s *Server) getTransaction(c *gin.Context) {
+	t, ok := s.findOne(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	v := transactionView{Transaction: t, Agent: t.AgentUserCode.String, BankCode: t.BankCode.String, AmountText: t.AmountText.String}
+	if t.Customer.Valid {
+		v.Customer = redact.Mobile(t.Customer.String)
+	}
+	if t.FinalAt.Valid {
+		v.FinalAt = &t.FinalAt.Time
+	}
+	var err error
+	if v.Events, err = s.Store.Events(ctx, t.ID); err == nil {
+		v.EkoResponses, err = s.Store.EkoResponses(ctx, t.ID)
+	}
+	if err != nil {
+		s.Logger.Error("read transaction history", "ref", t.ClientRefID, "err", err)
+		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "could not read transaction history"})
+		return
+	}
+	v.Workflow = s.workflowState(ctx, t.WorkflowID)
+	c.JSON(http.StatusOK, v)
+}
+
+// workflowState asks the workflow for its state, briefly: the read API must answer even while
+// Temporal is away.
+func (s *Server) workflowState(ctx context.Context, workflowID string) any {
+	if s.Temporal == nil {
+		return gin.H{"error": "temporal not configured"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	val, err := s.Temporal.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
+	if err != nil {
+		return gin.H{"workflow_id": workflowID, "error": err.Error()}
+	}
+	var snap workflows.Snapshot
+	if err := val.Get(&snap); err != nil {
+		return gin.H{"workflow_id": workflowID, "error": err.Error()}
+	}
+	return gin.H{"workflow_id": workflowID, "state": snap}
+}
+
+type resolveRequest struct {
+	State  string `json:"state"`
+	Reason string `json:"reason"`
+	By     string `json:"by"`
+}
+
+func (s *Server) resolveTransaction(c *gin.Context) {
+	var req resolveRequest
+	if err := c.ShouldBindJSON(&req); err != nil {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "body must be {\"state\":\"success|failed\",\"reason\":\"...\",\"by\":\"...\"}"})
+		return
+	}
+	req.Reason, req.By = strings.TrimSpace(req.Reason), strings.TrimSpace(req.By)
+	if (req.State != workflows.StateSuccess && req.State != workflows.StateFailed) || req.Reason == "" || req.By == "" {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "state must be success or failed, and reason and by are required"})
+		return
+	}
+	t, ok := s.findOne(c)
+	if !ok {
+		return
+	}
+	err := s.Store.QueueResolution(c.Request.Context(), t.WorkflowID, req.State, req.Reason, req.By,
+		func(ref db.TxRef, eventID string) (db.OutboxEntry, error) {
+			r := workflows.Resolution{EventID: eventID, State: req.State, Reason: req.Reason, By: req.By}
+			return outbox.SignalEntry(ref.WorkflowID, workflows.SignalResolve, eventID, s.txInput(ref), r)
+		})
+	switch {
+	case errors.Is(err, db.ErrConflict):
+		c.JSON(http.StatusConflict, gin.H{"error": err.Error()})
+	case err != nil:
+		s.Logger.Error("queue resolution", "workflow_id", t.WorkflowID, "err", err)
+		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "could not record the resolution"})
+	default:
+		s.Logger.Info("resolution queued", "workflow_id", t.WorkflowID, "to", req.State, "by", req.By)
+		c.JSON(http.StatusAccepted, gin.H{"status": "accepted", "workflow_id": t.WorkflowID, "state": req.State})
+	}
+}
+
+// agentView shows an agent with its limits, "default" where none is set.
+type agentView struct {
+	db.Agent
+	DailyCashCountLimit  any `json:"daily_cash_count_limit"`
+	DailyCashAmountLimit any `json:"daily_cash_amount_limit"`
+}
+
+func (s *Server) viewAgent(a db.Agent) agentView {
+	v := agentView{Agent: a, DailyCashCountLimit: s.Config.DailyCashCountLimit, DailyCashAmountLimit: s.Config.DailyCashAmountLimit.StringFixed(2)}
+	if a.DailyCashCountLimit.Valid {
+		v.DailyCashCountLimit = a.DailyCashCountLimit.Int64
+	}
+	if a.DailyCashAmountLimit.Valid {
+		v.DailyCashAmountLimit = a.DailyCashAmountLimit.Decimal.StringFixed(2)
+	}
+	return v
+}
+
+func (s *Server) getAgent(c *gin.Context) {
+	a, err := s.Store.GetAgent(c.Request.Context(), c.Param("user_code"))
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		c.JSON(http.StatusNotFound, gin.H{"error": "no agent " + c.Param("user_code")})
+	case err != nil:
+		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "could not read agent"})
+	default:
+		c.JSON(http.StatusOK, s.viewAgent(a))
+	}
+}
+
+type agentRequest struct {
+	Name                 *string `json:"name"`
+	Status               *string `json:"status"`
+	DailyCashCountLimit  *int    `json:"daily_cash_count_limit"`
+	DailyCashAmountLimit *string `json:"daily_cash_amount_limit"` // a decimal string: never a float
+	ClearLimits          bool    `json:"clear_limits"`
+}
+
+// putAgent registers an agent or changes it (suspend, activate, limits).
+func (s *Server) putAgent(c *gin.Context) {
+	var req agentRequest
+	if err := c.ShouldBindJSON(&req); err != nil {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "invalid body: " + err.Error()})
+		return
+	}
+	u, err := AgentUpdate(c.Param("user_code"), req.Name, req.Status, req.DailyCashCountLimit, req.DailyCashAmountLimit, req.ClearLimits)
+	if err != nil {
+		c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
+		return
+	}
+	a, err := s.Store.UpsertAgent(c.Request.Context(), u)
+	if err != nil {
+		s.Logger.Error("save agent", "user_code", u.UserCode, "err", err)
+		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "could not save agent"})
+		return
+	}
+	s.Logger.Info("agent saved", "user_code", a.UserCode, "status", a.Status)
+	c.JSON(http.StatusOK, s.viewAgent(a))
+}
+
+// AgentUpdate validates an agent change; the CLI uses it too.
+func AgentUpdate(userCode string, name, status *string, count *int, amount *string, clear bool) (db.AgentUpdate, error) {
+	u := db.AgentUpdate{UserCode: userCode, Name: name, Status: status, CountLimit: count, ClearLimits: clear}
+	if userCode == "" || len(userCode) > 32 {
+		return u, errors.New("user_code must be 1 to 32 characters")
+	}
+	if status != nil && *status != "active" && *status != "suspended" {
+		return u, errors.New("status must be active or suspended")
+	}
+	if count != nil && *count < 0 {
+		return u, errors.New("daily_cash_count_limit must not be negative")
+	}
+	if amount != nil {
+		d, err := decimal.NewFromString(*amount)
+		if err != nil || d.IsNegative() {
+			return u, errors.New("daily_cash_amount_limit must be a non-negative decimal string")
+		}
+		u.AmountLimit = &d
+	}
+	return u, nil
+}

@@ -1,0 +1,230 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/shopspring/decimal"
+
+	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/eko"
+	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/outbox"
+	"github.com/aepsflow/aepsflow/redact"
+	"github.com/aepsflow/aepsflow/workflows"
+)
+
+// ekoHeaders lists the headers worth keeping with a stored Eko callback (never anything secret),
+// plus the integrator's custom ones.
+func ekoHeaders(custom []string) []string {
+	return append([]string{"Origin", "Referer", "User-Agent", "Content-Type", "Content-Length", "X-Forwarded-For", "X-Request-Id"}, custom...)
+}
+
+// allowReply and refuseReply are the debit-hook reply shapes from the seed.
+type allowReply struct {
+	Action             string `json:"action"`
+	Allow              bool   `json:"allow"`
+	SecretKey          string `json:"secret_key"`
+	SecretKeyTimestamp string `json:"secret_key_timestamp"`
+	RequestHash        string `json:"request_hash"`
+	ClientRefID        string `json:"client_ref_id,omitempty"`
+}
+
+type refuseReply struct {
+	Action  string `json:"action"`
+	Allow   bool   `json:"allow"`
+	Message string `json:"message"`
+}
+
+func refuse(message string) refuseReply { return refuseReply{Action: "go", Allow: false, Message: message} }
+
+// responseReply answers an eko-response. Eko documents no reply; this one is for logs and curl.
+type responseReply struct {
+	Status  string `json:"status"` // ok | error
+	Outcome string `json:"outcome,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+const unavailable = "Service temporarily unavailable. Please try again in a minute."
+
+func (s *Server) ekoCallback(c *gin.Context) {
+	start := time.Now()
+	body, in, tooLarge, readErr := s.rawRequest(c, "eko", ekoHeaders(s.Config.EkoAllowedHeaders))
+	ctx, cancel := s.dbContext(c)
+	defer cancel()
+
+	reject := func(status int, outcome, message string, reply any) {
+		in.Outcome, in.OutcomeDetail, in.HTTPStatus = outcome, message, status
+		s.storeOnly(ctx, in)
+		s.Logger.Info("eko callback rejected", "outcome", outcome, "reason", message, "status", status, "remote", in.RemoteAddr)
+		c.JSON(status, reply)
+	}
+	if readErr != nil {
+		reject(http.StatusBadRequest, "invalid", "could not read body: "+readErr.Error(), refuse("Could not read the request."))
+		return
+	}
+	if tooLarge {
+		msg := "request body is larger than the configured limit"
+		reject(http.StatusRequestEntityTooLarge, "too_large", msg, refuse("Request too large."))
+		return
+	}
+	if origin, refused := c.Get(ctxOriginRefused); refused {
+		msg := "origin " + origin.(string) + " is not an allowed Eko gateway origin"
+		reject(http.StatusForbidden, "origin_refused", msg, refuse("This transaction cannot be confirmed from this page."))
+		return
+	}
+	env, err := eko.ParseEnvelope(body)
+	if err != nil {
+		reject(http.StatusBadRequest, "invalid", err.Error(), refuse("Invalid request: "+err.Error()))
+		return
+	}
+	in.Action = env.Action
+	switch env.Action {
+	case eko.ActionDebitHook:
+		s.debitHook(c, in, env, start)
+	case eko.ActionEkoResponse:
+		s.ekoResponse(c, in, env, start)
+	default:
+		reject(http.StatusBadRequest, "invalid", "unknown action "+truncate(env.Action, 40),
+			refuse("Invalid request: action must be debit-hook or eko-response"))
+	}
+}
+
+func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, start time.Time) {
+	ctx, cancel := s.dbContext(c)
+	defer cancel()
+	cfg := s.Config
+	h, err := eko.ParseDebitHook(env.Detail, eko.Rules{MinAmount: cfg.CashMinAmount, MaxAmount: cfg.CashMaxAmount, Multiple: cfg.CashAmountMultiple})
+	if err != nil {
+		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "invalid", err.Error(), http.StatusBadRequest
+		s.storeOnly(ctx, in)
+		s.Logger.Info("debit-hook invalid", "reason", err.Error())
+		c.JSON(http.StatusBadRequest, refuse("Invalid transaction details: "+err.Error()))
+		return
+	}
+	in.Reference = h.ClientRefID
+	in.HTTPStatus = http.StatusOK
+	now := s.Now()
+	amount := decimal.NullDecimal{Decimal: h.Amount, Valid: h.Type == eko.TypeCashWithdrawal}
+	req := db.DebitHook{
+		Inbound: in, Provider: workflows.ProviderEko, ProviderRef: h.ClientRefID,
+		TxType: h.Type, CashWithdrawal: h.Type == eko.TypeCashWithdrawal,
+		AgentUserCode: h.Data["user_code"], CustomerMobile: h.Data["customer_id"], BankCode: h.Data["bank_code"],
+		Amount: amount, AmountText: h.Data["amount"], DetailsHash: h.DetailsHash(),
+		BusinessDay:   now.In(cfg.LimitLocation),
+		DefaultLimits: db.Limits{Count: cfg.DailyCashCountLimit, Amount: cfg.DailyCashAmountLimit},
+		AllowRepeatAfterResult: cfg.AllowRepeatAfterResult,
+		WorkflowID: func(ref string) string { return workflows.WorkflowID(workflows.ProviderEko, ref) },
+		Start: func(ref string, createdAt time.Time) (db.OutboxEntry, error) {
+			in := s.input(workflows.ProviderEko, ref, h.ClientRefID, h.Type, h.Data["user_code"], h.Data["amount"], createdAt)
+			return outbox.StartEntry(workflows.WorkflowID(workflows.ProviderEko, ref), in)
+		},
+	}
+	if cfg.ClientRefIDSource == "own" {
+		req.NewClientRefID = s.NewClientRefID
+	}
+	d, err := s.Store.DecideDebitHook(ctx, req)
+	log := s.Logger.With("action", "debit-hook", "client_ref_id", h.ClientRefID, "type", h.Type,
+		"agent", h.Data["user_code"], "customer", redact.Mobile(h.Data["customer_id"]), "amount", h.Data["amount"])
+	if err != nil {
+		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "error", err.Error(), http.StatusServiceUnavailable
+		s.storeOnly(ctx, in)
+		log.Error("debit-hook could not be decided", "err", err)
+		c.JSON(http.StatusServiceUnavailable, refuse(unavailable))
+		return
+	}
+	log = log.With("decision", d.Code, "latency", time.Since(start))
+	if !d.Allow {
+		log.Info("debit-hook refused", "message", d.Message)
+		c.JSON(http.StatusOK, refuse(d.Message))
+		return
+	}
+	// One fresh timestamp signs both secret_key and request_hash.
+	ts := ekosign.Timestamp(s.Now())
+	reply := allowReply{
+		Action: "go", Allow: true, SecretKeyTimestamp: ts,
+		SecretKey:   s.Signer.SecretKey(ts),
+		RequestHash: s.Signer.RequestHash(ts, h.RequestHashParams, h.Data),
+	}
+	if cfg.ClientRefIDSource == "own" {
+		reply.ClientRefID = d.ClientRefID
+	}
+	log.Info("debit-hook allowed", slog.String("our_client_ref_id", d.ClientRefID))
+	c.JSON(http.StatusOK, reply)
+}
+
+// input builds a workflow's start input with the configured lifecycle policy.
+func (s *Server) input(provider, clientRefID, providerRef, txType, agent, amount string, createdAt time.Time) workflows.Input {
+	l := s.Config.Lifecycle
+	review := l.PartnerUnknownReview
+	return workflows.Input{
+		Provider: provider, ClientRefID: clientRefID, ProviderRef: providerRef, TxType: txType,
+		AgentUserCode: agent, Amount: amount, CreatedAt: createdAt.UTC(),
+		Policy: workflows.Policy{
+			ResponseTimeout: l.EkoResponseTimeout, InquiryInitialBackoff: l.InquiryInitialBackoff,
+			InquiryMaxBackoff: l.InquiryMaxBackoff, InquiryDeadline: l.InquiryDeadline,
+			NotFoundGrace: l.NotFoundGrace, VerifySuccess: l.VerifySuccess, UnknownReviewAfter: review,
+		},
+	}
+}
+
+// txInput rebuilds a workflow input from a stored transaction, for a signal that may start it.
+func (s *Server) txInput(t db.TxRef) workflows.Input {
+	return s.input(t.Provider, t.ClientRefID, t.ProviderRef, t.TxType, t.AgentUserCode.String, t.AmountText.String, t.CreatedAt)
+}
+
+func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, start time.Time) {
+	ctx, cancel := s.dbContext(c)
+	defer cancel()
+	r, err := eko.ParseEkoResponse(env.Detail)
+	if err != nil {
+		var verr *eko.ValidationError
+		status := http.StatusBadRequest
+		if !errors.As(err, &verr) {
+			status = http.StatusInternalServerError
+		}
+		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "invalid", err.Error(), status
+		s.storeOnly(ctx, in)
+		c.JSON(status, responseReply{Status: "error", Outcome: "invalid", Message: err.Error()})
+		return
+	}
+	in.Reference = r.ClientRefID
+	in.HTTPStatus = http.StatusOK
+	response, _ := redact.Body(r.Response)
+	amounts := map[string]decimal.NullDecimal{}
+	for _, f := range []string{"amount", "commission", "tds", "fee", "balance", "customer_balance"} {
+		if d, ok := eko.Decimal(r.Data[f]); ok {
+			amounts[f] = decimal.NullDecimal{Decimal: d, Valid: true}
+		}
+	}
+	aadhaar := r.Data["aadhaar"]
+	if aadhaar == "" {
+		aadhaar = r.Data["aadhar"]
+	}
+	if redact.IsFullAadhaar(aadhaar) {
+		aadhaar = redact.MaskAadhaar(aadhaar)
+	}
+	res, err := s.Store.RecordEkoResponse(ctx, db.EkoResponse{
+		Inbound: in, ClientRefID: r.ClientRefID, ContentHash: r.ContentHash, TxStatus: r.TxStatus, Status: r.Status,
+		Message: r.Message, TID: r.Data["tid"], BankRefNum: r.Data["bank_ref_num"], UserCode: r.Data["user_code"],
+		Aadhaar: aadhaar, Amounts: amounts, Response: response,
+		Signal: func(t db.TxRef, responseID int64) (db.OutboxEntry, error) {
+			key := "eko_response:" + itoa(responseID)
+			o := workflows.Outcome{EventID: key, Source: workflows.SourceEko, TxStatus: r.TxStatus}
+			return outbox.SignalEntry(t.WorkflowID, workflows.SignalOutcome, key, s.txInput(t), o)
+		},
+	})
+	log := s.Logger.With("action", "eko-response", "client_ref_id", r.ClientRefID, "tx_status", r.TxStatus)
+	if err != nil {
+		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "error", err.Error(), http.StatusServiceUnavailable
+		s.storeOnly(ctx, in)
+		log.Error("eko-response could not be recorded", "err", err)
+		c.JSON(http.StatusServiceUnavailable, responseReply{Status: "error", Message: unavailable})
+		return
+	}
+	log.Info("eko-response recorded", "outcome", res.Outcome, "flagged", res.Flagged, "latency", time.Since(start))
+	c.JSON(http.StatusOK, responseReply{Status: "ok", Outcome: res.Outcome, Message: res.FlagReason})
+}

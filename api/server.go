@@ -1,0 +1,180 @@
+// Package api serves aepsflow's HTTP endpoints: Eko's callback (debit-hook, eko-response), the
+// partner's status callback, and the admin/read API for operators.
+//
+// Every callback is stored raw (Aadhaar numbers masked) before anything acts on it, and every
+// reply, good or bad, is in the caller's own protocol shape.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-contrib/cors"
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+
+	"github.com/aepsflow/aepsflow/config"
+	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/redact"
+)
+
+// Server holds the API's dependencies.
+type Server struct {
+	Config   config.Config
+	Store    *db.Store
+	Signer   *ekosign.Signer
+	Temporal client.Client // for readiness and workflow state; may be unreachable
+	Logger   *slog.Logger
+	Now      func() time.Time
+	// NewClientRefID generates our own client_ref_id (CLIENT_REF_ID_SOURCE=own).
+	NewClientRefID func() (string, error)
+}
+
+// Handler builds the Gin engine with every route.
+func (s *Server) Handler() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.Recovery())
+	r.HandleMethodNotAllowed = true
+
+	eko := r.Group("/eko/aeps")
+	eko.Use(s.ekoCORS())
+	eko.POST("/callback", s.ekoCallback)
+	eko.OPTIONS("/callback", func(c *gin.Context) { c.Status(http.StatusNoContent) })
+
+	r.POST("/partner/aeps/callback", s.partnerCallback)
+
+	admin := r.Group("/v1", s.requireAdmin)
+	admin.GET("/transactions/:ref", s.getTransaction)
+	admin.POST("/transactions/:ref/resolve", s.resolveTransaction)
+	admin.GET("/agents/:user_code", s.getAgent)
+	admin.PUT("/agents/:user_code", s.putAgent)
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.readyz)
+	return r
+}
+
+// ekoCORS grants CORS to the configured gateway origins only. A request from any other origin gets
+// no grant; a POST from one is still stored and refused in the protocol's shape (handled by the
+// callback), so that it never vanishes.
+func (s *Server) ekoCORS() gin.HandlerFunc {
+	allowed := map[string]bool{}
+	for _, o := range s.Config.EkoAllowedOrigins {
+		allowed[o] = true
+	}
+	grant := cors.New(cors.Config{
+		AllowOrigins:     s.Config.EkoAllowedOrigins,
+		AllowMethods:     []string{http.MethodPost, http.MethodOptions},
+		AllowHeaders:     append([]string{"Content-Type"}, s.Config.EkoAllowedHeaders...),
+		AllowCredentials: false,
+		MaxAge:           10 * time.Minute,
+	})
+	return func(c *gin.Context) {
+		origin := c.GetHeader("Origin")
+		switch {
+		case origin == "":
+			c.Next() // not a browser (server-to-server, curl, Android without WebView origin)
+		case allowed[origin]:
+			c.Header("Vary", "Origin") // before grant: a preflight's reply is written inside it
+			grant(c)
+		case c.Request.Method == http.MethodOptions:
+			c.AbortWithStatus(http.StatusForbidden)
+		default:
+			c.Set(ctxOriginRefused, origin)
+			c.Next()
+		}
+	}
+}
+
+const ctxOriginRefused = "origin_refused"
+
+// requireAdmin checks the bearer token in constant time (over digests, so length leaks nothing).
+func (s *Server) requireAdmin(c *gin.Context) {
+	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	want := sha256.Sum256([]byte(s.Config.AdminToken))
+	got := sha256.Sum256([]byte(token))
+	if !ok || s.Config.AdminToken == "" || subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
+		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "missing or invalid admin token"})
+		return
+	}
+	c.Next()
+}
+
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
+	defer cancel()
+	checks := gin.H{}
+	ok := true
+	if err := s.Store.Ping(ctx); err != nil {
+		checks["postgres"], ok = "unreachable: "+err.Error(), false
+	} else {
+		checks["postgres"] = "ok"
+	}
+	if s.Temporal == nil {
+		checks["temporal"], ok = "not configured", false
+	} else if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], ok = "unreachable: "+err.Error(), false
+	} else {
+		checks["temporal"] = "ok"
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	c.JSON(status, gin.H{"ready": ok, "checks": checks})
+}
+
+// rawRequest reads a callback's body within the configured limit and builds its stored record.
+// tooLarge reports a body over the limit; its first MaxBodyBytes are kept.
+func (s *Server) rawRequest(c *gin.Context, source string, headerNames []string) (body []byte, in db.Inbound, tooLarge bool, err error) {
+	limit := s.Config.MaxBodyBytes
+	body, err = io.ReadAll(io.LimitReader(c.Request.Body, limit+1))
+	size := int64(len(body))
+	if int64(len(body)) > limit {
+		tooLarge = true
+		body = body[:limit]
+		// Count the rest without keeping it, up to a bound, so the record says how big it was.
+		n, _ := io.Copy(io.Discard, io.LimitReader(c.Request.Body, 64<<20))
+		size += n
+	}
+	stored, redacted := redact.Body(body)
+	headers := map[string]string{}
+	for _, h := range headerNames {
+		if v := c.GetHeader(h); v != "" {
+			headers[h] = truncate(v, 512)
+		}
+	}
+	in = db.Inbound{
+		Source: source, Method: c.Request.Method, Path: c.Request.URL.Path, RemoteAddr: c.Request.RemoteAddr,
+		Headers: headers, Body: stored, BodySize: size, BodyTruncated: tooLarge, BodyRedacted: redacted,
+	}
+	return body, in, tooLarge, err
+}
+
+// storeOnly records a request whose handling ends here (invalid, refused early). A failure is
+// logged: the reply already says what went wrong.
+func (s *Server) storeOnly(ctx context.Context, in db.Inbound) {
+	if _, err := s.Store.RecordInbound(ctx, in); err != nil {
+		s.Logger.Error("could not store inbound request", "source", in.Source, "outcome", in.Outcome, "err", err)
+	}
+}
+
+func (s *Server) dbContext(c *gin.Context) (context.Context, context.CancelFunc) {
+	// Bounded so that an unreachable database turns into a clear refusal within a second.
+	return context.WithTimeout(c.Request.Context(), s.Config.RequestTimeout)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
