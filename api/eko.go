@@ -39,7 +39,9 @@ type refuseReply struct {
 	Message string `json:"message"`
 }
 
-func refuse(message string) refuseReply { return refuseReply{Action: "go", Allow: false, Message: message} }
+func refuse(message string) refuseReply {
+	return refuseReply{Action: "go", Allow: false, Message: message}
+}
 
 // responseReply answers an eko-response. Eko documents no reply; this one is for logs and curl.
 type responseReply struct {
@@ -114,10 +116,10 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 		TxType: h.Type, CashWithdrawal: h.Type == eko.TypeCashWithdrawal,
 		AgentUserCode: h.Data["user_code"], CustomerMobile: h.Data["customer_id"], BankCode: h.Data["bank_code"],
 		Amount: amount, AmountText: h.Data["amount"], DetailsHash: h.DetailsHash(),
-		BusinessDay:   now.In(cfg.LimitLocation),
-		DefaultLimits: db.Limits{Count: cfg.DailyCashCountLimit, Amount: cfg.DailyCashAmountLimit},
+		BusinessDay:            now.In(cfg.LimitLocation),
+		DefaultLimits:          db.Limits{Count: cfg.DailyCashCountLimit, Amount: cfg.DailyCashAmountLimit},
 		AllowRepeatAfterResult: cfg.AllowRepeatAfterResult,
-		WorkflowID: func(ref string) string { return workflows.WorkflowID(workflows.ProviderEko, ref) },
+		WorkflowID:             func(ref string) string { return workflows.WorkflowID(workflows.ProviderEko, ref) },
 		Start: func(ref string, createdAt time.Time) (db.OutboxEntry, error) {
 			in := s.input(workflows.ProviderEko, ref, h.ClientRefID, h.Type, h.Data["user_code"], h.Data["amount"], createdAt)
 			return outbox.StartEntry(workflows.WorkflowID(workflows.ProviderEko, ref), in)

@@ -204,7 +204,9 @@ type reader struct {
 	errs []error
 }
 
-func (r *reader) fail(name string, err error) { r.errs = append(r.errs, fmt.Errorf("%s %w", name, err)) }
+func (r *reader) fail(name string, err error) {
+	r.errs = append(r.errs, fmt.Errorf("%s %w", name, err))
+}
 
 func (r *reader) str(name, def string) string {
 	if v, ok := r.env(name); ok && strings.TrimSpace(v) != "" {
