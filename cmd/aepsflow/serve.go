@@ -10,18 +10,11 @@ import (
 
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/aepsflow/aepsflow/activities"
-	"github.com/aepsflow/aepsflow/api"
+	"github.com/aepsflow/aepsflow/app"
 	"github.com/aepsflow/aepsflow/config"
 	"github.com/aepsflow/aepsflow/db"
-	"github.com/aepsflow/aepsflow/ekoapi"
-	"github.com/aepsflow/aepsflow/ekosign"
-	"github.com/aepsflow/aepsflow/outbox"
-	"github.com/aepsflow/aepsflow/workflows"
 )
 
 // serve runs the API (with the outbox relay), the worker, or both, until ctx ends.
@@ -49,7 +42,7 @@ func serve(ctx context.Context, logger *slog.Logger, runAPI, runWorker bool) err
 	g, ctx := errgroup.WithContext(ctx)
 	if runAPI {
 		g.Go(func() error { return runHTTP(ctx, cfg, store, tc, logger) })
-		g.Go(func() error { return runRelay(ctx, cfg, store, tc, logger) })
+		g.Go(func() error { return app.NewRelay(cfg, store, tc, logger).Run(ctx) })
 	}
 	if runWorker {
 		g.Go(func() error { return runTemporalWorker(ctx, cfg, store, tc, logger) })
@@ -67,12 +60,8 @@ func openStore(ctx context.Context, url string) (*db.Store, error) {
 }
 
 func runHTTP(ctx context.Context, cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger) error {
-	s := &api.Server{
-		Config: cfg, Store: store, Signer: ekosign.NewSigner(cfg.EkoAccessKey), Temporal: tc,
-		Logger: logger.With("component", "api"), Now: time.Now, NewClientRefID: api.NewClientRefID,
-	}
 	srv := &http.Server{
-		Addr: cfg.HTTPAddr, Handler: s.Handler(),
+		Addr: cfg.HTTPAddr, Handler: app.NewAPI(cfg, store, tc, logger).Handler(),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 15 * time.Second,
 		MaxHeaderBytes: 64 << 10,
 	}
@@ -94,37 +83,10 @@ func runHTTP(ctx context.Context, cfg config.Config, store *db.Store, tc client.
 	return nil
 }
 
-func runRelay(ctx context.Context, cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger) error {
-	log := logger.With("component", "outbox")
-	r := &outbox.Relay{
-		Store: store, DatabaseURL: cfg.DatabaseURL, Logger: log,
-		Deliverer: &outbox.Temporal{Client: tc, TaskQueue: cfg.TemporalTaskQueue, Late: lateOutcome(store)},
-		Sweep:     cfg.RelaySweepInterval, BatchSize: cfg.RelayBatchSize, Concurrency: 16, CallTimeout: 5 * time.Second,
-	}
-	return r.Run(ctx)
-}
-
-// lateOutcome records an outcome that reached its workflow after it had closed, flagging the
-// transaction when the report contradicts its final state.
-func lateOutcome(store *db.Store) outbox.LateHandler {
-	return func(ctx context.Context, workflowID string, o workflows.Outcome) error {
-		t, err := store.TransactionByWorkflowID(ctx, workflowID)
-		if err != nil {
-			return err
-		}
-		ch := db.Change{WorkflowID: workflowID, Key: "late:" + o.EventID, Kind: "late_outcome",
-			Detail: map[string]string{"event_id": o.EventID, "tx_status": o.TxStatus, "partner_outcome": o.PartnerOutcome}}
-		if workflows.ContradictsFinal(t.State, o) {
-			ch.Flag = fmt.Sprintf("late report (%s) contradicts final state %s", o.EventID, t.State)
-		}
-		return store.ApplyChange(ctx, ch)
-	}
-}
-
 func runTemporalWorker(ctx context.Context, cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger) error {
 	log := logger.With("component", "worker")
-	// Wait for Temporal rather than crash-loop: the worker is useless without it, but nothing is lost
-	// while it waits (the outbox holds every start and signal).
+	// Wait for Temporal rather than crash-loop: nothing is lost meanwhile (the outbox holds every
+	// start and signal).
 	for {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_, err := tc.CheckHealth(cctx, &client.CheckHealthRequest{})
@@ -139,19 +101,14 @@ func runTemporalWorker(ctx context.Context, cfg config.Config, store *db.Store, 
 		case <-time.After(2 * time.Second):
 		}
 	}
-	if err := workflows.CheckSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
-		return fmt.Errorf("refusing to run the worker: %w", err)
-	}
-	inq, err := ekoapi.New(ekoapi.Config{
-		BaseURL: cfg.EkoAPIBaseURL, Version: cfg.EkoInquiryVersion, DeveloperKey: cfg.EkoDeveloperKey,
-		InitiatorID: cfg.EkoInitiatorID,
-	}, ekosign.NewSigner(cfg.EkoAccessKey), nil)
+	inq, err := app.NewInquirer(cfg)
 	if err != nil {
-		return fmt.Errorf("configure transaction inquiry: %w", err)
+		return err
 	}
-	w := worker.New(tc, cfg.TemporalTaskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.Transaction, workflow.RegisterOptions{Name: workflows.TransactionWorkflowName})
-	w.RegisterActivity(&activities.Activities{Store: store, Inquirer: activities.EkoInquirer{Client: inq}})
+	w, err := app.NewWorker(ctx, cfg, store, tc, inq)
+	if err != nil {
+		return err
+	}
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

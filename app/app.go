@@ -1,0 +1,80 @@
+// Package app assembles aepsflow's components (API, outbox relay, worker) from a configuration.
+// The binary and the integration tests build the system through it, so tests run what ships.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/aepsflow/aepsflow/activities"
+	"github.com/aepsflow/aepsflow/api"
+	"github.com/aepsflow/aepsflow/config"
+	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/ekoapi"
+	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/outbox"
+	"github.com/aepsflow/aepsflow/workflows"
+)
+
+// NewAPI builds the HTTP API.
+func NewAPI(cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger) *api.Server {
+	return &api.Server{
+		Config: cfg, Store: store, Signer: ekosign.NewSigner(cfg.EkoAccessKey), Temporal: tc,
+		Logger: logger.With("component", "api"), Now: time.Now, NewClientRefID: api.NewClientRefID,
+	}
+}
+
+// NewRelay builds the outbox relay.
+func NewRelay(cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger) *outbox.Relay {
+	return &outbox.Relay{
+		Store: store, DatabaseURL: cfg.DatabaseURL, Logger: logger.With("component", "outbox"),
+		Deliverer: &outbox.Temporal{Client: tc, TaskQueue: cfg.TemporalTaskQueue, Late: LateOutcome(store)},
+		Sweep:     cfg.RelaySweepInterval, BatchSize: cfg.RelayBatchSize, Concurrency: 16, CallTimeout: 5 * time.Second,
+	}
+}
+
+// LateOutcome records an outcome that reached its workflow after it had closed, flagging the
+// transaction when the report contradicts its final state.
+func LateOutcome(store *db.Store) outbox.LateHandler {
+	return func(ctx context.Context, workflowID string, o workflows.Outcome) error {
+		t, err := store.TransactionByWorkflowID(ctx, workflowID)
+		if err != nil {
+			return err
+		}
+		ch := db.Change{WorkflowID: workflowID, Key: "late:" + o.EventID, Kind: "late_outcome",
+			Detail: map[string]string{"event_id": o.EventID, "tx_status": o.TxStatus, "partner_outcome": o.PartnerOutcome}}
+		if workflows.ContradictsFinal(t.State, o) {
+			ch.Flag = fmt.Sprintf("late report (%s) contradicts final state %s", o.EventID, t.State)
+		}
+		return store.ApplyChange(ctx, ch)
+	}
+}
+
+// NewInquirer builds the Transaction Inquiry client from the configuration.
+func NewInquirer(cfg config.Config) (activities.Inquirer, error) {
+	c, err := ekoapi.New(ekoapi.Config{
+		BaseURL: cfg.EkoAPIBaseURL, Version: cfg.EkoInquiryVersion, DeveloperKey: cfg.EkoDeveloperKey,
+		InitiatorID: cfg.EkoInitiatorID,
+	}, ekosign.NewSigner(cfg.EkoAccessKey), nil)
+	if err != nil {
+		return nil, fmt.Errorf("configure transaction inquiry: %w", err)
+	}
+	return activities.EkoInquirer{Client: c}, nil
+}
+
+// NewWorker checks the namespace's search attributes and builds the worker (not started).
+func NewWorker(ctx context.Context, cfg config.Config, store *db.Store, tc client.Client, inq activities.Inquirer) (worker.Worker, error) {
+	if err := workflows.CheckSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
+		return nil, fmt.Errorf("refusing to run the worker: %w", err)
+	}
+	w := worker.New(tc, cfg.TemporalTaskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.Transaction, workflow.RegisterOptions{Name: workflows.TransactionWorkflowName})
+	w.RegisterActivity(&activities.Activities{Store: store, Inquirer: inq})
+	return w, nil
+}
