@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# `make test`: everything the tests need, then vet, tests, the workflow determinism check and the
+# compose file check. The private Temporal dev server it starts is always stopped at the end.
+#
+# Tests get: TEST_DATABASE_URL (an admin URL; each test creates its own database through package
+# testenv), TEST_TEMPORAL_ADDRESS (an in-memory dev server just for this run) and TEMPORAL_CLI
+# (for tests that start and stop their own server with testenv.StartDevServer).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+TEST_TEMPORAL_PORT=${TEST_TEMPORAL_PORT:-7333}
+TEST_TEMPORAL_UI_PORT=${TEST_TEMPORAL_UI_PORT:-8333}
+WORKFLOWCHECK=${WORKFLOWCHECK:-go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0}
+GO_TEST_TIMEOUT=${GO_TEST_TIMEOUT:-12m}
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "PostgreSQL"
+TEST_DATABASE_URL=$(scripts/pg.sh)
+
+step "Temporal dev server for tests (127.0.0.1:$TEST_TEMPORAL_PORT, in memory)"
+scripts/temporal.sh ensure
+trap 'scripts/temporal.sh stop test' EXIT
+scripts/temporal.sh start test "$TEST_TEMPORAL_PORT" "$TEST_TEMPORAL_UI_PORT"
+
+export TEST_DATABASE_URL
+export TEST_TEMPORAL_ADDRESS="127.0.0.1:$TEST_TEMPORAL_PORT"
+export TEMPORAL_CLI="$ROOT/bin/temporal"
+
+# Every check runs even when an earlier one failed, so one run shows all problems; the exit status
+# says whether any failed.
+failed=()
+check() {
+	local name=$1
+	shift
+	step "$name"
+	if ! "$@"; then
+		failed+=("$name")
+	fi
+}
+
+compose_config() {
+	if command -v docker-compose >/dev/null 2>&1; then
+		docker-compose config -q
+	elif docker compose version >/dev/null 2>&1; then
+		docker compose config -q
+	elif [[ ${CI:-} == true ]]; then
+		echo "docker-compose is missing in CI (.ci/run should have installed it)" >&2
+		return 1
+	else
+		echo "SKIPPED: docker-compose is not installed, docker-compose.yml was not checked (apt-get install docker-compose)" >&2
+	fi
+}
+
+check "go vet ./..." go vet ./...
+check "go test -count=1 -timeout $GO_TEST_TIMEOUT ./..." go test -count=1 -timeout "$GO_TEST_TIMEOUT" ./...
+check "workflowcheck ./workflows/... ($WORKFLOWCHECK)" go run "$WORKFLOWCHECK" ./workflows/...
+check "docker-compose config -q" compose_config
+
+if ((${#failed[@]})); then
+	printf '
+FAILED:
+' >&2
+	printf '  %s
+' "${failed[@]}" >&2
+	exit 1
+fi
+step "all checks passed"
