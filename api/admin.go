@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -200,11 +201,14 @@ func (s *Server) putAgent(c *gin.Context) {
 	c.JSON(http.StatusOK, s.viewAgent(a))
 }
 
+var userCodeRE = regexp.MustCompile(`^[0-9A-Za-z_-]{1,32}$`)
+
 // AgentUpdate validates an agent change; the CLI uses it too.
 func AgentUpdate(userCode string, name, status *string, count *int, amount *string, clear bool) (db.AgentUpdate, error) {
 	u := db.AgentUpdate{UserCode: userCode, Name: name, Status: status, CountLimit: count, ClearLimits: clear}
-	if userCode == "" || len(userCode) > 32 {
-		return u, errors.New("user_code must be 1 to 32 characters")
+	// The same rule as the agents table's CHECK: caught here it is a 400, not a failed insert.
+	if !userCodeRE.MatchString(userCode) {
+		return u, errors.New("user_code must be 1 to 32 letters, digits, '_' or '-'")
 	}
 	if status != nil && *status != "active" && *status != "suspended" {
 		return u, errors.New("status must be active or suspended")

@@ -83,7 +83,7 @@ func (s *Server) ekoCallback(c *gin.Context) {
 		reject(http.StatusBadRequest, "invalid", err.Error(), refuse("Invalid request: "+err.Error()))
 		return
 	}
-	in.Action = env.Action
+	in.Action = truncate(env.Action, 64) // any string may arrive here; the body keeps it whole
 	switch env.Action {
 	case eko.ActionDebitHook:
 		s.debitHook(c, in, env, start)
@@ -101,9 +101,12 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 	cfg := s.Config
 	h, err := eko.ParseDebitHook(env.Detail, eko.Rules{MinAmount: cfg.CashMinAmount, MaxAmount: cfg.CashMaxAmount, Multiple: cfg.CashAmountMultiple})
 	if err != nil {
+		// Recorded under its reference when that was readable, so that the refusal is found with
+		// the transaction's other requests.
+		in.Reference = h.ClientRefID
 		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "invalid", err.Error(), http.StatusBadRequest
 		s.storeOnly(ctx, in)
-		s.Logger.Info("debit-hook invalid", "reason", err.Error())
+		s.Logger.Info("debit-hook invalid", "client_ref_id", h.ClientRefID, "reason", err.Error())
 		c.JSON(http.StatusBadRequest, refuse("Invalid transaction details: "+err.Error()))
 		return
 	}
@@ -188,6 +191,7 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 		if !errors.As(err, &verr) {
 			status = http.StatusInternalServerError
 		}
+		in.Reference = r.ClientRefID
 		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "invalid", err.Error(), status
 		s.storeOnly(ctx, in)
 		c.JSON(status, responseReply{Status: "error", Outcome: "invalid", Message: err.Error()})

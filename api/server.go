@@ -159,17 +159,23 @@ func (s *Server) rawRequest(c *gin.Context, source string, headerNames []string)
 	return body, in, tooLarge, err
 }
 
-// storeOnly records a request whose handling ends here (invalid, refused early). A failure is
-// logged: the reply already says what went wrong.
+// storeOnly records a request whose handling ends here (invalid, refused early, failed). A failure
+// is logged: the reply already says what went wrong.
 func (s *Server) storeOnly(ctx context.Context, in db.Inbound) {
+	// A budget of its own: ctx may be the very one whose deadline just failed the request.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Config.RequestTimeout)
+	defer cancel()
 	if _, err := s.Store.RecordInbound(ctx, in); err != nil {
 		s.Logger.Error("could not store inbound request", "source", in.Source, "outcome", in.Outcome, "err", err)
 	}
 }
 
 func (s *Server) dbContext(c *gin.Context) (context.Context, context.CancelFunc) {
-	// Bounded so that an unreachable database turns into a clear refusal within a second.
-	return context.WithTimeout(c.Request.Context(), s.Config.RequestTimeout)
+	// Bounded so that an unreachable database turns into a clear refusal within a second, and
+	// detached from the client's connection: net/http cancels the request's context when the
+	// browser tab closes, and what the tab sent (an eko-response is news of money moved) must
+	// still be recorded.
+	return context.WithTimeout(context.WithoutCancel(c.Request.Context()), s.Config.RequestTimeout)
 }
 
 func truncate(s string, n int) string {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -164,7 +165,7 @@ func Load(env Getenv) (Config, error) {
 	if c.EkoEnv == "uat" {
 		origin, baseURL = uatOrigin, uatAPIBaseURL
 	}
-	c.EkoAllowedOrigins = r.list("EKO_ALLOWED_ORIGINS")
+	c.EkoAllowedOrigins = r.origins("EKO_ALLOWED_ORIGINS")
 	if len(c.EkoAllowedOrigins) == 0 {
 		c.EkoAllowedOrigins = []string{origin}
 	}
@@ -216,10 +217,12 @@ func (r *reader) str(name, def string) string {
 }
 
 // secret returns the variable's value; outside development a missing secret is an error
-// (never a silent default), and the error names the variable, never a value.
+// (never a silent default), and the error names the variable, never a value. Surrounding
+// whitespace is dropped: a secret read from a file usually ends in a newline, which would
+// otherwise change every signature made with it.
 func (r *reader) secret(name string, dev bool, devDefault string) string {
-	if v, ok := r.env(name); ok && v != "" {
-		return v
+	if v, ok := r.env(name); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
 	}
 	if dev {
 		return devDefault
@@ -298,18 +301,38 @@ func (r *reader) list(name string) []string {
 	return out
 }
 
+// origins reads a list of browser origins (scheme://host[:port]). Browsers send the Origin header in
+// lower case and without a path, so an entry is lower-cased and a trailing '/' dropped; anything
+// else (a path, "*", no scheme) is an error here rather than a CORS grant that never matches or a
+// panic when the CORS middleware is built.
+func (r *reader) origins(name string) []string {
+	var out []string
+	for _, o := range r.list(name) {
+		o = strings.ToLower(strings.TrimSuffix(o, "/"))
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" ||
+			u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Contains(o, "*") {
+			r.fail(name, fmt.Errorf("entry %q must be an origin like https://gateway.eko.in", o))
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
 // partners parses "id1:secret1,id2:secret2". Secrets may contain ':' (only the first splits).
 func (r *reader) partners(name string) map[string]string {
 	out := map[string]string{}
 	raw, _ := r.env(name)
-	for _, item := range strings.Split(raw, ",") {
+	for i, item := range strings.Split(raw, ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {
 			continue
 		}
 		id, secret, ok := strings.Cut(item, ":")
 		if !ok || id == "" || secret == "" {
-			r.fail(name, fmt.Errorf("entry %d must be client_id:client_secret", len(out)+1))
+			// The entry itself is not quoted: it may be a secret pasted without its id.
+			r.fail(name, fmt.Errorf("entry %d must be client_id:client_secret", i+1))
 			continue
 		}
 		if _, dup := out[id]; dup {

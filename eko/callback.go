@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 
@@ -83,8 +84,10 @@ func decodeStrict(body []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("malformed JSON: %w", err)
 	}
-	if dec.More() {
-		return errors.New("malformed JSON: trailing data after the object")
+	// dec.More is not enough here: at the top level it reports false for a stray '}' or ']', so
+	// `{...}}` would pass. Anything but the end of input after the value is trailing data.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("malformed JSON: trailing data after the value")
 	}
 	return nil
 }
@@ -135,7 +138,9 @@ var (
 	amountRE = regexp.MustCompile(`^[0-9]{1,7}(\.[0-9]{1,2})?$`)
 )
 
-// ParseDebitHook decodes and validates a debit-hook's detail.
+// ParseDebitHook decodes and validates a debit-hook's detail. On a validation error the returned
+// DebitHook holds only ClientRefID (when it was readable), so that the refusal can be recorded
+// under the transaction's reference.
 func ParseDebitHook(detail json.RawMessage, rules Rules) (DebitHook, error) {
 	var d struct {
 		ClientRefID       json.RawMessage            `json:"client_ref_id"`
@@ -209,7 +214,7 @@ func ParseDebitHook(detail json.RawMessage, rules Rules) (DebitHook, error) {
 		}
 	}
 	if problems != nil {
-		return DebitHook{}, &ValidationError{problems}
+		return DebitHook{ClientRefID: h.ClientRefID}, &ValidationError{problems}
 	}
 	return h, nil
 }
@@ -259,7 +264,8 @@ type EkoResponse struct {
 }
 
 // ParseEkoResponse decodes an eko-response's detail. Only client_ref_id and response are required:
-// everything in response is recorded whatever shape it has.
+// everything in response is recorded whatever shape it has. On a validation error the returned
+// EkoResponse holds only ClientRefID (when it was readable), for the record.
 func ParseEkoResponse(detail json.RawMessage) (EkoResponse, error) {
 	var d struct {
 		ClientRefID json.RawMessage `json:"client_ref_id"`
@@ -280,7 +286,7 @@ func ParseEkoResponse(detail json.RawMessage) (EkoResponse, error) {
 		problems = append(problems, "response must be an object")
 	}
 	if problems != nil {
-		return EkoResponse{}, &ValidationError{problems}
+		return EkoResponse{ClientRefID: r.ClientRefID}, &ValidationError{problems}
 	}
 	canon, err := json.Marshal(resp) // encoding/json sorts map keys: a canonical form
 	if err != nil {

@@ -1,0 +1,294 @@
+package config
+
+import (
+	"bytes"
+	"log/slog"
+	"maps"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Distinctive values, so that a leak is found by a plain substring search.
+const (
+	secretAccessKey    = "SECRET-ACCESS-KEY-7f3a9c"
+	secretDeveloperKey = "SECRET-DEVELOPER-KEY-51be02"
+	secretInitiatorID  = "SECRET-INITIATOR-88121"
+	secretAdminToken   = "SECRET-ADMIN-TOKEN-a8d7e6f5"
+	secretPartner      = "SECRET-PARTNER-c0ffee:with-colon"
+	secretDBPassword   = "SECRET-DB-PASSWORD-9d9d"
+)
+
+var secrets = []string{secretAccessKey, secretDeveloperKey, secretInitiatorID, secretAdminToken, secretPartner, secretDBPassword}
+
+// production is a complete production environment.
+func production() map[string]string {
+	return map[string]string{
+		"DATABASE_URL":      "postgres://aeps:" + secretDBPassword + "@db:5432/aeps",
+		"EKO_ACCESS_KEY":    secretAccessKey,
+		"EKO_DEVELOPER_KEY": secretDeveloperKey,
+		"EKO_INITIATOR_ID":  secretInitiatorID,
+		"ADMIN_TOKEN":       secretAdminToken,
+		"PARTNER_CLIENTS":   "bank1:" + secretPartner,
+	}
+}
+
+func load(env map[string]string) (Config, error) {
+	return Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+}
+
+func with(base map[string]string, kv ...string) map[string]string {
+	env := maps.Clone(base)
+	for i := 0; i+1 < len(kv); i += 2 {
+		env[kv[i]] = kv[i+1]
+	}
+	return env
+}
+
+func without(base map[string]string, keys ...string) map[string]string {
+	env := maps.Clone(base)
+	for _, k := range keys {
+		delete(env, k)
+	}
+	return env
+}
+
+func TestEkoEnvDefaults(t *testing.T) {
+	tests := []struct {
+		name        string
+		env         map[string]string
+		wantEnv     string
+		wantOrigins []string
+		wantBaseURL string
+	}{
+		{"EKO_ENV unset is uat", production(), "uat", []string{"https://stagegateway.eko.in"}, "https://staging.eko.in/ekoapi/v3"},
+		{"uat", with(production(), "EKO_ENV", "uat"), "uat", []string{"https://stagegateway.eko.in"}, "https://staging.eko.in/ekoapi/v3"},
+		{"production", with(production(), "EKO_ENV", "production"), "production", []string{"https://gateway.eko.in"}, "https://api.eko.in:25002/ekoicici/v3"},
+		{"PRODUCTION, any case", with(production(), "EKO_ENV", "PRODUCTION"), "production", []string{"https://gateway.eko.in"}, "https://api.eko.in:25002/ekoicici/v3"},
+		{"origins overridden", with(production(), "EKO_ENV", "production", "EKO_ALLOWED_ORIGINS", " https://gateway.eko.in , https://Partner.Example.com:8443/ ,"),
+			"production", []string{"https://gateway.eko.in", "https://partner.example.com:8443"}, "https://api.eko.in:25002/ekoicici/v3"},
+		{"base URL overridden", with(production(), "EKO_API_BASE_URL", "http://127.0.0.1:9999/ekoapi/v3"), "uat", []string{"https://stagegateway.eko.in"}, "http://127.0.0.1:9999/ekoapi/v3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.EkoEnv != tt.wantEnv {
+				t.Errorf("EkoEnv = %q, want %q", c.EkoEnv, tt.wantEnv)
+			}
+			if strings.Join(c.EkoAllowedOrigins, " ") != strings.Join(tt.wantOrigins, " ") {
+				t.Errorf("EkoAllowedOrigins = %q, want %q", c.EkoAllowedOrigins, tt.wantOrigins)
+			}
+			if c.EkoAPIBaseURL != tt.wantBaseURL {
+				t.Errorf("EkoAPIBaseURL = %q, want %q", c.EkoAPIBaseURL, tt.wantBaseURL)
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := load(production())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AppEnv != "production" || c.Development() {
+		t.Errorf("AppEnv = %q, want production by default", c.AppEnv)
+	}
+	if c.HTTPAddr != ":8080" || c.TemporalAddress != "127.0.0.1:7233" || c.TemporalNamespace != "default" || c.TemporalTaskQueue != "aepsflow" {
+		t.Errorf("addresses: %q %q %q %q", c.HTTPAddr, c.TemporalAddress, c.TemporalNamespace, c.TemporalTaskQueue)
+	}
+	if c.ClientRefIDSource != "eko" || c.EkoInquiryVersion != "v3" {
+		t.Errorf("ClientRefIDSource %q, EkoInquiryVersion %q", c.ClientRefIDSource, c.EkoInquiryVersion)
+	}
+	if c.CashMinAmount.String() != "100" || c.CashMaxAmount.String() != "10000" || c.CashAmountMultiple.String() != "50" {
+		t.Errorf("cash rules %s..%s step %s", c.CashMinAmount, c.CashMaxAmount, c.CashAmountMultiple)
+	}
+	if c.LimitLocation == nil || c.LimitLocation.String() != "Asia/Kolkata" {
+		t.Errorf("LimitLocation = %v", c.LimitLocation)
+	}
+	if !c.Lifecycle.VerifySuccess || c.Lifecycle.EkoResponseTimeout != 5*time.Minute {
+		t.Errorf("Lifecycle = %+v", c.Lifecycle)
+	}
+	if len(c.EkoAllowedHeaders) != 0 {
+		t.Errorf("EkoAllowedHeaders = %q, want none", c.EkoAllowedHeaders)
+	}
+	c, err = load(with(production(), "EKO_ALLOWED_HEADERS", "X-Agent-Session, X-Shop-Id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.EkoAllowedHeaders, ",") != "X-Agent-Session,X-Shop-Id" {
+		t.Errorf("EkoAllowedHeaders = %q", c.EkoAllowedHeaders)
+	}
+}
+
+// Development runs on the public UAT credentials; production never does.
+func TestDevelopmentDefaults(t *testing.T) {
+	c, err := load(map[string]string{"APP_ENV": "development", "DATABASE_URL": "postgres://localhost/aeps"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EkoAccessKey != "d2fe1d99-6298-4af2-8cc5-d97dcf46df30" || c.EkoDeveloperKey != "becbbce45f79c6f5109f848acd540567" || c.EkoInitiatorID != "9962981729" {
+		t.Errorf("development did not default to the public UAT credentials")
+	}
+	if c.AdminToken == "" {
+		t.Error("development has no admin token")
+	}
+}
+
+func TestMissingSecretsOutsideDevelopment(t *testing.T) {
+	for _, name := range []string{"EKO_ACCESS_KEY", "EKO_DEVELOPER_KEY", "EKO_INITIATOR_ID", "ADMIN_TOKEN"} {
+		for _, how := range []string{"unset", "empty"} {
+			t.Run(name+" "+how, func(t *testing.T) {
+				env := without(production(), name)
+				if how == "empty" {
+					env[name] = ""
+				}
+				_, err := load(env)
+				if err == nil {
+					t.Fatalf("missing %s accepted in production", name)
+				}
+				if !strings.Contains(err.Error(), name) {
+					t.Errorf("error %q does not name %s", err, name)
+				}
+				for _, s := range secrets {
+					if strings.Contains(err.Error(), s) {
+						t.Errorf("error leaks a secret value: %q", err)
+					}
+				}
+			})
+		}
+	}
+	// Every problem is reported at once, still without a value.
+	_, err := load(map[string]string{"DATABASE_URL": "postgres://x:" + secretDBPassword + "@h/db", "ADMIN_TOKEN": "short-" + secretAdminToken[:3]})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, name := range []string{"EKO_ACCESS_KEY", "EKO_DEVELOPER_KEY", "EKO_INITIATOR_ID"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not name %s", err, name)
+		}
+	}
+	if strings.Contains(err.Error(), secretDBPassword) || strings.Contains(err.Error(), "short-") {
+		t.Errorf("error leaks a value: %q", err)
+	}
+}
+
+func TestInvalidValues(t *testing.T) {
+	tests := []struct {
+		name, key, value string
+	}{
+		{"unknown EKO_ENV", "EKO_ENV", "staging"},
+		{"unknown APP_ENV", "APP_ENV", "test"},
+		{"unknown CLIENT_REF_ID_SOURCE", "CLIENT_REF_ID_SOURCE", "partner"},
+		{"origin without scheme", "EKO_ALLOWED_ORIGINS", "gateway.eko.in"},
+		{"origin with a path", "EKO_ALLOWED_ORIGINS", "https://gateway.eko.in/aeps"},
+		{"wildcard origin", "EKO_ALLOWED_ORIGINS", "*"},
+		{"ftp origin", "EKO_ALLOWED_ORIGINS", "ftp://gateway.eko.in"},
+		{"MAX_BODY_BYTES too small", "MAX_BODY_BYTES", "100"},
+		{"MAX_BODY_BYTES not a number", "MAX_BODY_BYTES", "64k"},
+		{"bad duration", "EKO_RESPONSE_TIMEOUT", "5"},
+		{"negative duration", "EKO_RESPONSE_TIMEOUT", "-5m"},
+		{"bad bool", "VERIFY_SUCCESS", "yes please"},
+		{"bad decimal", "CASH_MAX_AMOUNT", "10,000"},
+		{"max below min", "CASH_MAX_AMOUNT", "50"},
+		{"zero multiple", "CASH_AMOUNT_MULTIPLE", "0"},
+		{"unknown time zone", "LIMIT_TIMEZONE", "Mars/Olympus"},
+		{"short admin token", "ADMIN_TOKEN", "short"},
+		{"database missing", "DATABASE_URL", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(with(production(), tt.key, tt.value))
+			if err == nil {
+				t.Fatalf("%s=%q accepted", tt.key, tt.value)
+			}
+			if !strings.Contains(err.Error(), tt.key) {
+				t.Errorf("error %q does not name %s", err, tt.key)
+			}
+		})
+	}
+}
+
+func TestPartnerClients(t *testing.T) {
+	tests := []struct {
+		name    string
+		value   string
+		want    map[string]string
+		wantErr string
+	}{
+		{name: "unset", value: "", want: map[string]string{}},
+		{name: "two clients", value: "bank1:s3cr3t,bank2:other", want: map[string]string{"bank1": "s3cr3t", "bank2": "other"}},
+		{name: "spaces and empty items", value: " bank1:s3cr3t , ,bank2:other, ", want: map[string]string{"bank1": "s3cr3t", "bank2": "other"}},
+		{name: "secret with colons", value: "bank1:a:b:c", want: map[string]string{"bank1": "a:b:c"}},
+		{name: "no colon", value: "bank1:ok," + secretPartner[:20], wantErr: "entry 2 must be client_id:client_secret"},
+		{name: "empty secret", value: "bank1:", wantErr: "entry 1 must be client_id:client_secret"},
+		{name: "empty id", value: ":" + secretPartner, wantErr: "entry 1 must be client_id:client_secret"},
+		{name: "duplicate id", value: "bank1:" + secretPartner + ",bank1:x", wantErr: `client_id "bank1" appears twice`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(with(production(), "PARTNER_CLIENTS", tt.value))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "PARTNER_CLIENTS") {
+					t.Fatalf("err = %v, want one naming PARTNER_CLIENTS and containing %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), secretPartner[:20]) {
+					t.Fatalf("error leaks a partner secret: %q", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !maps.Equal(c.PartnerClients, tt.want) {
+				t.Fatalf("PartnerClients = %v, want %v", c.PartnerClients, tt.want)
+			}
+		})
+	}
+}
+
+// Logging a Config, however it is passed to slog, shows its settings and none of its secrets.
+func TestLogValueHidesSecrets(t *testing.T) {
+	c, err := load(with(production(), "EKO_ALLOWED_HEADERS", "X-Agent-Session"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	log.Info("starting", "config", c)
+	log.Info("starting", "config", &c)
+	log.Info("starting", slog.Any("config", c))
+	log.With("config", c).Info("starting")
+	log.Info("starting", slog.Group("nested", "config", c))
+	out := buf.String()
+	for _, s := range secrets {
+		if strings.Contains(out, s) {
+			t.Errorf("log output contains secret %q:\n%s", s, out)
+		}
+	}
+	for _, want := range []string{`"eko_env":"uat"`, `"app_env":"production"`, `"partners":1`, "stagegateway.eko.in"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log output lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+// Secrets often come from files or `echo`: surrounding whitespace is not part of them, and a
+// secret that is only whitespace is missing.
+func TestSecretWhitespace(t *testing.T) {
+	c, err := load(with(production(), "EKO_ACCESS_KEY", "  "+secretAccessKey+"\n", "ADMIN_TOKEN", secretAdminToken+"\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.EkoAccessKey != secretAccessKey || c.AdminToken != secretAdminToken {
+		t.Errorf("secrets kept their whitespace: %q %q", c.EkoAccessKey, c.AdminToken)
+	}
+	for _, name := range []string{"EKO_ACCESS_KEY", "EKO_DEVELOPER_KEY", "EKO_INITIATOR_ID", "ADMIN_TOKEN"} {
+		_, err := load(with(production(), name, " \n\t "))
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s of whitespace only: err = %v, want it named as missing", name, err)
+		}
+	}
+}

@@ -1,0 +1,205 @@
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/testenv"
+)
+
+// openStore returns a store on a fresh, migrated database.
+func openStore(t *testing.T) *db.Store {
+	t.Helper()
+	url := testenv.Postgres(t)
+	ctx := context.Background()
+	s, err := db.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := db.Migrate(ctx, s.DB().DB, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func debitHook(ref, agent string, own bool) db.DebitHook {
+	h := db.DebitHook{
+		Inbound:  db.Inbound{Source: "eko", Method: "POST", Path: "/eko/aeps/callback", RemoteAddr: "test", Body: []byte("{}"), Action: "debit-hook", Reference: ref, HTTPStatus: 200},
+		Provider: "eko", ProviderRef: ref, TxType: "cash_withdrawal", CashWithdrawal: true,
+		AgentUserCode: agent, CustomerMobile: "9999999999", BankCode: "PUNB",
+		Amount: decimal.NullDecimal{Decimal: decimal.RequireFromString("100"), Valid: true}, AmountText: "100",
+		DetailsHash: "same-details", BusinessDay: time.Now(),
+		DefaultLimits: db.Limits{Count: 50, Amount: decimal.RequireFromString("200000")},
+		WorkflowID:    func(r string) string { return "aeps/eko/" + r },
+		Start: func(r string, _ time.Time) (db.OutboxEntry, error) {
+			return db.OutboxEntry{Kind: "start", WorkflowID: "aeps/eko/" + r, Payload: []byte("{}"), DedupeKey: "start:aeps/eko/" + r}, nil
+		},
+	}
+	if own {
+		var mu sync.Mutex
+		n := 0
+		h.NewClientRefID = func() (string, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			n++
+			return fmt.Sprintf("AF%s%d", ref[len(ref)-6:], n), nil
+		}
+	}
+	return h
+}
+
+// Two debit-hooks for the same new reference, both past their "is it known?" look-up before either
+// inserts: the loser hits the unique constraint, retries, and takes the repeat path. One
+// transaction, one outbox start, both requests recorded, both confirmed.
+func TestDecideDebitHookConcurrentSameReference(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name string
+		own  bool // CLIENT_REF_ID_SOURCE=own: the race is on (provider, provider_ref)
+	}{{"eko reference", false}, {"own reference", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			agent := "A" + fmt.Sprint(time.Now().UnixNano()%1e9)
+			if _, err := s.UpsertAgent(ctx, db.AgentUpdate{UserCode: agent}); err != nil {
+				t.Fatal(err)
+			}
+			ref := fmt.Sprint(time.Now().UnixNano() % 1e13)
+
+			// Hold the agent's row lock so that both calls pass the reference look-up and queue
+			// behind it; then release it and let them race to insert.
+			holder, err := s.DB().BeginTxx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer holder.Rollback()
+			if _, err := holder.ExecContext(ctx, `SELECT 1 FROM agents WHERE user_code = $1 FOR UPDATE`, agent); err != nil {
+				t.Fatal(err)
+			}
+			h := debitHook(ref, agent, tt.own)
+			var wg sync.WaitGroup
+			decisions := make([]db.Decision, 2)
+			errs := make([]error, 2)
+			for i := range 2 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					decisions[i], errs[i] = s.DecideDebitHook(ctx, h)
+				}()
+			}
+			testenv.WaitFor(t, 20*time.Second, "both debit-hooks waiting on the agent lock", func() (bool, error) {
+				var n int
+				err := s.DB().GetContext(ctx, &n, `SELECT count(*) FROM pg_stat_activity
+					WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM agents%'`)
+				return n == 2, err
+			})
+			if err := holder.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			wg.Wait()
+
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("call %d: %v", i, err)
+				}
+			}
+			codes := []string{decisions[0].Code, decisions[1].Code}
+			sort.Strings(codes)
+			if codes[0] != "allowed" || codes[1] != "allowed_repeat" {
+				t.Fatalf("codes = %v, want one allowed and one allowed_repeat", codes)
+			}
+			if !decisions[0].Allow || !decisions[1].Allow {
+				t.Fatalf("both must be confirmed: %+v", decisions)
+			}
+			if decisions[0].TransactionID != decisions[1].TransactionID || decisions[0].ClientRefID != decisions[1].ClientRefID {
+				t.Fatalf("the two answers name different transactions: %+v", decisions)
+			}
+			count := func(q string, args ...any) int {
+				t.Helper()
+				var n int
+				if err := s.DB().GetContext(ctx, &n, q, args...); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			if n := count(`SELECT count(*) FROM transactions WHERE provider_ref = $1`, ref); n != 1 {
+				t.Errorf("%d transactions, want 1", n)
+			}
+			if n := count(`SELECT count(*) FROM outbox WHERE workflow_id = $1`, "aeps/eko/"+decisions[0].ClientRefID); n != 1 {
+				t.Errorf("%d outbox entries, want 1", n)
+			}
+			if n := count(`SELECT count(*) FROM inbound_requests WHERE reference = $1 AND transaction_id = $2`, ref, decisions[0].TransactionID); n != 2 {
+				t.Errorf("%d recorded requests, want 2", n)
+			}
+			if n := count(`SELECT count(*) FROM tx_events WHERE transaction_id = $1 AND kind = 'created'`, decisions[0].TransactionID); n != 1 {
+				t.Errorf("%d created events, want 1", n)
+			}
+			if tt.own && decisions[0].ClientRefID == ref {
+				t.Errorf("own mode kept Eko's reference %s", ref)
+			}
+		})
+	}
+}
+
+// The per-agent lock makes the daily count limit exact under concurrency.
+func TestDecideDebitHookCountLimitUnderConcurrency(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	limit := 3
+	if _, err := s.UpsertAgent(ctx, db.AgentUpdate{UserCode: "20810200", CountLimit: &limit}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	results := make(chan db.Decision, 12)
+	for i := range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, err := s.DecideDebitHook(ctx, debitHook(fmt.Sprintf("99%011d", i), "20810200", false))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			results <- d
+		}()
+	}
+	wg.Wait()
+	close(results)
+	allowed := 0
+	for d := range results {
+		switch d.Code {
+		case "allowed":
+			allowed++
+		case "daily_count_limit":
+		default:
+			t.Errorf("unexpected decision %+v", d)
+		}
+	}
+	if allowed != limit {
+		t.Fatalf("%d allowed, want %d", allowed, limit)
+	}
+	var n int
+	if err := s.DB().GetContext(ctx, &n, `SELECT count(*) FROM transactions WHERE agent_user_code = '20810200'`); err != nil {
+		t.Fatal(err)
+	}
+	if n != limit {
+		t.Fatalf("%d transactions, want %d", n, limit)
+	}
+	var refused int
+	if err := s.DB().GetContext(ctx, &refused, `SELECT count(*) FROM inbound_requests WHERE outcome = 'refused' AND outcome_detail LIKE 'daily_count_limit:%'`); err != nil && err != sql.ErrNoRows {
+		t.Fatal(err)
+	}
+	if refused != 12-limit {
+		t.Fatalf("%d refusals recorded, want %d", refused, 12-limit)
+	}
+}
