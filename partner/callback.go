@@ -19,6 +19,8 @@
 //     txnType is not an error: it is flagged "unknown_txn_type" and its amount is only checked for
 //     format.
 //   - txnType and status are compared after strings.TrimSpace and strings.ToUpper.
+//   - Free text the seed leaves unbounded is bounded: txnType, status and productCode at most
+//     MaxCode characters, statusDesc at most MaxStatusDesc.
 //   - A full Aadhaar number is never kept: customeridentIfication must be masked, and when it is
 //     not, the returned value is masked (all digits but the last four) besides the field error.
 //     Any other field holding a written Aadhaar number is masked by redact.Body and flagged
@@ -93,6 +95,12 @@ const (
 
 // DateLayout is the layout of createdDate, updatedDate and txnDateTime.
 const DateLayout = "2006-01-02 15:04:05"
+
+// Length limits, in characters, for free-text fields the seed leaves unbounded.
+const (
+	MaxCode       = 64  // txnType, status, productCode
+	MaxStatusDesc = 500 // statusDesc
+)
 
 // Amount limits for money-moving types, in rupees (seed: "between 100 and 10000").
 const (
@@ -322,6 +330,16 @@ func (c Callback) Validate() []FieldError {
 	bad := func(field, format string, a ...any) {
 		errs = append(errs, FieldError{field, fmt.Sprintf(format, a...)})
 	}
+	// Free-text fields are bounded: txnType becomes a tx_type and a Temporal search attribute
+	// (2 KB limit), status goes into state reasons, and none of them has any business being long.
+	tooLong := func(name, v string, limit int) bool {
+		if utf8.RuneCountInString(v) > limit {
+			bad(name, "%s must be at most %d characters", name, limit)
+			return true
+		}
+		return false
+	}
+	tooLong(FieldStatusDesc, c.StatusDesc, MaxStatusDesc)
 	for _, f := range []struct {
 		name, v string
 	}{{FieldCreatedDate, c.CreatedDate}, {FieldUpdatedDate, c.UpdatedDate}} {
@@ -329,9 +347,12 @@ func (c Callback) Validate() []FieldError {
 			bad(f.name, "%s must be a date and time as YYYY-MM-DD HH:MM:SS", f.name)
 		}
 	}
+	tooLong(FieldProductCode, c.ProductCode, MaxCode)
 	t := normType(c.TxnType)
 	if t == "" {
 		bad(FieldTxnType, "txnType must not be empty")
+	} else if tooLong(FieldTxnType, c.TxnType, MaxCode) {
+		t = "" // not a type anyone can act on; skip the amount rules that depend on it
 	}
 	switch amt, ok := parseAmount(c.TxnAmount); {
 	case moneyMoving(t) && c.TxnAmount == "":
@@ -349,6 +370,8 @@ func (c Callback) Validate() []FieldError {
 	}
 	if strings.TrimSpace(c.Status) == "" {
 		bad(FieldStatus, "status must not be empty")
+	} else {
+		tooLong(FieldStatus, c.Status, MaxCode)
 	}
 	if !rrnRE.MatchString(c.RRN) {
 		bad(FieldRRN, "rrn must be exactly 12 digits")

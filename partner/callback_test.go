@@ -634,3 +634,106 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseLengthLimits(t *testing.T) {
+	long := func(n int) string { return `"` + strings.Repeat("A", n) + `"` }
+	tests := []struct {
+		name    string
+		changes map[string]string
+		want    []string
+	}{
+		{"txnType at limit is only unknown", map[string]string{"txnType": long(MaxCode), "txnAmount": `""`}, nil},
+		{"txnType over limit", map[string]string{"txnType": long(MaxCode + 1)}, []string{FieldTxnType}},
+		{"status over limit", map[string]string{"status": long(MaxCode + 1)}, []string{FieldStatus}},
+		{"productCode over limit", map[string]string{"productCode": long(MaxCode + 1)}, []string{FieldProductCode}},
+		{"statusDesc at limit", map[string]string{"statusDesc": long(MaxStatusDesc)}, nil},
+		{"statusDesc over limit", map[string]string{"statusDesc": long(MaxStatusDesc + 1)}, []string{FieldStatusDesc}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errs, err := Parse(encode(t, with(tt.changes)), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fieldsOf(errs); !slices.Equal(got, tt.want) {
+				t.Fatalf("error fields = %q, want %q (%+v)", got, tt.want, errs)
+			}
+		})
+	}
+}
+
+func TestTxType(t *testing.T) {
+	tests := []struct{ txnType, want string }{
+		{TxnCashWithdrawal, TxTypeCashWithdrawal},
+		{" aeps_balance_enquiry ", TxTypeBalanceInquiry},
+		{TxnMiniStatement, TxTypeMiniStatement},
+		{TxnAadhaarPay, TxTypeAadhaarPay},
+		{TxnCashDeposit, TxTypeCashDeposit},
+		{"AEPS_FUND_TRANSFER", "aeps_fund_transfer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.txnType, func(t *testing.T) {
+			if got := TxType(tt.txnType); got != tt.want {
+				t.Fatalf("TxType(%q) = %q, want %q", tt.txnType, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDetailsHash(t *testing.T) {
+	parse := func(changes map[string]string) Callback {
+		t.Helper()
+		c, errs, err := Parse(encode(t, with(changes)), nil)
+		if err != nil || len(errs) != 0 {
+			t.Fatalf("Parse: %v %+v", err, errs)
+		}
+		return c
+	}
+	base := parse(nil).DetailsHash()
+	same := []map[string]string{
+		{"txnAmount": `"2000.00"`},
+		{"txnId": `"1037255263620431873"`, "status": `"FAILED"`, "rrn": `"230612077854"`, "statusDesc": `"x"`},
+		{"txnType": `"aeps_cash_withdrawal"`},
+	}
+	for _, ch := range same {
+		if got := parse(ch).DetailsHash(); got != base {
+			t.Errorf("DetailsHash changed with %v", ch)
+		}
+	}
+	differ := []map[string]string{
+		{"txnAmount": `"2001"`},
+		{"username": `"other"`},
+		{"ClientRefID": `"20721"`},
+		{"txnType": `"AADHAAR_PAY"`},
+	}
+	for _, ch := range differ {
+		if got := parse(ch).DetailsHash(); got == base {
+			t.Errorf("DetailsHash unchanged with %v", ch)
+		}
+	}
+	enquiry := map[string]string{"txnType": `"AEPS_BALANCE_ENQUIRY"`}
+	enquiry["txnAmount"] = `""`
+	empty := parse(enquiry).DetailsHash()
+	enquiry["txnAmount"] = `"0"`
+	if parse(enquiry).DetailsHash() != empty {
+		t.Error("an empty and a zero amount differ")
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	errs := []FieldError{{"a", "a is bad"}, {"b", "b is bad"}, {"c", "c is bad"}, {"d", "d is bad"}, {"e", "e is bad"}}
+	tests := []struct {
+		n    int
+		want string
+	}{
+		{0, ""},
+		{1, "a is bad"},
+		{3, "a is bad; b is bad; c is bad"},
+		{5, "a is bad; b is bad; c is bad; and 2 more"},
+	}
+	for _, tt := range tests {
+		if got := Describe(errs[:tt.n]); got != tt.want {
+			t.Errorf("Describe(%d errors) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}
