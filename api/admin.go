@@ -21,14 +21,15 @@ import (
 // workflow's own view.
 type transactionView struct {
 	db.Transaction
-	Agent        string              `json:"agent_user_code,omitempty"`
-	Customer     string              `json:"customer,omitempty"` // masked mobile
-	BankCode     string              `json:"bank_code,omitempty"`
-	AmountText   string              `json:"amount_text,omitempty"`
-	FinalAt      *time.Time          `json:"final_at,omitempty"`
-	EkoResponses []db.StoredResponse `json:"eko_responses"`
-	Events       []db.StoredEvent    `json:"events"`
-	Workflow     any                 `json:"workflow"`
+	Agent            string                     `json:"agent_user_code,omitempty"`
+	Customer         string                     `json:"customer,omitempty"` // masked mobile
+	BankCode         string                     `json:"bank_code,omitempty"`
+	AmountText       string                     `json:"amount_text,omitempty"`
+	FinalAt          *time.Time                 `json:"final_at,omitempty"`
+	EkoResponses     []db.StoredResponse        `json:"eko_responses"`
+	PartnerCallbacks []db.StoredPartnerCallback `json:"partner_callbacks,omitempty"`
+	Events           []db.StoredEvent           `json:"events"`
+	Workflow         any                        `json:"workflow"`
 }
 
 func (s *Server) findOne(c *gin.Context) (db.Transaction, bool) {
@@ -74,6 +75,9 @@ func (s *Server) getTransaction(c *gin.Context) {
 	var err error
 	if v.Events, err = s.Store.Events(ctx, t.ID); err == nil {
 		v.EkoResponses, err = s.Store.EkoResponses(ctx, t.ID)
+	}
+	if err == nil && strings.HasPrefix(t.Provider, workflows.PartnerPrefix) {
+		v.PartnerCallbacks, err = s.Store.PartnerCallbacks(ctx, t.ID)
 	}
 	if err != nil {
 		s.Logger.Error("read transaction history", "ref", t.ClientRefID, "err", err)

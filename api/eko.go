@@ -62,6 +62,7 @@ func (s *Server) ekoCallback(c *gin.Context) {
 		in.Outcome, in.OutcomeDetail, in.HTTPStatus = outcome, message, status
 		s.storeOnly(ctx, in)
 		s.Logger.Info("eko callback rejected", "outcome", outcome, "reason", message, "status", status, "remote", in.RemoteAddr)
+		mark(c, outcome)
 		c.JSON(status, reply)
 	}
 	if readErr != nil {
@@ -86,8 +87,10 @@ func (s *Server) ekoCallback(c *gin.Context) {
 	in.Action = truncate(env.Action, 64) // any string may arrive here; the body keeps it whole
 	switch env.Action {
 	case eko.ActionDebitHook:
+		c.Set(keyAction, env.Action) // known actions only: metric labels must stay few
 		s.debitHook(c, in, env, start)
 	case eko.ActionEkoResponse:
+		c.Set(keyAction, env.Action)
 		s.ekoResponse(c, in, env, start)
 	default:
 		reject(http.StatusBadRequest, "invalid", "unknown action "+truncate(env.Action, 40),
@@ -107,6 +110,7 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "invalid", err.Error(), http.StatusBadRequest
 		s.storeOnly(ctx, in)
 		s.Logger.Info("debit-hook invalid", "client_ref_id", h.ClientRefID, "reason", err.Error())
+		mark(c, "invalid")
 		c.JSON(http.StatusBadRequest, refuse("Invalid transaction details: "+err.Error()))
 		return
 	}
@@ -138,12 +142,14 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "error", err.Error(), http.StatusServiceUnavailable
 		s.storeOnly(ctx, in)
 		log.Error("debit-hook could not be decided", "err", err)
+		mark(c, "error")
 		c.JSON(http.StatusServiceUnavailable, refuse(unavailable))
 		return
 	}
 	log = log.With("decision", d.Code, "latency", time.Since(start))
 	if !d.Allow {
 		log.Info("debit-hook refused", "message", d.Message)
+		mark(c, d.Code)
 		c.JSON(http.StatusOK, refuse(d.Message))
 		return
 	}
@@ -158,6 +164,7 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 		reply.ClientRefID = d.ClientRefID
 	}
 	log.Info("debit-hook allowed", slog.String("our_client_ref_id", d.ClientRefID))
+	mark(c, d.Code)
 	c.JSON(http.StatusOK, reply)
 }
 
@@ -194,6 +201,7 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 		in.Reference = r.ClientRefID
 		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "invalid", err.Error(), status
 		s.storeOnly(ctx, in)
+		mark(c, "invalid")
 		c.JSON(status, responseReply{Status: "error", Outcome: "invalid", Message: err.Error()})
 		return
 	}
@@ -228,9 +236,11 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "error", err.Error(), http.StatusServiceUnavailable
 		s.storeOnly(ctx, in)
 		log.Error("eko-response could not be recorded", "err", err)
+		mark(c, "error")
 		c.JSON(http.StatusServiceUnavailable, responseReply{Status: "error", Message: unavailable})
 		return
 	}
 	log.Info("eko-response recorded", "outcome", res.Outcome, "flagged", res.Flagged, "latency", time.Since(start))
+	mark(c, res.Outcome)
 	c.JSON(http.StatusOK, responseReply{Status: "ok", Outcome: res.Outcome, Message: res.FlagReason})
 }

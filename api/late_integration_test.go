@@ -15,7 +15,7 @@ import (
 func runRelay(a *apptest.App) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	relay := app.NewRelay(a.Config, a.Store, a.Temporal, a.Logger)
+	relay := app.NewRelay(a.Config, a.Store, a.Temporal, a.Logger, nil)
 	go func() {
 		defer close(done)
 		_ = relay.Run(ctx)

@@ -216,7 +216,7 @@ func TestNothingLostWhenTheRequestFails(t *testing.T) {
 	// recorded all the same. The request's context is cancelled up front, which is what net/http
 	// does when the connection closes.
 	t.Run("client gone", func(t *testing.T) {
-		handler := app.NewAPI(a.Config, a.Store, a.Temporal, a.Logger).Handler()
+		handler := app.NewAPI(a.Config, a.Store, a.Temporal, a.Logger, nil).Handler()
 		serve := func(body string) int {
 			cctx, cancel := context.WithCancel(ctx)
 			cancel()

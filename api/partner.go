@@ -47,6 +47,7 @@ func (s *Server) partnerCallback(c *gin.Context) {
 	start := time.Now()
 	body, in, tooLarge, readErr := s.rawRequest(c, "partner", partnerHeaders())
 	in.Action = "post-request"
+	c.Set(keyAction, in.Action)
 	ctx, cancel := s.dbContext(c)
 	defer cancel()
 	clientID, authed := s.partnerClient(c.GetHeader(headerClientID), c.GetHeader(headerClientSecret))
@@ -56,6 +57,7 @@ func (s *Server) partnerCallback(c *gin.Context) {
 		in.Outcome, in.OutcomeDetail, in.HTTPStatus = outcome, detail, status
 		s.storeOnly(ctx, in)
 		log.Info("partner callback rejected", "outcome", outcome, "reason", detail, "status", status, "reference", in.Reference)
+		mark(c, outcome)
 		c.JSON(status, partnerReply{Status: "1", StatusDesc: desc})
 	}
 	// Credentials first: an unauthenticated caller learns nothing about the body's problems.
@@ -124,11 +126,13 @@ func (s *Server) partnerCallback(c *gin.Context) {
 		s.storeOnly(ctx, in)
 		log.Error("partner callback could not be recorded", "err", err)
 		// "1" makes the partner retry, which is what a database outage needs.
+		mark(c, "error")
 		c.JSON(http.StatusServiceUnavailable, partnerReply{Status: "1", StatusDesc: unavailable})
 		return
 	}
 	log.Info("partner callback recorded", "outcome", res.Outcome, "created", res.Created, "flagged", res.Flagged,
 		"flag_reason", res.FlagReason, "flags", cb.Flags, "latency", time.Since(start))
+	mark(c, res.Outcome)
 	c.JSON(http.StatusOK, partnerOK)
 }
 

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/aepsflow/aepsflow/config"
 	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/metrics"
 	"github.com/aepsflow/aepsflow/redact"
 )
 
@@ -35,6 +37,8 @@ type Server struct {
 	Now      func() time.Time
 	// NewClientRefID generates our own client_ref_id (CLIENT_REF_ID_SOURCE=own).
 	NewClientRefID func() (string, error)
+	// Metrics may be nil (no /metrics route, nothing recorded).
+	Metrics *metrics.Metrics
 }
 
 // Handler builds the Gin engine with every route.
@@ -45,11 +49,11 @@ func (s *Server) Handler() http.Handler {
 	r.HandleMethodNotAllowed = true
 
 	eko := r.Group("/eko/aeps")
-	eko.Use(s.ekoCORS())
+	eko.Use(s.observe("eko"), s.ekoCORS())
 	eko.POST("/callback", s.ekoCallback)
 	eko.OPTIONS("/callback", func(c *gin.Context) { c.Status(http.StatusNoContent) })
 
-	r.POST("/partner/aeps/callback", s.partnerCallback)
+	r.POST("/partner/aeps/callback", s.observe("partner"), s.partnerCallback)
 
 	admin := r.Group("/v1", s.requireAdmin)
 	admin.GET("/transactions/:ref", s.getTransaction)
@@ -59,6 +63,10 @@ func (s *Server) Handler() http.Handler {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
+	if s.Metrics != nil {
+		// Counts and latencies only: no personal data, no secrets.
+		r.GET("/metrics", gin.WrapH(s.Metrics.Handler()))
+	}
 	return r
 }
 
@@ -94,7 +102,30 @@ func (s *Server) ekoCORS() gin.HandlerFunc {
 	}
 }
 
-const ctxOriginRefused = "origin_refused"
+const (
+	ctxOriginRefused = "origin_refused"
+	keyAction        = "aepsflow.action"
+	keyOutcome       = "aepsflow.outcome"
+)
+
+// mark names a callback's outcome for the metrics.
+func mark(c *gin.Context, outcome string) { c.Set(keyOutcome, outcome) }
+
+// observe records each callback's outcome and latency.
+func (s *Server) observe(source string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		if c.Request.Method == http.MethodOptions {
+			return
+		}
+		outcome := c.GetString(keyOutcome)
+		if outcome == "" {
+			outcome = "http_" + strconv.Itoa(c.Writer.Status())
+		}
+		s.Metrics.Observe(source, c.GetString(keyAction), outcome, time.Since(start))
+	}
+}
 
 // requireAdmin checks the bearer token in constant time (over digests, so length leaks nothing).
 func (s *Server) requireAdmin(c *gin.Context) {

@@ -18,25 +18,38 @@ import (
 	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/ekoapi"
 	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/metrics"
 	"github.com/aepsflow/aepsflow/outbox"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
-// NewAPI builds the HTTP API.
-func NewAPI(cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger) *api.Server {
+// NewAPI builds the HTTP API. m may be nil.
+func NewAPI(cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger, m *metrics.Metrics) *api.Server {
 	return &api.Server{
 		Config: cfg, Store: store, Signer: ekosign.NewSigner(cfg.EkoAccessKey), Temporal: tc,
-		Logger: logger.With("component", "api"), Now: time.Now, NewClientRefID: api.NewClientRefID,
+		Logger: logger.With("component", "api"), Now: time.Now, NewClientRefID: api.NewClientRefID, Metrics: m,
 	}
 }
 
-// NewRelay builds the outbox relay.
-func NewRelay(cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger) *outbox.Relay {
+// NewRelay builds the outbox relay. m may be nil.
+func NewRelay(cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger, m *metrics.Metrics) *outbox.Relay {
 	return &outbox.Relay{
 		Store: store, DatabaseURL: cfg.DatabaseURL, Logger: logger.With("component", "outbox"),
 		Deliverer: &outbox.Temporal{Client: tc, TaskQueue: cfg.TemporalTaskQueue, Late: LateOutcome(store)},
 		Sweep:     cfg.RelaySweepInterval, BatchSize: cfg.RelayBatchSize, Concurrency: 16, CallTimeout: 5 * time.Second,
+		Metrics: m,
 	}
+}
+
+// NewMetrics builds the process's metrics, with the outbox backlog read at scrape time.
+func NewMetrics(store *db.Store) *metrics.Metrics {
+	m := metrics.New()
+	m.BacklogFunc(func() (int, time.Duration, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return store.OutboxBacklog(ctx)
+	})
+	return m
 }
 
 // LateOutcome records an outcome that reached its workflow after it had closed, flagging the

@@ -20,6 +20,7 @@ import (
 
 	"github.com/shopspring/decimal"
 	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/aepsflow/aepsflow/activities"
@@ -101,15 +102,16 @@ func Start(t testing.TB, opts Options) *App {
 	if err := db.Migrate(ctx, sqlDB, logger); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	a.Temporal, err = client.NewLazyClient(client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace})
+	a.Temporal, err = client.NewLazyClient(client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
+		Logger: tlog.NewStructuredLogger(logger.With("component", "temporal"))})
 	if err != nil {
 		t.Fatalf("temporal client: %v", err)
 	}
-	srv := httptest.NewServer(app.NewAPI(cfg, a.Store, a.Temporal, logger).Handler())
+	srv := httptest.NewServer(app.NewAPI(cfg, a.Store, a.Temporal, logger, app.NewMetrics(a.Store)).Handler())
 	t.Cleanup(srv.Close)
 	a.URL = srv.URL
 	if !opts.NoRelay {
-		relay := app.NewRelay(cfg, a.Store, a.Temporal, logger)
+		relay := app.NewRelay(cfg, a.Store, a.Temporal, logger, nil)
 		go func() { _ = relay.Run(ctx) }()
 	}
 	if !opts.NoWorker {

@@ -88,6 +88,18 @@ func decide(ctx context.Context, tx *sqlx.Tx, h DebitHook) (Decision, error) {
 		return Decision{}, fmt.Errorf("look up reference: %w", err)
 	}
 
+	// An eko-response cannot precede its debit-hook (Eko waits for our reply): one that did was
+	// forged or misrouted, and confirming the reference now would be unsafe.
+	var reported bool
+	if err := tx.GetContext(ctx, &reported, `SELECT EXISTS (SELECT 1 FROM eko_responses WHERE client_ref_id = $1)`, h.ProviderRef); err != nil {
+		return Decision{}, fmt.Errorf("check for earlier responses: %w", err)
+	}
+	if reported {
+		d := Decision{Code: "reference_already_reported",
+			Message: fmt.Sprintf("Transaction %s has already been reported. Please start a new transaction.", h.ProviderRef)}
+		return d, finishInbound(ctx, tx, h.Inbound, d)
+	}
+
 	d, err := checkAgent(ctx, tx, h)
 	if err != nil || !d.Allow {
 		return d, errors.Join(err, finishInbound(ctx, tx, h.Inbound, d))
@@ -179,9 +191,9 @@ func checkAgent(ctx context.Context, tx *sqlx.Tx, h DebitHook) (Decision, error)
 	// Failed, expired and reversed withdrawals moved no money, so they do not count.
 	err = tx.GetContext(ctx, &used, `
 		SELECT count(*) AS n, coalesce(sum(amount), 0) AS total FROM transactions
-		WHERE agent_user_code = $1 AND business_day = $2 AND tx_type = $3
+		WHERE agent_user_code = $1 AND business_day = $2 AND tx_type = $3 AND provider = $4
 		  AND state NOT IN ('failed', 'expired', 'reversed')`,
-		h.AgentUserCode, h.BusinessDay, h.TxType)
+		h.AgentUserCode, h.BusinessDay, h.TxType, h.Provider)
 	if err != nil {
 		return Decision{}, fmt.Errorf("sum today's withdrawals: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/metrics"
 )
 
 // Channel is the PostgreSQL NOTIFY channel the outbox trigger signals.
@@ -35,6 +36,7 @@ type Relay struct {
 	BatchSize   int
 	Concurrency int           // deliveries in flight per batch
 	CallTimeout time.Duration // per delivery
+	Metrics     *metrics.Metrics
 }
 
 // Run relays until ctx ends.
@@ -111,6 +113,7 @@ func (r *Relay) deliverBatch(ctx context.Context, entries []db.PendingEntry) []d
 					cctx, cancel := context.WithTimeout(ctx, r.CallTimeout)
 					d.Note, d.Err = r.Deliverer.Deliver(cctx, e)
 					cancel()
+					r.Metrics.Delivered(e.Kind, d.Err)
 					if d.Err != nil {
 						failed = true
 						d.Retry = backoff(e.Attempts)

@@ -15,6 +15,7 @@ import (
 	"github.com/aepsflow/aepsflow/app"
 	"github.com/aepsflow/aepsflow/config"
 	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/metrics"
 )
 
 // serve runs the API (with the outbox relay), the worker, or both, until ctx ends.
@@ -24,6 +25,7 @@ func serve(ctx context.Context, logger *slog.Logger, runAPI, runWorker bool) err
 		return err
 	}
 	logger.Info("starting", "config", cfg, "api", runAPI, "worker", runWorker)
+	startPprof(ctx, logger)
 	store, err := openStore(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -41,8 +43,9 @@ func serve(ctx context.Context, logger *slog.Logger, runAPI, runWorker bool) err
 
 	g, ctx := errgroup.WithContext(ctx)
 	if runAPI {
-		g.Go(func() error { return runHTTP(ctx, cfg, store, tc, logger) })
-		g.Go(func() error { return app.NewRelay(cfg, store, tc, logger).Run(ctx) })
+		m := app.NewMetrics(store)
+		g.Go(func() error { return runHTTP(ctx, cfg, store, tc, logger, m) })
+		g.Go(func() error { return app.NewRelay(cfg, store, tc, logger, m).Run(ctx) })
 	}
 	if runWorker {
 		g.Go(func() error { return runTemporalWorker(ctx, cfg, store, tc, logger) })
@@ -59,9 +62,9 @@ func openStore(ctx context.Context, url string) (*db.Store, error) {
 	return db.Open(ctx, url)
 }
 
-func runHTTP(ctx context.Context, cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger) error {
+func runHTTP(ctx context.Context, cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger, m *metrics.Metrics) error {
 	srv := &http.Server{
-		Addr: cfg.HTTPAddr, Handler: app.NewAPI(cfg, store, tc, logger).Handler(),
+		Addr: cfg.HTTPAddr, Handler: app.NewAPI(cfg, store, tc, logger, m).Handler(),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 15 * time.Second,
 		MaxHeaderBytes: 64 << 10,
 	}
