@@ -169,6 +169,10 @@ func Load(env Getenv) (Config, error) {
 	if len(c.EkoAllowedOrigins) == 0 {
 		c.EkoAllowedOrigins = []string{origin}
 	}
+	if c.EkoInquiryVersion == "v1" {
+		// The two versions live under different prefixes; the default follows the version.
+		baseURL = strings.TrimSuffix(baseURL, "/v3") + "/v1"
+	}
 	c.EkoAPIBaseURL = r.str("EKO_API_BASE_URL", baseURL)
 	c.EkoAccessKey = r.secret("EKO_ACCESS_KEY", dev, uatAccessKey)
 	c.EkoDeveloperKey = r.secret("EKO_DEVELOPER_KEY", dev, uatDeveloperKey)

@@ -68,6 +68,8 @@ func TestEkoEnvDefaults(t *testing.T) {
 		{"origins overridden", with(production(), "EKO_ENV", "production", "EKO_ALLOWED_ORIGINS", " https://gateway.eko.in , https://Partner.Example.com:8443/ ,"),
 			"production", []string{"https://gateway.eko.in", "https://partner.example.com:8443"}, "https://api.eko.in:25002/ekoicici/v3"},
 		{"base URL overridden", with(production(), "EKO_API_BASE_URL", "http://127.0.0.1:9999/ekoapi/v3"), "uat", []string{"https://stagegateway.eko.in"}, "http://127.0.0.1:9999/ekoapi/v3"},
+		{"v1 inquiry, uat", with(production(), "EKO_INQUIRY_VERSION", "v1"), "uat", []string{"https://stagegateway.eko.in"}, "https://staging.eko.in/ekoapi/v1"},
+		{"v1 inquiry, production", with(production(), "EKO_ENV", "production", "EKO_INQUIRY_VERSION", "v1"), "production", []string{"https://gateway.eko.in"}, "https://api.eko.in:25002/ekoicici/v1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
