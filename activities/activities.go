@@ -33,11 +33,13 @@ func (a *Activities) Record(ctx context.Context, r Record) error {
 	for k, v := range r.Detail {
 		detail[k] = v
 	}
-	if r.Reason != "" {
+	// The event keeps its own "reason" when it has one (an operator's, for a resolution); the
+	// state's reason travels separately.
+	if _, ok := detail["reason"]; !ok && r.Reason != "" {
 		detail["reason"] = r.Reason
 	}
 	return a.Store.ApplyChange(ctx, db.Change{
-		WorkflowID: r.WorkflowID, Key: r.Key, Kind: r.Kind, From: r.From, To: r.To,
+		WorkflowID: r.WorkflowID, Key: r.Key, Kind: r.Kind, From: r.From, To: r.To, Reason: r.Reason,
 		Final: r.Final, Flag: r.Flag, Detail: detail,
 	})
 }
@@ -46,7 +48,9 @@ func (a *Activities) Record(ctx context.Context, r Record) error {
 func (a *Activities) Inquire(ctx context.Context, req InquiryRequest) (InquiryResult, error) {
 	res, err := a.Inquirer.Inquire(ctx, req.ClientRefID, req.UserCode)
 	if err != nil {
-		if a.Inquirer.Permanent(err) {
+		// An error caused by our own context ending (activity timeout, worker shutdown) is
+		// retried whatever the Inquirer makes of it.
+		if ctx.Err() == nil && a.Inquirer.Permanent(err) {
 			return InquiryResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNonRetryable, err)
 		}
 		return InquiryResult{}, fmt.Errorf("inquire %s: %w", req.ClientRefID, err)

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 
 	"github.com/aepsflow/aepsflow/ekoapi"
 )
@@ -30,12 +31,9 @@ func (e EkoInquirer) Inquire(ctx context.Context, clientRefID, userCode string) 
 		BankRefNum: r.BankRefNum, Amount: r.Amount}, nil
 }
 
-// Permanent implements Inquirer: what ekoapi says retrying cannot fix, and a cancelled context.
-func (e EkoInquirer) Permanent(err error) bool { return !ekoapi.IsRetryable(err) && ctxErr(err) == nil }
-
-func ctxErr(err error) error {
-	if err == context.Canceled || err == context.DeadlineExceeded {
-		return err
-	}
-	return nil
+// Permanent implements Inquirer: what ekoapi says retrying cannot fix. A context error is never
+// permanent: ekoapi wraps it when the activity times out or the worker shuts down, and another
+// attempt may well succeed.
+func (e EkoInquirer) Permanent(err error) bool {
+	return !ekoapi.IsRetryable(err) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }

@@ -13,6 +13,7 @@ type Change struct {
 	Key        string // idempotency key within the transaction
 	Kind       string
 	From, To   string
+	Reason     string // the new state's reason
 	Final      bool
 	Flag       string
 	Detail     map[string]string
@@ -40,7 +41,7 @@ func (s *Store) ApplyChange(ctx context.Context, c Change) error {
 			if _, err := tx.ExecContext(ctx, `
 				UPDATE transactions SET state = $2, state_reason = $3, updated_at = now(),
 					final_at = CASE WHEN $4 THEN now() ELSE NULL END
-				WHERE id = $1`, id, c.To, c.Detail["reason"], c.Final); err != nil {
+				WHERE id = $1`, id, c.To, c.Reason, c.Final); err != nil {
 				return fmt.Errorf("set state %s: %w", c.To, err)
 			}
 		}

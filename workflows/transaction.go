@@ -19,12 +19,22 @@ var a *activities.Activities
 // Transaction drives one transaction from its debit-hook (or first partner callback) to a final
 // state that the provider itself confirmed, parking anything it cannot decide in needs_review.
 func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
+	p := in.Policy.withDefaults()
+	now := workflow.Now(ctx)
+	createdAt := in.CreatedAt
+	if createdAt.IsZero() {
+		createdAt = now
+	}
 	t := &txn{
 		in:       in,
+		p:        p,
 		snap:     Snapshot{State: StatePending},
 		seen:     map[string]bool{},
 		outcomes: workflow.GetSignalChannel(ctx, SignalOutcome),
 		resolves: workflow.GetSignalChannel(ctx, SignalResolve),
+		deadline: createdAt.Add(p.InquiryDeadline),
+		// Fixed at the start: signals that change nothing must not push it back.
+		responseBy: now.Add(p.ResponseTimeout),
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (Snapshot, error) { return t.snap, nil }); err != nil {
 		return t.snap, fmt.Errorf("register state query: %w", err)
@@ -39,7 +49,7 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 		case StateUnknown:
 			err = t.awaitPartnerUpdate(ctx)
 		case StateNeedsReview:
-			err = t.awaitResolution(ctx)
+			err = t.waitForSignal(ctx)
 		default:
 			err = t.transition(ctx, StateNeedsReview, "unexpected state "+t.snap.State)
 		}
@@ -56,18 +66,28 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 
 type txn struct {
 	in       Input
+	p        Policy // in.Policy with defaults filled
 	snap     Snapshot
 	seq      int
 	seen     map[string]bool // signal EventIDs already handled
 	outcomes workflow.ReceiveChannel
 	resolves workflow.ReceiveChannel
 
+	deadline     time.Time // CreatedAt + InquiryDeadline: past it, needs_review
+	responseBy   time.Time // no report by then: inquire (Eko) or review (partner)
+	unknownSince time.Time // when a partner's status became unknown
+
 	inquiryStarted time.Time
 	backoff        time.Duration
-	everFound      bool
+	everFound      bool   // an inquiry has found the transaction
+	lastReport     string // tx_status of the latest eko-response ("missing" when absent), "" before any
+	inquired       string // latest inquiry tx_status that reports an outcome (0, 1, 3, 4)
 }
 
 func (t *txn) isPartner() bool { return t.in.Provider != ProviderEko }
+
+// inquiring reports whether the state is one the inquiry loop serves.
+func inquiring(state string) bool { return state == StateInquiry || state == StateReversalPending }
 
 // transition records a state change in PostgreSQL (idempotently) and in the search attributes.
 func (t *txn) transition(ctx workflow.Context, to, reason string) error {
@@ -93,6 +113,58 @@ func (t *txn) record(ctx workflow.Context, r activities.Record) error {
 		}
 	}
 	return nil
+}
+
+// addSignals makes sel handle the next outcome or resolution; *err receives the handling's error.
+func (t *txn) addSignals(ctx workflow.Context, sel workflow.Selector, err *error) {
+	sel.AddReceive(t.outcomes, func(c workflow.ReceiveChannel, _ bool) {
+		var o Outcome
+		c.Receive(ctx, &o)
+		*err = t.onOutcome(ctx, o)
+	})
+	sel.AddReceive(t.resolves, func(c workflow.ReceiveChannel, _ bool) {
+		var r Resolution
+		c.Receive(ctx, &r)
+		*err = t.onResolve(ctx, r)
+	})
+}
+
+// waitUntil handles signals until the time until has come (fired) or one of them has changed
+// the state. One timer serves the whole wait, so a repeated or ignored signal neither re-arms
+// it nor cuts it short.
+func (t *txn) waitUntil(ctx workflow.Context, until time.Time) (fired bool, err error) {
+	state := t.snap.State
+	d := until.Sub(workflow.Now(ctx))
+	if d <= 0 {
+		return true, nil
+	}
+	tctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	timer := workflow.NewTimer(tctx, d)
+	for {
+		var timerErr error
+		sel := workflow.NewSelector(ctx)
+		t.addSignals(ctx, sel, &err)
+		sel.AddFuture(timer, func(f workflow.Future) { fired, timerErr = true, f.Get(ctx, nil) })
+		sel.Select(ctx)
+		switch {
+		case err != nil:
+			return false, err
+		case fired:
+			return true, timerErr // a cancelled workflow ends here with its CanceledError
+		case t.snap.State != state:
+			return false, nil
+		}
+	}
+}
+
+// waitForSignal handles one signal, however long it takes (needs_review waits for an operator).
+func (t *txn) waitForSignal(ctx workflow.Context) error {
+	var err error
+	sel := workflow.NewSelector(ctx)
+	t.addSignals(ctx, sel, &err)
+	sel.Select(ctx)
+	return err
 }
 
 // onOutcome acts on a provider's report, skipping repeats.
@@ -122,72 +194,68 @@ func (t *txn) onResolve(ctx workflow.Context, r Resolution) error {
 		Reason: fmt.Sprintf("resolved by %s: %s", r.By, r.Reason), Detail: map[string]string{"by": r.By, "reason": r.Reason}})
 }
 
-// wait blocks until a signal arrives or d passes (d <= 0: no timer); fired reports the timer.
-func (t *txn) wait(ctx workflow.Context, d time.Duration) (fired bool, err error) {
-	tctx, cancel := workflow.WithCancel(ctx)
-	defer cancel()
-	sel := workflow.NewSelector(ctx)
-	sel.AddReceive(t.outcomes, func(c workflow.ReceiveChannel, _ bool) {
-		var o Outcome
-		c.Receive(ctx, &o)
-		err = t.onOutcome(ctx, o)
-	})
-	sel.AddReceive(t.resolves, func(c workflow.ReceiveChannel, _ bool) {
-		var r Resolution
-		c.Receive(ctx, &r)
-		err = t.onResolve(ctx, r)
-	})
-	if d > 0 {
-		sel.AddFuture(workflow.NewTimer(tctx, d), func(workflow.Future) { fired = true })
-	}
-	sel.Select(ctx)
-	return fired, err
-}
-
 func (t *txn) awaitOutcome(ctx workflow.Context) error {
-	fired, err := t.wait(ctx, t.in.Policy.ResponseTimeout)
+	fired, err := t.waitUntil(ctx, t.responseBy)
 	if err != nil || !fired {
 		return err
 	}
 	if t.isPartner() {
-		return t.transition(ctx, StateNeedsReview, "no partner callback received")
+		return t.transition(ctx, StateNeedsReview, fmt.Sprintf("no partner callback received within %s", t.p.ResponseTimeout))
 	}
-	return t.startInquiry(ctx, fmt.Sprintf("no eko-response within %s", t.in.Policy.ResponseTimeout))
+	return t.startInquiry(ctx, fmt.Sprintf("no eko-response within %s", t.p.ResponseTimeout))
 }
 
 // startClock starts the inquiry clock (for the not-found grace) and the backoff, once.
 func (t *txn) startClock(ctx workflow.Context) {
 	if t.inquiryStarted.IsZero() {
 		t.inquiryStarted = workflow.Now(ctx)
-		t.backoff = t.in.Policy.InquiryInitialBackoff
+		t.backoff = t.p.InquiryInitialBackoff
 	}
 }
 
 func (t *txn) startInquiry(ctx workflow.Context, reason string) error {
 	t.startClock(ctx)
-	if t.snap.State == StateInquiry {
-		return nil
+	if inquiring(t.snap.State) {
+		return nil // already inquiring; reversal_pending must not fall back to inquiry
 	}
 	return t.transition(ctx, StateInquiry, reason)
+}
+
+// conflict describes the earlier report that txStatus contradicts, or returns "". Only
+// statuses that report an outcome can conflict: 3 (refund pending) may become 4 (refunded) or
+// agree with 1, but none of them may follow or precede 0.
+func (t *txn) conflict(txStatus string) string {
+	c := outcomeClass(txStatus)
+	if c == "" {
+		return ""
+	}
+	if p := t.snap.ClaimedTxStatus; outcomeClass(p) != "" && outcomeClass(p) != c {
+		return "eko-response reported tx_status " + p
+	}
+	if p := t.inquired; outcomeClass(p) != "" && outcomeClass(p) != c {
+		return "Transaction Inquiry reported tx_status " + p
+	}
+	return ""
 }
 
 // applyEko moves the transaction on an eko-response's tx_status (seed: 0 success, 1 failed,
 // 2 inquire, anything else suspicious; the Inquiry API adds 3 refund pending, 4 refunded).
 func (t *txn) applyEko(ctx workflow.Context, txStatus string) error {
+	t.lastReport = orNone(txStatus)
 	state := t.snap.State
 	if state == StateNeedsReview {
 		return nil // a human decides now; the report is already in PostgreSQL
 	}
-	claimed := t.snap.ClaimedTxStatus
+	prior := t.conflict(txStatus)
 	if outcomeClass(txStatus) != "" {
 		t.snap.ClaimedTxStatus = txStatus
 	}
-	if outcomeClass(claimed) != "" && outcomeClass(txStatus) != "" && outcomeClass(claimed) != outcomeClass(txStatus) {
-		return t.transition(ctx, StateNeedsReview, fmt.Sprintf("eko-responses disagree: tx_status %s then %s", claimed, txStatus))
+	if prior != "" {
+		return t.transition(ctx, StateNeedsReview, fmt.Sprintf("%s, but an eko-response reports tx_status %s", prior, txStatus))
 	}
 	switch txStatus {
 	case "0":
-		if t.in.Policy.VerifySuccess && t.in.TxType == "cash_withdrawal" {
+		if t.p.VerifySuccess && t.in.TxType == "cash_withdrawal" {
 			return t.startInquiry(ctx, "eko-response reported success; verifying with Transaction Inquiry")
 		}
 		return t.transition(ctx, StateSuccess, "eko-response tx_status 0")
@@ -208,8 +276,7 @@ func (t *txn) applyEko(ctx workflow.Context, txStatus string) error {
 	}
 }
 
-// outcomeClass groups tx_status values that can follow each other without contradiction:
-// 3 (refund pending) may become 4 (refunded), but neither may follow 0.
+// outcomeClass groups tx_status values that can follow each other without contradiction.
 func outcomeClass(txStatus string) string {
 	switch txStatus {
 	case "0":
@@ -227,43 +294,70 @@ func orNone(s string) string {
 	return s
 }
 
-// inquire runs one Transaction Inquiry, acts on its answer, then waits for the next one.
+// inquire runs one Transaction Inquiry, acts on its answer, then waits out the backoff. Signals
+// are handled throughout: a report that settles the transaction while Eko's API is slow or down
+// must not wait for the inquiry.
 func (t *txn) inquire(ctx workflow.Context) error {
 	t.startClock(ctx)
-	deadline := t.in.CreatedAt.Add(t.in.Policy.InquiryDeadline)
-	remaining := deadline.Sub(workflow.Now(ctx))
+	remaining := t.deadline.Sub(workflow.Now(ctx))
 	if remaining <= 0 {
-		return t.transition(ctx, StateNeedsReview, fmt.Sprintf("no final status from Eko within %s", t.in.Policy.InquiryDeadline))
+		return t.transition(ctx, StateNeedsReview, fmt.Sprintf("no final status from Eko within %s", t.p.InquiryDeadline))
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: max(remaining, time.Minute),
+	actx, cancel := workflow.WithCancel(ctx)
+	defer cancel() // abandons an inquiry whose answer is no longer needed
+	actx = workflow.WithActivityOptions(actx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		// Transport errors are retried until the deadline and no longer.
+		ScheduleToCloseTimeout: remaining,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: t.in.Policy.InquiryMaxBackoff,
+			// The server refuses a maximum below the initial interval.
+			InitialInterval: min(5*time.Second, t.p.InquiryMaxBackoff), BackoffCoefficient: 2, MaximumInterval: t.p.InquiryMaxBackoff,
 			NonRetryableErrorTypes: []string{activities.ErrTypeNonRetryable},
 		},
 	})
-	var res activities.InquiryResult
-	err := workflow.ExecuteActivity(actx, a.Inquire, activities.InquiryRequest{
+	fut := workflow.ExecuteActivity(actx, a.Inquire, activities.InquiryRequest{
 		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, ClientRefID: t.in.ClientRefID, UserCode: t.in.AgentUserCode,
-	}).Get(ctx, &res)
-	t.snap.Inquiries++
-	if err != nil {
-		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) || temporal.IsTimeoutError(err) {
-			return t.transition(ctx, StateNeedsReview, "Transaction Inquiry failed: "+rootMessage(err))
+	})
+	var (
+		res    activities.InquiryResult
+		actErr error
+		err    error
+		done   bool
+	)
+	for !done {
+		sel := workflow.NewSelector(ctx)
+		t.addSignals(ctx, sel, &err)
+		sel.AddFuture(fut, func(f workflow.Future) { done, actErr = true, f.Get(ctx, &res) })
+		sel.Select(ctx)
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("inquire: %w", err)
+		if !done && !inquiring(t.snap.State) {
+			return nil // a report settled (or parked) the transaction meanwhile
+		}
 	}
-	t.snap.InquiryTxStatus = res.TxStatus
+	t.snap.Inquiries++
+	if actErr != nil {
+		var canceled *temporal.CanceledError
+		switch {
+		case errors.As(actErr, &canceled):
+			return actErr // the workflow itself is being cancelled
+		case temporal.IsTimeoutError(actErr):
+			return t.transition(ctx, StateNeedsReview, fmt.Sprintf("no final status from Eko within %s: Transaction Inquiry kept failing: %s",
+				t.p.InquiryDeadline, rootMessage(actErr)))
+		}
+		return t.transition(ctx, StateNeedsReview, "Transaction Inquiry failed: "+rootMessage(actErr))
+	}
 	if done, err := t.applyInquiry(ctx, res); done || err != nil {
 		return err
 	}
-	if _, err := t.wait(ctx, t.backoff); err != nil {
-		return err
+	next := workflow.Now(ctx).Add(t.backoff)
+	if next.After(t.deadline) {
+		next = t.deadline // decide at the deadline, not up to a backoff later
 	}
-	t.backoff = min(t.backoff*2, t.in.Policy.InquiryMaxBackoff)
-	return nil
+	t.backoff = min(t.backoff*2, t.p.InquiryMaxBackoff)
+	_, err = t.waitUntil(ctx, next)
+	return err
 }
 
 func rootMessage(err error) string {
@@ -279,13 +373,22 @@ func rootMessage(err error) string {
 // applyInquiry acts on Eko's server-to-server answer. done reports a state change that ends
 // this round of inquiries.
 func (t *txn) applyInquiry(ctx workflow.Context, res activities.InquiryResult) (done bool, err error) {
-	claimed := t.snap.ClaimedTxStatus
-	disagree := func() (bool, error) {
-		return true, t.transition(ctx, StateNeedsReview, fmt.Sprintf(
-			"eko-response reported tx_status %s but Transaction Inquiry reports %s (%s)", claimed, res.TxStatus, res.Class))
-	}
 	if res.Class != activities.ClassNotFound {
 		t.everFound = true
+	}
+	var prior string
+	if res.Class == activities.ClassFinal || res.Class == activities.ClassReversalPending {
+		prior = t.conflict(res.TxStatus)
+		if outcomeClass(res.TxStatus) != "" {
+			t.inquired = res.TxStatus
+		}
+	}
+	if res.TxStatus != "" {
+		t.snap.InquiryTxStatus = res.TxStatus
+	}
+	if prior != "" {
+		// Both versions stay in the snapshot (ClaimedTxStatus, InquiryTxStatus) and the reason.
+		return true, t.transition(ctx, StateNeedsReview, fmt.Sprintf("%s, but Transaction Inquiry reports %s (%s)", prior, res.TxStatus, res.Class))
 	}
 	switch res.Class {
 	case activities.ClassFinal:
@@ -293,21 +396,12 @@ func (t *txn) applyInquiry(ctx workflow.Context, res activities.InquiryResult) (
 		case "0":
 			return true, t.transition(ctx, StateSuccess, "confirmed by Transaction Inquiry (tx_status 0)")
 		case "1":
-			if claimed == "0" {
-				return disagree()
-			}
 			return true, t.transition(ctx, StateFailed, "Transaction Inquiry reports tx_status 1")
 		case "4":
-			if claimed == "0" {
-				return disagree()
-			}
 			return true, t.transition(ctx, StateReversed, "Transaction Inquiry reports tx_status 4 (refunded)")
 		}
 		return true, t.transition(ctx, StateNeedsReview, "Transaction Inquiry reports unexpected final tx_status "+res.TxStatus)
 	case activities.ClassReversalPending:
-		if claimed == "0" {
-			return disagree()
-		}
 		if t.snap.State != StateReversalPending {
 			return false, t.transition(ctx, StateReversalPending, "Transaction Inquiry reports tx_status 3 (refund pending)")
 		}
@@ -315,22 +409,26 @@ func (t *txn) applyInquiry(ctx workflow.Context, res activities.InquiryResult) (
 	case activities.ClassPending:
 		return false, nil
 	case activities.ClassNotFound:
-		if workflow.Now(ctx).Sub(t.inquiryStarted) < t.in.Policy.NotFoundGrace {
+		if workflow.Now(ctx).Sub(t.inquiryStarted) < t.p.NotFoundGrace {
 			return false, nil
 		}
-		if claimed == "0" || t.everFound {
+		// Only a transaction nobody ever reported is known not to have moved money.
+		switch {
+		case t.lastReport != "":
 			return true, t.transition(ctx, StateNeedsReview, fmt.Sprintf(
-				"Eko does not know this transaction after %s, but it was reported (tx_status %s)", t.in.Policy.NotFoundGrace, orNone(claimed)))
+				"Eko does not know this transaction after %s, but an eko-response reported it (tx_status %s)", t.p.NotFoundGrace, t.lastReport))
+		case t.everFound:
+			return true, t.transition(ctx, StateNeedsReview, fmt.Sprintf(
+				"Eko does not know this transaction after %s, but an earlier inquiry found it", t.p.NotFoundGrace))
 		}
-		return true, t.transition(ctx, StateExpired, fmt.Sprintf("Eko does not know this transaction after %s: no money moved", t.in.Policy.NotFoundGrace))
+		return true, t.transition(ctx, StateExpired, fmt.Sprintf("Eko does not know this transaction after %s: no money moved", t.p.NotFoundGrace))
 	default:
 		return true, t.transition(ctx, StateNeedsReview, fmt.Sprintf("Transaction Inquiry reports suspicious tx_status %q: contact Eko", res.TxStatus))
 	}
 }
 
 func (t *txn) applyPartner(ctx workflow.Context, o Outcome) error {
-	switch t.snap.State {
-	case StateNeedsReview:
+	if t.snap.State == StateNeedsReview {
 		return nil
 	}
 	switch o.PartnerOutcome {
@@ -340,54 +438,55 @@ func (t *txn) applyPartner(ctx workflow.Context, o Outcome) error {
 		return t.transition(ctx, StateFailed, "partner status "+o.PartnerStatus)
 	}
 	if t.snap.State == StateUnknown {
-		return nil
+		return nil // the review window runs from the first unknown report
 	}
+	t.unknownSince = workflow.Now(ctx)
 	return t.transition(ctx, StateUnknown, fmt.Sprintf("partner status %q is neither success nor failure", o.PartnerStatus))
 }
 
 func (t *txn) awaitPartnerUpdate(ctx workflow.Context) error {
-	fired, err := t.wait(ctx, t.in.Policy.UnknownReviewAfter)
+	fired, err := t.waitUntil(ctx, t.unknownSince.Add(t.p.UnknownReviewAfter))
 	if err != nil || !fired {
 		return err
 	}
-	return t.transition(ctx, StateNeedsReview, fmt.Sprintf("partner status still unknown after %s", t.in.Policy.UnknownReviewAfter))
-}
-
-func (t *txn) awaitResolution(ctx workflow.Context) error {
-	_, err := t.wait(ctx, 0)
-	return err
+	return t.transition(ctx, StateNeedsReview, fmt.Sprintf("partner status still unknown after %s", t.p.UnknownReviewAfter))
 }
 
 // drainLate records reports that arrived after the final state; one that contradicts the final
-// state flags the transaction.
+// state flags the transaction. Recording takes activities, during which more signals may come:
+// both channels are read until neither has anything left.
 func (t *txn) drainLate(ctx workflow.Context) error {
 	for {
 		var o Outcome
-		if !t.outcomes.ReceiveAsync(&o) {
-			break
-		}
-		if t.seen[o.EventID] {
+		if t.outcomes.ReceiveAsync(&o) {
+			if err := t.recordLate(ctx, o); err != nil {
+				return err
+			}
 			continue
 		}
-		t.seen[o.EventID] = true
-		r := activities.Record{Kind: "late_outcome", Reason: "report received after the final state",
-			Detail: map[string]string{"event_id": o.EventID, "tx_status": o.TxStatus, "partner_outcome": o.PartnerOutcome}}
-		if ContradictsFinal(t.snap.State, o) {
-			r.Flag = fmt.Sprintf("late report (%s) contradicts final state %s", o.EventID, t.snap.State)
-		}
-		if err := t.record(ctx, r); err != nil {
-			return err
-		}
-	}
-	for {
 		var r Resolution
-		if !t.resolves.ReceiveAsync(&r) {
-			return nil
+		if t.resolves.ReceiveAsync(&r) {
+			if err := t.onResolve(ctx, r); err != nil {
+				return err
+			}
+			continue
 		}
-		if err := t.onResolve(ctx, r); err != nil {
-			return err
-		}
+		return nil
 	}
+}
+
+func (t *txn) recordLate(ctx workflow.Context, o Outcome) error {
+	if t.seen[o.EventID] {
+		return nil
+	}
+	t.seen[o.EventID] = true
+	t.snap.Outcomes++
+	r := activities.Record{Kind: "late_outcome", Reason: "report received after the final state",
+		Detail: map[string]string{"event_id": o.EventID, "tx_status": o.TxStatus, "partner_outcome": o.PartnerOutcome}}
+	if ContradictsFinal(t.snap.State, o) {
+		r.Flag = fmt.Sprintf("late report (%s) contradicts final state %s", o.EventID, t.snap.State)
+	}
+	return t.record(ctx, r)
 }
 
 // ContradictsFinal reports whether an outcome report disagrees with a final state.

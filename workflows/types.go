@@ -72,6 +72,36 @@ type Policy struct {
 	UnknownReviewAfter    time.Duration `json:"unknown_review_after"`
 }
 
+// Defaults for timings missing from a Policy (the configuration's defaults). The input is
+// durable, so a zero timing in it must not mean "no timer" (wait forever) or a retry policy
+// that the server refuses.
+const (
+	DefaultResponseTimeout       = 5 * time.Minute
+	DefaultInquiryInitialBackoff = 30 * time.Second
+	DefaultInquiryMaxBackoff     = 30 * time.Minute
+	DefaultInquiryDeadline       = 5 * 24 * time.Hour
+	DefaultNotFoundGrace         = 30 * time.Minute
+	DefaultUnknownReviewAfter    = 24 * time.Hour
+)
+
+// withDefaults fills timings that are zero or negative and keeps the maximum backoff at or
+// above the initial one.
+func (p Policy) withDefaults() Policy {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&p.ResponseTimeout, DefaultResponseTimeout)
+	def(&p.InquiryInitialBackoff, DefaultInquiryInitialBackoff)
+	def(&p.InquiryMaxBackoff, DefaultInquiryMaxBackoff)
+	def(&p.InquiryDeadline, DefaultInquiryDeadline)
+	def(&p.NotFoundGrace, DefaultNotFoundGrace)
+	def(&p.UnknownReviewAfter, DefaultUnknownReviewAfter)
+	p.InquiryMaxBackoff = max(p.InquiryMaxBackoff, p.InquiryInitialBackoff)
+	return p
+}
+
 // Input starts a transaction workflow.
 type Input struct {
 	Provider      string    `json:"provider"`
