@@ -122,8 +122,10 @@ func (f kvFlag) Set(s string) error {
 	return nil
 }
 
+// logger logs at Info with verbose, and otherwise not at all: the commands print their own
+// report and errors, which a log line would only repeat.
 func logger(w io.Writer, verbose bool) *slog.Logger {
-	level := slog.LevelWarn
+	level := slog.LevelError + 4
 	if verbose {
 		level = slog.LevelInfo
 	}
