@@ -57,12 +57,7 @@ type Decision struct {
 // transaction and the intent to start its workflow, all in one PostgreSQL transaction. The
 // per-agent row lock makes the daily limits exact under concurrent debit-hooks.
 func (s *Store) DecideDebitHook(ctx context.Context, h DebitHook) (Decision, error) {
-	var d Decision
-	err := s.inTxRetry(ctx, func(tx *sqlx.Tx) error {
-		var e error
-		d, e = decide(ctx, tx, h)
-		return e
-	})
+	d, err := txValue(ctx, s, func(tx *sqlx.Tx) (Decision, error) { return decide(ctx, tx, h) })
 	if err != nil {
 		return Decision{}, fmt.Errorf("decide debit-hook %s: %w", h.ProviderRef, err)
 	}

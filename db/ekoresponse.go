@@ -71,12 +71,7 @@ type ResponseResult struct {
 // nothing else; a response for an unknown reference is kept and flagged; a response after the
 // final state is kept and, if it contradicts that state, flags the transaction.
 func (s *Store) RecordEkoResponse(ctx context.Context, r EkoResponse) (ResponseResult, error) {
-	var res ResponseResult
-	err := s.inTxRetry(ctx, func(tx *sqlx.Tx) error {
-		var e error
-		res, e = recordEkoResponse(ctx, tx, r)
-		return e
-	})
+	res, err := txValue(ctx, s, func(tx *sqlx.Tx) (ResponseResult, error) { return recordEkoResponse(ctx, tx, r) })
 	if err != nil {
 		return ResponseResult{}, fmt.Errorf("record eko-response for %s: %w", r.ClientRefID, err)
 	}

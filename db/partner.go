@@ -74,12 +74,7 @@ type PartnerResult struct {
 // workflow. A re-delivery of the same content stores only the request. Deliveries of one txnId
 // are serialised by an advisory lock, so concurrent re-deliveries cannot both count as new.
 func (s *Store) RecordPartnerCallback(ctx context.Context, p PartnerCallback) (PartnerResult, error) {
-	var res PartnerResult
-	err := s.inTxRetry(ctx, func(tx *sqlx.Tx) error {
-		var e error
-		res, e = recordPartnerCallback(ctx, tx, p)
-		return e
-	})
+	res, err := txValue(ctx, s, func(tx *sqlx.Tx) (PartnerResult, error) { return recordPartnerCallback(ctx, tx, p) })
 	if err != nil {
 		return PartnerResult{}, fmt.Errorf("record partner %s callback txnId %s: %w", p.PartnerID, p.TxnID, err)
 	}

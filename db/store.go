@@ -72,6 +72,17 @@ func (s *Store) inTxRetry(ctx context.Context, fn func(tx *sqlx.Tx) error) error
 	return err
 }
 
+// txValue runs fn in a retrying transaction (inTxRetry) and returns its value.
+func txValue[T any](ctx context.Context, s *Store, fn func(tx *sqlx.Tx) (T, error)) (T, error) {
+	var v T
+	err := s.inTxRetry(ctx, func(tx *sqlx.Tx) error {
+		var e error
+		v, e = fn(tx)
+		return e
+	})
+	return v, err
+}
+
 // isUniqueViolation reports a unique-constraint conflict, optionally on a named constraint.
 func isUniqueViolation(err error) bool {
 	var pqErr *pq.Error
