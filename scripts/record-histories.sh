@@ -30,4 +30,4 @@ export CI=true
 
 go test -count=1 -tags record -run '^TestRecordHistories$' -v ./workflows/
 go test -count=1 -run '^TestReplay' ./workflows/
-ls -l workflows/testdata/histories/
+ls -l workflows/testdata/histories/*/

@@ -19,11 +19,12 @@ import (
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
-// historyFiles lists the recorded histories (scripts/record-histories.sh writes them from real
-// runs on a Temporal dev server); none is a failure, not a skip.
+// historyFiles lists the recorded histories, one directory per workflow version
+// (scripts/record-histories.sh writes them from real runs on a Temporal dev server); none is a
+// failure, not a skip.
 func historyFiles(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*", "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func replay(fn any, file string) error {
 // change that would break running workflows fails here.
 func TestReplayHistories(t *testing.T) {
 	for _, f := range historyFiles(t) {
-		t.Run(strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
+		t.Run(filepath.Base(filepath.Dir(f))+"/"+strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
 			checkRecorded(t, f)
 			if err := replay(workflows.Transaction, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
