@@ -20,15 +20,12 @@ dev: ## run aepsflow locally: PostgreSQL, Temporal dev server + UI, migrations, 
 test: ## go vet, all tests against real PostgreSQL and Temporal, workflowcheck, compose file check
 	@$(ROOT)/scripts/test.sh
 
-test-faults: ## fault-injection suite (build tag faults)
-	cd $(ROOT) && go test -count=1 -tags faults -timeout 20m ./faults/...
+test-faults: ## fault-injection suite (build tag faults): kills and outages on private PostgreSQL/Temporal/aepsflow processes
+	@$(ROOT)/scripts/temporal.sh ensure
+	cd $(ROOT) && TEMPORAL_CLI=$(ROOT)/bin/temporal go test -count=1 -tags faults -timeout 20m ./faults/...
 
-bench: ## benchmarks (scripts/bench.sh)
-	@if [ -f $(ROOT)/scripts/bench.sh ]; then \
-		bash $(ROOT)/scripts/bench.sh; \
-	else \
-		echo "make bench: scripts/bench.sh does not exist yet" >&2; exit 1; \
-	fi
+bench: ## load benchmark: own stack, floors, load, Temporal outage, loss check (BENCHMARKS.md)
+	@bash $(ROOT)/scripts/bench.sh
 
 build: ## build every command into bin/
 	cd $(ROOT) && go build -o bin/ ./cmd/...

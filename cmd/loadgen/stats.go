@@ -25,10 +25,9 @@ func newRecorder(name string) *recorder {
 	return &recorder{name: name, errText: map[string]int{}}
 }
 
-// add records one request that started at start and ended now; err != nil counts it as failed
-// (its latency is still kept: a slow failure is still slow).
-func (r *recorder) add(start time.Time, err error) {
-	end := time.Now()
+// add records one request that ran from start to end; err != nil counts it as failed (its
+// latency is still kept: a slow failure is still slow).
+func (r *recorder) add(start, end time.Time, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.lat = append(r.lat, end.Sub(start))

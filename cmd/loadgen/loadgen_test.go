@@ -1,0 +1,110 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/aepsflow/aepsflow/ekosign"
+)
+
+func TestPercentile(t *testing.T) {
+	hundred := make([]float64, 100)
+	for i := range hundred {
+		hundred[i] = float64(i + 1)
+	}
+	tests := []struct {
+		name   string
+		sorted []float64
+		p      float64
+		want   float64
+	}{
+		{"empty", nil, 50, 0},
+		{"one value", []float64{7}, 99, 7},
+		{"p50 of 1..100", hundred, 50, 50},
+		{"p99 of 1..100", hundred, 99, 99},
+		{"p100 is the max", hundred, 100, 100},
+		{"p99 of 10 values is the max", []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 99, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := percentile(tt.sorted, tt.p); got != tt.want {
+				t.Errorf("percentile(p%v) = %v, want %v", tt.p, got, tt.want)
+			}
+		})
+	}
+}
+
+// The load generator's own HMAC must agree with package ekosign on good replies and catch bad ones:
+// two implementations, so that a bug in one is not confirmed by the other.
+func TestCheckAllowReply(t *testing.T) {
+	const key = "d2fe1d99-6298-4af2-8cc5-d97dcf46df30"
+	now := time.Now()
+	ts := ekosign.Timestamp(now)
+	params := []string{"customer_id", "amount", "user_code"}
+	data := map[string]string{"customer_id": "9999999999", "amount": "100", "user_code": "20810200", "type": "2"}
+	s := ekosign.NewSigner(key)
+	good, goodHash := s.SecretKey(ts), s.RequestHash(ts, params, data)
+	noAmount := map[string]string{"customer_id": "9999999999", "user_code": "20810200"}
+	tests := []struct {
+		name           string
+		ts, secret, rh string
+		data           map[string]string
+		wantErr        bool
+	}{
+		{"signed by ekosign", ts, good, goodHash, data, false},
+		{"absent param skipped", ts, good, s.RequestHash(ts, params, noAmount), noAmount, false},
+		{"wrong secret_key", ts, s.SecretKey(ts + "1"), goodHash, data, true},
+		{"hash over other values", ts, good, s.RequestHash(ts, params, map[string]string{"customer_id": "9999999998", "amount": "100", "user_code": "20810200"}), data, true},
+		{"signed with another key", ts, ekosign.NewSigner("other").SecretKey(ts), goodHash, data, true},
+		{"stale timestamp", ekosign.Timestamp(now.Add(-time.Hour)), good, goodHash, data, true},
+		{"not a timestamp", "abc", good, goodHash, data, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkAllowReply(key, tt.ts, tt.secret, tt.rh, params, tt.data, now)
+			if (err != nil) != tt.wantErr {
+				t.Errorf("checkAllowReply: err = %v, want error %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestParseMix(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    int // entries
+		wantErr bool
+	}{
+		{"0:90,1:5,2:5", 3, false},
+		{"0:1", 1, false},
+		{"0:0", 0, true},
+		{"3:10", 0, true},
+		{"0", 0, true},
+		{"0:x", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := parseMix(tt.in)
+			if (err != nil) != tt.wantErr || len(got) != tt.want {
+				t.Errorf("parseMix(%q) = %v, %v; want %d entries, error %v", tt.in, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestRecorderSummary(t *testing.T) {
+	r := newRecorder("x")
+	base := time.Now()
+	for i := 1; i <= 4; i++ {
+		start := base.Add(time.Duration(i) * 100 * time.Millisecond)
+		r.add(start, start.Add(time.Duration(i)*time.Millisecond), nil)
+	}
+	s := r.summary()
+	if s.Count != 4 || s.P50 != 2 || s.Max != 4 || s.Errors != 0 {
+		t.Fatalf("summary = %+v", s)
+	}
+	// 4 requests from the first start (100 ms) to the last end (404 ms).
+	if want := 4 / 0.304; s.PerSec < want-0.01 || s.PerSec > want+0.01 {
+		t.Errorf("per second = %v, want %v", s.PerSec, want)
+	}
+}
