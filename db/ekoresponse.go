@@ -129,7 +129,7 @@ func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, r EkoResponse) (Respons
 		RETURNING id`,
 		inboundID, r.Inbound.TransactionID, r.ClientRefID, r.ContentHash, r.TxStatus, r.Status, r.Message, r.TID,
 		r.BankRefNum, a("amount"), a("commission"), a("tds"), a("fee"), a("balance"), a("customer_balance"),
-		r.Aadhaar, r.UserCode, r.Response, !known, res.Outcome == OutcomeAfterFinal, res.Flagged && known)
+		r.Aadhaar, r.UserCode, string(r.Response), !known, res.Outcome == OutcomeAfterFinal, res.Flagged && known)
 	if err != nil {
 		return ResponseResult{}, fmt.Errorf("insert eko-response: %w", err)
 	}
