@@ -7,7 +7,6 @@
 package redact
 
 import (
-	"bytes"
 	"regexp"
 	"strings"
 )
@@ -15,24 +14,30 @@ import (
 // Compiled patterns are read-only after initialisation and safe for concurrent use; they are the
 // only package-level values.
 var (
-	// jsonKeyRE finds the value of an Aadhaar-carrying key in JSON, or in JSON that was itself
-	// escaped into a string (\"aadhaar\":\"...\"). Group 1 is a string value's content (it stops
-	// before an unescaped or escaped closing quote), group 2 a bare number.
-	jsonKeyRE = regexp.MustCompile(`(?i)\\?"(?:customeridentification|aadhaar|aadhar|aadhaar_number|aadhaarnumber|aadhar_no|uid)\\?"\s*:\s*(?:\\?"((?:[^"\\]|\\[^"])*)|([0-9:][0-9 :\-]*))`)
+	// jsonKeyRE matches, at the start of its input, an Aadhaar-carrying key in JSON, or in JSON
+	// that was itself escaped into a string (\"aadhaar\":\"...\"), and its value. Group 1 is a
+	// string value's content (it stops before an unescaped or escaped closing quote), group 2 a
+	// bare number. It is anchored because an unanchored scan, with no literal prefix to look
+	// for, runs the matcher from every byte of the body: Body finds the few places a match can
+	// start and tries it only there.
+	jsonKeyRE = regexp.MustCompile(`^(?i)\\?"(?:` + keyNames + `)\\?"\s*:\s*(?:\\?"((?:[^"\\]|\\[^"])*)|([0-9:][0-9 :\-]*))`)
 
-	// formKeyRE finds the same keys in form-encoded or query-string text (aadhaar=...&...).
-	formKeyRE = regexp.MustCompile(`(?i)(?:^|[?&;\s])(?:customeridentification|aadhaar|aadhar|aadhaar_number|aadhaarnumber|aadhar_no|uid)=([^&;\s]*)`)
-
-	// groupTokRE splits text into digit runs and the separators allowed between the groups of a
-	// written Aadhaar number: space, dash, '+' and %20 / %2D (form encoding). %2x is listed first
-	// so that the digits of an escape are never read as part of a number.
-	groupTokRE = regexp.MustCompile(`%2[0dD]|[0-9]+|[ +\-]`)
+	// formKeyRE matches, at the start of its input, the same keys in form-encoded or
+	// query-string text (&aadhaar=...&...), after the separator that precedes them. formKeyAtStartRE
+	// is for the start of the body, where there may be no separator; ^ means the start of the
+	// whole body, so it is only ever run on the whole body.
+	formKeyRE        = regexp.MustCompile(`^(?i)[?&;\s](?:` + keyNames + `)=([^&;\s]*)`)
+	formKeyAtStartRE = regexp.MustCompile(`^(?i)(?:^|[?&;\s])(?:` + keyNames + `)=([^&;\s]*)`)
 
 	maskedRE = regexp.MustCompile(`^:?[xX*]{4}[ \-]?[xX*]{4}[ \-]?[0-9]{4}$`)
 	mobileRE = regexp.MustCompile(`^\+?[0-9][0-9 \-]*$`)
 )
 
-// escape tells maskDigits which escape sequences of the surrounding syntax to leave alone, so that
+// keyNames are the keys whose value is an Aadhaar number, as a regexp alternation (order
+// matters: the first alternative that lets the rest match wins).
+const keyNames = `customeridentification|aadhaar|aadhar|aadhaar_number|aadhaarnumber|aadhar_no|uid`
+
+// escape tells nextDigit which escape sequences of the surrounding syntax to leave alone, so that
 // the digits of \u0020 or %20 are neither counted nor masked.
 type escape int
 
@@ -55,67 +60,168 @@ const (
 //
 // b is never modified; when nothing changed, out is b itself.
 func Body(b []byte) (out []byte, changed bool) {
-	var buf []byte // copy-on-write: most bodies need no change
-	get := func() []byte {
-		if buf == nil {
-			buf = append([]byte(nil), b...)
-		}
-		return buf
-	}
-	if mayHoldKey(b) {
-		for _, m := range jsonKeyRE.FindAllSubmatchIndex(b, -1) {
-			if m[2] >= 0 {
-				changed = maskValue(b, get, m[2], m[3], escJSON) || changed
-			} else if m[4] >= 0 {
-				changed = maskValue(b, get, m[4], m[5], escNone) || changed
-			}
-		}
-		for _, m := range formKeyRE.FindAllSubmatchIndex(b, -1) {
-			changed = maskValue(b, get, m[2], m[3], escForm) || changed
-		}
-	}
+	w := cow{src: b}
+	maskKeys(&w)
 	src := b
-	if buf != nil {
-		src = buf // the grouped-number rule sees what the key rule left
+	if w.buf != nil {
+		src = w.buf // the grouped-number rule sees what the key rule left
 	}
 	for _, g := range groupedAadhaars(src) {
-		w := get()
-		for i := g.start; i < g.end; i++ {
-			w[i] = 'X'
+		x := w.copy()[g.start:g.end]
+		for i := range x {
+			x[i] = 'X'
 		}
-		changed = true
 	}
-	if buf == nil {
+	if w.buf == nil {
 		return b, false
 	}
-	return buf, changed
+	return w.buf, true // a copy is only ever made to change a digit
 }
 
-// mayHoldKey is a cheap filter before the case-insensitive key patterns, which are slow to scan
-// with: every key contains "aadha", "uid" or "identification".
-func mayHoldKey(b []byte) bool {
-	l := bytes.ToLower(b)
-	return bytes.Contains(l, []byte("aadha")) || bytes.Contains(l, []byte("uid")) ||
-		bytes.Contains(l, []byte("identification"))
+// cow is Body's copy-on-write output: most bodies need no change, and then need no copy.
+type cow struct{ src, buf []byte }
+
+// copy returns the writable copy of src, making it on first use.
+func (w *cow) copy() []byte {
+	if w.buf == nil {
+		w.buf = append([]byte(nil), w.src...)
+	}
+	return w.buf
 }
 
-// maskValue masks b[start:end] in the writable copy when it holds 12 or more digits.
-func maskValue(b []byte, get func() []byte, start, end int, esc escape) bool {
-	pos := digitPositions(b[start:end], esc)
-	if len(pos) < 12 {
+// maskKeys masks the values jsonKeyRE and formKeyRE find in w.src, as unanchored FindAll scans
+// would, but trying the anchored patterns only where a match can start: at a key start (see
+// mayStartKey) right after a quote (JSON) or a separator (form), or at the start of the body.
+// Candidates come in ascending order, and none inside the previous match of the same pattern.
+//
+// A JSON match may also start at the backslash of an escaped quote, but it then holds the same
+// groups, and ends at the same place, as the match at the quote, so only quotes are tried.
+func maskKeys(w *cow) {
+	b := w.src
+	jsonEnd, formEnd := 0, 0 // ends of the previous matches
+	if len(b) > 0 && (mayStartKey(b, 0) || isFormSep(b[0]) && mayStartKey(b, 1)) {
+		if m := formKeyAtStartRE.FindSubmatchIndex(b); m != nil {
+			maskValue(w, m[2], m[3], escForm)
+			formEnd = m[1]
+		}
+	}
+	for k := 1; k < len(b); k++ {
+		if !mayPrecedeKey(b[k-1]) || !mayStartKey(b, k) {
+			continue
+		}
+		switch p := k - 1; {
+		case b[p] == '"':
+			if p >= jsonEnd {
+				jsonEnd = maskJSONKey(w, p, jsonEnd)
+			}
+		case p >= max(formEnd, 1): // a separator at 0 is formKeyAtStartRE's
+			formEnd = maskFormKey(w, p, formEnd)
+		}
+	}
+}
+
+// maskJSONKey tries jsonKeyRE at b[p] and returns the end of the match, or end if none.
+func maskJSONKey(w *cow, p, end int) int {
+	m := jsonKeyRE.FindSubmatchIndex(w.src[p:])
+	if m == nil {
+		return end
+	}
+	if m[2] >= 0 {
+		maskValue(w, p+m[2], p+m[3], escJSON)
+	} else if m[4] >= 0 {
+		maskValue(w, p+m[4], p+m[5], escNone)
+	}
+	return p + m[1]
+}
+
+// maskFormKey tries formKeyRE at b[p] and returns the end of the match, or end if none.
+func maskFormKey(w *cow, p, end int) int {
+	m := formKeyRE.FindSubmatchIndex(w.src[p:])
+	if m == nil {
+		return end
+	}
+	maskValue(w, p+m[2], p+m[3], escForm)
+	return p + m[1]
+}
+
+// mayPrecedeKey reports whether c is '"' or isFormSep(c), as a bit test: it runs on every byte.
+func mayPrecedeKey(c byte) bool {
+	const set uint64 = 1<<'"' | formSeps
+	return c < 64 && set>>c&1 != 0
+}
+
+// isFormSep reports whether c may stand before a form key: [?&;\s], where \s is [\t\n\f\r ].
+func isFormSep(c byte) bool {
+	return c < 64 && formSeps>>c&1 != 0
+}
+
+// formSeps is the set of isFormSep, one bit per byte value.
+const formSeps uint64 = 1<<'?' | 1<<'&' | 1<<';' | 1<<'\t' | 1<<'\n' | 1<<'\f' | 1<<'\r' | 1<<' '
+
+// mayStartKey is a cheap test of whether one of keyNames may start at b[k]: every one starts
+// with "aadha" or "uid", or is customeridentification, with "identification" after "customer",
+// 8 bytes, or 9 when its s is written ſ (U+017F), which (?i) matches. No other letter of the
+// keys matches anything but its ASCII upper and lower case.
+func mayStartKey(b []byte, k int) bool {
+	if k >= len(b) {
 		return false
 	}
-	w := get()
-	for _, p := range pos[:len(pos)-4] {
-		w[start+p] = 'X'
+	switch b[k] | 0x20 {
+	case 'a':
+		return hasFoldPrefix(b, k, "aadha")
+	case 'u':
+		return hasFoldPrefix(b, k, "uid")
+	case 'c':
+		return hasFoldPrefix(b, k+8, "identification") || hasFoldPrefix(b, k+9, "identification")
+	}
+	return false
+}
+
+// hasFoldPrefix reports whether b[i:] starts with s (lower-case ASCII letters), ignoring ASCII
+// case. It compares in place: bytes.ToLower would allocate, and can change lengths.
+func hasFoldPrefix(b []byte, i int, s string) bool {
+	if i < 0 || len(b)-i < len(s) {
+		return false
+	}
+	for j := 0; j < len(s); j++ {
+		if b[i+j]|0x20 != s[j] {
+			return false
+		}
 	}
 	return true
+}
+
+// maskValue masks w.src[start:end] in the writable copy when it holds 12 or more digits. It
+// counts before it copies: most values seen are already masked.
+func maskValue(w *cow, start, end int, esc escape) {
+	v := w.src[start:end]
+	n := 0
+	for i := nextDigit(v, 0, esc); i < len(v); i = nextDigit(v, i+1, esc) {
+		n++
+	}
+	if n < 12 {
+		return
+	}
+	x := w.copy()[start:end]
+	for i := nextDigit(v, 0, esc); n > 4; i = nextDigit(v, i+1, esc) {
+		x[i] = 'X'
+		n--
+	}
 }
 
 // digitPositions lists the offsets of the digits in v, skipping those inside escape sequences.
 func digitPositions(v []byte, esc escape) []int {
 	var pos []int
-	for i := 0; i < len(v); i++ {
+	for i := nextDigit(v, 0, esc); i < len(v); i = nextDigit(v, i+1, esc) {
+		pos = append(pos, i)
+	}
+	return pos
+}
+
+// nextDigit returns the offset of the first digit in v at or after i, skipping escape
+// sequences, or len(v) if there is none. i must not be inside an escape sequence.
+func nextDigit(v []byte, i int, esc escape) int {
+	for ; i < len(v); i++ {
 		switch {
 		case esc == escJSON && v[i] == '\\':
 			if i+1 < len(v) && v[i+1] == 'u' {
@@ -126,10 +232,10 @@ func digitPositions(v []byte, esc escape) []int {
 		case esc == escForm && v[i] == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]):
 			i += 2
 		case isDigit(v[i]):
-			pos = append(pos, i)
+			return i
 		}
 	}
-	return pos
+	return len(v)
 }
 
 type span struct{ start, end int }
@@ -139,45 +245,81 @@ type span struct{ start, end int }
 // Overlapping candidates (a 4-4-4-4 number holds two) are each checked against the original digits.
 func groupedAadhaars(b []byte) []span {
 	var found []span
-	var groups []span // digit groups of the current run
-	seps, prevEnd := 0, -1
-	flush := func() {
-		for i := 0; i+3 <= len(groups); i++ {
-			g := groups[i : i+3]
-			if g[0].end-g[0].start != 4 || g[1].end-g[1].start != 4 || g[2].end-g[2].start != 4 {
-				continue
-			}
-			if b[g[0].start] < '2' {
-				continue // no Aadhaar number starts with 0 or 1
-			}
-			var digits [12]byte
-			n := copy(digits[:], b[g[0].start:g[0].end])
-			n += copy(digits[n:], b[g[1].start:g[1].end])
-			copy(digits[n:], b[g[2].start:g[2].end])
-			if verhoeffValid(digits[:]) {
-				found = append(found, g[0], g[1])
-			}
+	var last [3]span             // the newest three digit groups of the current run, oldest first
+	n, seps, prevEnd := 0, 0, -1 // n counts the run's groups
+	for i := 0; i < len(b); {
+		if !mayStartToken(b[i]) {
+			i++
+			continue
 		}
-		groups, seps = groups[:0], 0
-	}
-	for _, t := range groupTokRE.FindAllIndex(b, -1) {
-		if t[0] != prevEnd {
-			flush()
+		start, end := i, groupToken(b, i)
+		if end == start {
+			i++ // a % not followed by 20 or 2D
+			continue
 		}
-		prevEnd = t[1]
-		if !isDigit(b[t[0]]) {
+		i = end
+		if start != prevEnd {
+			n, seps = 0, 0 // a run is an unbroken sequence of tokens
+		}
+		prevEnd = end
+		if !isDigit(b[start]) {
 			seps++
 			continue
 		}
 		// Groups belong together only when 1 to 3 separators stand between them.
-		if len(groups) > 0 && (seps < 1 || seps > 3) {
-			flush()
+		if n > 0 && (seps < 1 || seps > 3) {
+			n = 0
 		}
-		groups = append(groups, span{t[0], t[1]})
+		last[0], last[1], last[2] = last[1], last[2], span{start, end}
+		n++
 		seps = 0
+		if n >= 3 && isWrittenAadhaar(b, last) {
+			found = append(found, last[0], last[1])
+		}
 	}
-	flush()
 	return found
+}
+
+// mayStartToken is a cheap test for groupToken, a bit test, as it runs on every byte of the body.
+func mayStartToken(c byte) bool {
+	const set uint64 = 1<<'%' | 1<<' ' | 1<<'+' | 1<<'-' | 0x3ff<<'0'
+	return c < 64 && set>>c&1 != 0
+}
+
+// groupToken returns the end of the token at b[i], or i if none starts there. The tokens are
+// digit runs and the separators allowed between the groups of a written Aadhaar number: space,
+// dash, '+' and %20 / %2D (form encoding). %2x is tried first so that the digits of an escape
+// are never read as part of a number.
+func groupToken(b []byte, i int) int {
+	switch c := b[i]; {
+	case c == '%' && len(b)-i >= 3 && b[i+1] == '2' && (b[i+2] == '0' || b[i+2]|0x20 == 'd'):
+		return i + 3
+	case isDigit(c):
+		i++
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+		return i
+	case c == ' ' || c == '+' || c == '-':
+		return i + 1
+	}
+	return i
+}
+
+// isWrittenAadhaar reports whether three digit groups form an Aadhaar number: 4-4-4 digits, the
+// first 2-9, with a valid check digit.
+func isWrittenAadhaar(b []byte, g [3]span) bool {
+	if g[0].end-g[0].start != 4 || g[1].end-g[1].start != 4 || g[2].end-g[2].start != 4 {
+		return false
+	}
+	if b[g[0].start] < '2' {
+		return false // no Aadhaar number starts with 0 or 1
+	}
+	var digits [12]byte
+	n := copy(digits[:], b[g[0].start:g[0].end])
+	n += copy(digits[n:], b[g[1].start:g[1].end])
+	copy(digits[n:], b[g[2].start:g[2].end])
+	return verhoeffValid(digits[:])
 }
 
 // verhoeffValid reports whether the digit string (ASCII '0'-'9') ends in a correct Verhoeff check
