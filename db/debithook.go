@@ -65,29 +65,12 @@ func (s *Store) DecideDebitHook(ctx context.Context, h DebitHook) (Decision, err
 }
 
 func decide(ctx context.Context, tx *sqlx.Tx, h DebitHook) (Decision, error) {
-	// One statement answers both "is this reference known?" and "was it reported already?": every
-	// round trip here is paid by every debit-hook. (The agent lock and today's usage below cannot be
-	// folded the same way: one statement reads with the snapshot taken before it waited for the
-	// lock, so it would miss the withdrawal that the lock holder just committed.)
-	var known struct {
-		ID          sql.NullInt64  `db:"id"`
-		ClientRefID sql.NullString `db:"client_ref_id"`
-		DetailsHash sql.NullString `db:"details_hash"`
-		State       sql.NullString `db:"state"`
-		Reported    bool           `db:"reported"`
-	}
-	err := tx.GetContext(ctx, &known, `
-		SELECT t.id, t.client_ref_id, t.details_hash, t.state,
-			EXISTS (SELECT 1 FROM eko_responses WHERE client_ref_id = $2) AS reported
-		FROM (SELECT 1) AS one
-		LEFT JOIN transactions t ON t.provider = $1 AND t.provider_ref = $2`, h.Provider, h.ProviderRef)
+	known, err := lookUpReference(ctx, tx, h)
 	if err != nil {
-		return Decision{}, fmt.Errorf("look up reference: %w", err)
+		return Decision{}, err
 	}
 	if known.ID.Valid {
-		d := repeatDecision(h, known.ClientRefID.String, known.DetailsHash.String, known.State.String)
-		d.TransactionID = known.ID.Int64
-		return d, finishInbound(ctx, tx, h.Inbound, d)
+		return repeatOf(ctx, tx, h, known)
 	}
 
 	// An eko-response cannot precede its debit-hook (Eko waits for our reply): one that did was
@@ -99,6 +82,18 @@ func decide(ctx context.Context, tx *sqlx.Tx, h DebitHook) (Decision, error) {
 	}
 
 	d, err := checkAgent(ctx, tx, h)
+	if err == nil && limitRefusal(d.Code) {
+		// The same debit-hook, sent twice at once, may have been allowed by the other request
+		// while this one waited for the agent lock: its withdrawal is then counted as used, and
+		// this repeat must get the repeat answer, not a limit refusal. Asked only here, on the
+		// rare refusal path, so the common path pays no extra round trip.
+		if known, err = lookUpReference(ctx, tx, h); err != nil {
+			return Decision{}, err
+		}
+		if known.ID.Valid {
+			return repeatOf(ctx, tx, h, known)
+		}
+	}
 	if err != nil || !d.Allow {
 		return d, errors.Join(err, finishInbound(ctx, tx, h.Inbound, d))
 	}
@@ -136,6 +131,43 @@ func decide(ctx context.Context, tx *sqlx.Tx, h DebitHook) (Decision, error) {
 	}
 	d = Decision{Allow: true, Code: "allowed", ClientRefID: clientRefID, TransactionID: row.ID}
 	return d, finishInbound(ctx, tx, h.Inbound, d)
+}
+
+// knownReference is what lookUpReference finds about a debit-hook's reference.
+type knownReference struct {
+	ID          sql.NullInt64  `db:"id"`
+	ClientRefID sql.NullString `db:"client_ref_id"`
+	DetailsHash sql.NullString `db:"details_hash"`
+	State       sql.NullString `db:"state"`
+	Reported    bool           `db:"reported"`
+}
+
+// lookUpReference answers both "is this reference known?" and "was it reported already?" in one
+// statement: every round trip here is paid by every debit-hook. (The agent lock and today's usage
+// in checkAgent cannot be folded the same way: one statement reads with the snapshot taken before
+// it waited for the lock, so it would miss the withdrawal that the lock holder just committed.)
+func lookUpReference(ctx context.Context, tx *sqlx.Tx, h DebitHook) (knownReference, error) {
+	var known knownReference
+	err := tx.GetContext(ctx, &known, `
+		SELECT t.id, t.client_ref_id, t.details_hash, t.state,
+			EXISTS (SELECT 1 FROM eko_responses WHERE client_ref_id = $2) AS reported
+		FROM (SELECT 1) AS one
+		LEFT JOIN transactions t ON t.provider = $1 AND t.provider_ref = $2`, h.Provider, h.ProviderRef)
+	if err != nil {
+		return knownReference{}, fmt.Errorf("look up reference: %w", err)
+	}
+	return known, nil
+}
+
+// repeatOf decides, and records, a debit-hook whose reference is already a transaction.
+func repeatOf(ctx context.Context, tx *sqlx.Tx, h DebitHook, known knownReference) (Decision, error) {
+	d := repeatDecision(h, known.ClientRefID.String, known.DetailsHash.String, known.State.String)
+	d.TransactionID = known.ID.Int64
+	return d, finishInbound(ctx, tx, h.Inbound, d)
+}
+
+func limitRefusal(code string) bool {
+	return code == "daily_count_limit" || code == "daily_amount_limit"
 }
 
 func repeatDecision(h DebitHook, clientRefID, detailsHash, state string) Decision {

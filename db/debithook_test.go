@@ -61,17 +61,26 @@ func debitHook(ref, agent string, own bool) db.DebitHook {
 
 // Two debit-hooks for the same new reference, both past their "is it known?" look-up before either
 // inserts: the loser hits the unique constraint, retries, and takes the repeat path. One
-// transaction, one outbox start, both requests recorded, both confirmed.
+// transaction, one outbox start, both requests recorded, both confirmed. At the agent's last
+// allowed withdrawal of the day the loser sees the winner's withdrawal counted against the limit
+// instead; it must still get the repeat answer, not a limit refusal.
 func TestDecideDebitHookConcurrentSameReference(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
+	one := 1
 	for _, tt := range []struct {
-		name string
-		own  bool // CLIENT_REF_ID_SOURCE=own: the race is on (provider, provider_ref)
-	}{{"eko reference", false}, {"own reference", true}} {
+		name       string
+		own        bool // CLIENT_REF_ID_SOURCE=own: the race is on (provider, provider_ref)
+		countLimit *int
+	}{
+		{"eko reference", false, nil},
+		{"own reference", true, nil},
+		{"eko reference, last withdrawal of the day", false, &one},
+		{"own reference, last withdrawal of the day", true, &one},
+	} {
 		t.Run(tt.name, func(t *testing.T) {
 			agent := "A" + fmt.Sprint(time.Now().UnixNano()%1e9)
-			if _, err := s.UpsertAgent(ctx, db.AgentUpdate{UserCode: agent}); err != nil {
+			if _, err := s.UpsertAgent(ctx, db.AgentUpdate{UserCode: agent, CountLimit: tt.countLimit}); err != nil {
 				t.Fatal(err)
 			}
 			ref := fmt.Sprint(time.Now().UnixNano() % 1e13)
