@@ -105,6 +105,10 @@ func (c Config) LogValue() slog.Value {
 	)
 }
 
+// Format prints what LogValue lists, for every verb (%v, %+v, %#v, %s): a Config printed with fmt
+// would otherwise show every secret field.
+func (c Config) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.LogValue()) }
+
 // Development reports whether development defaults are allowed.
 func (c Config) Development() bool { return c.AppEnv == "development" }
 

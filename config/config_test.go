@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"maps"
 	"strings"
@@ -264,6 +265,8 @@ func TestLogValueHidesSecrets(t *testing.T) {
 	log.Info("starting", slog.Any("config", c))
 	log.With("config", c).Info("starting")
 	log.Info("starting", slog.Group("nested", "config", c))
+	// fmt too: a Config printed by mistake (an error message, a debug line) must not leak.
+	fmt.Fprintf(&buf, "%v %+v %#v %s %v", c, c, c, c, &c)
 	out := buf.String()
 	for _, s := range secrets {
 		if strings.Contains(out, s) {

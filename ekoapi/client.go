@@ -52,6 +52,9 @@ func (c Config) String() string {
 		c.BaseURL, c.Version, maskTail(c.InitiatorID), c.Timeout)
 }
 
+// GoString keeps the same fields out of %#v.
+func (c Config) GoString() string { return c.String() }
+
 // LogValue keeps the same fields out of slog output (a JSON handler would otherwise marshal them).
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
@@ -172,6 +175,9 @@ func validateBaseURL(raw string) error {
 func (c *Client) String() string {
 	return fmt.Sprintf("ekoapi.Client{%s %s}", c.version, c.base)
 }
+
+// GoString keeps secrets out of %#v.
+func (c *Client) GoString() string { return c.String() }
 
 // LogValue keeps secrets out of slog output.
 func (c *Client) LogValue() slog.Value {

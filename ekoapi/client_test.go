@@ -758,8 +758,8 @@ func TestNoSecretsWhenPrinted(t *testing.T) {
 	slog.New(slog.NewTextHandler(&text, nil)).Info("x", "cfg", cfg, "client", c)
 	slog.New(slog.NewJSONHandler(&js, nil)).Info("x", "cfg", cfg, "client", c)
 	outputs := []string{
-		fmt.Sprint(cfg), fmt.Sprintf("%v %+v %s", cfg, &cfg, cfg),
-		fmt.Sprint(c), fmt.Sprintf("%v %+v %s", c, c, c),
+		fmt.Sprint(cfg), fmt.Sprintf("%v %+v %#v %s", cfg, &cfg, cfg, cfg),
+		fmt.Sprint(c), fmt.Sprintf("%v %+v %#v %s", c, c, c, c),
 		text.String(), js.String(),
 	}
 	for _, out := range outputs {

@@ -27,6 +27,9 @@ func NewSigner(accessKey string) *Signer {
 // String keeps the key out of any formatted output.
 func (s *Signer) String() string { return "ekosign.Signer([redacted])" }
 
+// GoString keeps the key out of %#v, which would otherwise print the struct's bytes.
+func (s *Signer) GoString() string { return s.String() }
+
 // LogValue keeps the key out of slog output.
 func (s *Signer) LogValue() slog.Value { return slog.StringValue("[redacted]") }
 

@@ -90,7 +90,7 @@ func TestSignerNeverPrintsKey(t *testing.T) {
 	s := NewSigner("super-secret-access-key")
 	var buf strings.Builder
 	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "signer", s)
-	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %+v %s", s, s, s), buf.String()} {
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s", s, s, s, s), buf.String()} {
 		if strings.Contains(out, "super-secret") || strings.Contains(out, base64.StdEncoding.EncodeToString([]byte("super-secret-access-key"))) {
 			t.Fatalf("key leaked: %q", out)
 		}
