@@ -55,6 +55,15 @@ func (s *Server) Handler() http.Handler {
 
 	r.POST("/partner/aeps/callback", s.observe("partner"), s.partnerCallback)
 
+	// Another method on a callback URL is bad input like any other: stored and answered in the
+	// protocol's shape (gin's own 405 is plain text and keeps nothing).
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		eko.Handle(m, "/callback", s.wrongMethod("eko", ekoHeaders(s.Config.EkoAllowedHeaders),
+			func(string) any { return refuse("Invalid request: use POST.") }))
+		r.Handle(m, "/partner/aeps/callback", s.observe("partner"), s.wrongMethod("partner", partnerHeaders(),
+			func(desc string) any { return partnerReply{Status: "1", StatusDesc: desc} }))
+	}
+
 	admin := r.Group("/v1", s.requireAdmin)
 	admin.GET("/transactions/:ref", s.getTransaction)
 	admin.POST("/transactions/:ref/resolve", s.resolveTransaction)
@@ -190,6 +199,24 @@ func (s *Server) rawRequest(c *gin.Context, source string, headerNames []string)
 		Headers: headers, Body: stored, BodySize: size, BodyTruncated: tooLarge, BodyRedacted: redacted,
 	}
 	return body, in, tooLarge, err
+}
+
+// wrongMethod stores a request to a callback URL with a method other than POST and answers 405
+// in the caller's protocol shape, built by reply from the reason.
+func (s *Server) wrongMethod(source string, headerNames []string, reply func(reason string) any) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		_, in, _, _ := s.rawRequest(c, source, headerNames)
+		reason := "method " + c.Request.Method + " is not allowed; use POST"
+		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "method_not_allowed", reason, http.StatusMethodNotAllowed
+		s.storeOnly(c.Request.Context(), in)
+		mark(c, "method_not_allowed")
+		allow := "POST"
+		if source == "eko" {
+			allow = "POST, OPTIONS" // the gateway page's preflight
+		}
+		c.Header("Allow", allow)
+		c.JSON(http.StatusMethodNotAllowed, reply(reason))
+	}
 }
 
 // storeOnly records a request whose handling ends here (invalid, refused early, failed). A failure
