@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/aepsflow/aepsflow/ekoapi"
+	"github.com/aepsflow/aepsflow/ekosign"
 )
 
 func TestEkoInquirerPermanent(t *testing.T) {
@@ -21,6 +24,7 @@ func TestEkoInquirerPermanent(t *testing.T) {
 		{"bad request", &ekoapi.Error{Op: "inquire 1", HTTPStatus: 400, Kind: ekoapi.KindHTTPStatus}, true},
 		{"server error", &ekoapi.Error{Op: "inquire 1", HTTPStatus: 502, Kind: ekoapi.KindHTTPStatus, Retryable: true}, false},
 		{"network", &ekoapi.Error{Op: "inquire 1", Kind: ekoapi.KindNetwork, Retryable: true}, false},
+		{"eko error reply", &ekoapi.Error{Op: "inquire 1", HTTPStatus: 200, Kind: ekoapi.KindEkoError, Retryable: true}, false},
 		{"context cancelled", context.Canceled, false},
 		// ekoapi wraps the caller's context error: shutdown or an activity timeout.
 		{"wrapped context cancelled", fmt.Errorf("ekoapi: inquire 1: %w", context.Canceled), false},
@@ -75,6 +79,53 @@ func TestInquireErrors(t *testing.T) {
 			}
 			if !errors.Is(err, tc.inq.err) && !nonRetryable {
 				t.Errorf("error %v does not wrap %v", err, tc.inq.err)
+			}
+		})
+	}
+}
+
+// TestInquireEkoReplies runs Eko's replies through the real client: only the documented
+// not-found replies reach the workflow as not_found; any other error reply is retried (the
+// workflow's retry policy keeps asking until its deadline, then needs_review).
+func TestInquireEkoReplies(t *testing.T) {
+	tests := []struct {
+		name      string
+		body      string
+		wantClass string // "": a retryable error
+	}{
+		{"not found 463", `{"status":1,"response_status_id":463,"data":{}}`, ClassNotFound},
+		{"not found -1", `{"status":1,"response_status_id":-1,"data":[]}`, ClassNotFound},
+		{"user not onboarded", `{"status":1,"response_status_id":1237,"message":"User not onboarded","data":{}}`, ""},
+		{"status 1 without response_status_id", `{"status":1,"data":{}}`, ""},
+		{"status 347", `{"status":347,"response_status_id":347,"data":{}}`, ""},
+		{"success", `{"status":0,"response_status_id":0,"data":{"tx_status":"0"}}`, ClassFinal},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(tc.body)) }))
+			t.Cleanup(srv.Close)
+			c, err := ekoapi.New(ekoapi.Config{BaseURL: srv.URL, DeveloperKey: "dev", InitiatorID: "9962981729"}, ekosign.NewSigner("key"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The store is only reached after a successful inquiry: test the error path through
+			// Activities, the answers through the Inquirer.
+			inq := EkoInquirer{Client: c}
+			if tc.wantClass != "" {
+				res, err := inq.Inquire(context.Background(), "1", "2")
+				if err != nil || res.Class != tc.wantClass {
+					t.Fatalf("Inquire = %+v, %v; want class %s", res, err, tc.wantClass)
+				}
+				return
+			}
+			_, err = (&Activities{Inquirer: inq}).Inquire(context.Background(), InquiryRequest{WorkflowID: "aeps/eko/1", ClientRefID: "1", UserCode: "2"})
+			var appErr *temporal.ApplicationError
+			if err == nil || (errors.As(err, &appErr) && appErr.NonRetryable()) || !ekoapi.IsRetryable(err) {
+				t.Fatalf("Inquire error %v: want a retryable ekoapi error", err)
+			}
+			var e *ekoapi.Error
+			if !errors.As(err, &e) || e.Kind != ekoapi.KindEkoError {
+				t.Fatalf("Inquire error %v: want kind %s", err, ekoapi.KindEkoError)
 			}
 		})
 	}

@@ -101,7 +101,6 @@ func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, r EkoResponse) (Respons
 		r.ClientRefID, r.ContentHash); err != nil {
 		return ResponseResult{}, fmt.Errorf("check for repeat: %w", err)
 	}
-	reported := txstate.FromEkoTxStatus(r.TxStatus)
 	switch {
 	case dup:
 		res.Outcome = OutcomeDuplicate
@@ -109,9 +108,11 @@ func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, r EkoResponse) (Respons
 		res.Outcome, res.Flagged, res.FlagReason = OutcomeUnknownReference, true, "eko-response for an unknown client_ref_id"
 	case txstate.IsFinal(t.State):
 		res.Outcome = OutcomeAfterFinal
-		if txstate.Contradicts(t.State, reported) {
+		// The workflow's rule: 3 after success contradicts it, 4 after failed does not.
+		if txstate.ContradictsEko(t.State, r.TxStatus) {
 			res.Flagged = true
-			res.FlagReason = fmt.Sprintf("eko-response after the final state reports %s (tx_status %s), transaction is %s", reported, r.TxStatus, t.State)
+			res.FlagReason = fmt.Sprintf("eko-response after the final state reports %s (tx_status %s), transaction is %s",
+				ekoOutcomeWords(r.TxStatus), r.TxStatus, t.State)
 		}
 	}
 	r.Inbound.Outcome, r.Inbound.OutcomeDetail = res.Outcome, res.FlagReason
@@ -158,6 +159,21 @@ func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, r EkoResponse) (Respons
 		return ResponseResult{}, err
 	}
 	return res, insertOutbox(ctx, tx, entry)
+}
+
+// ekoOutcomeWords names, for a flag's reader, the tx_status values that report an outcome.
+func ekoOutcomeWords(txStatus string) string {
+	switch txStatus {
+	case "0":
+		return "success"
+	case "1":
+		return "failed"
+	case "3":
+		return "refund pending"
+	case "4":
+		return "refunded"
+	}
+	return "tx_status " + txStatus
 }
 
 func flag(ctx context.Context, tx *sqlx.Tx, id int64, reason string) error {

@@ -285,6 +285,12 @@ func interpret(op string, status int, body []byte) (Result, error) {
 				Err: fmt.Errorf("response body exceeds %d bytes", maxBodyBytes)}
 		}
 		r, err := parse(body)
+		var reply *errorReply
+		if errors.As(err, &reply) {
+			// Eko refused to say (it also does so for bad input such as a wrong user_code):
+			// retried with backoff until the workflow's deadline, then an operator looks.
+			return Result{}, &Error{Op: op, HTTPStatus: status, Retryable: true, Kind: KindEkoError, Err: err}
+		}
 		if err != nil {
 			// A 200 we cannot read is most likely a proxy or maintenance page: transient.
 			return Result{}, &Error{Op: op, HTTPStatus: status, Retryable: true, Kind: KindGarbage, Err: err}

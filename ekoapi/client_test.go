@@ -418,6 +418,50 @@ func TestInquireNotFound(t *testing.T) {
 	}
 }
 
+// TestInquireErrorReply: an envelope with a non-zero status and no tx_status is "not found" only
+// with the documented codes (status 1, response_status_id 463 or -1). Any other says nothing about
+// the transaction, so it is a retryable error, never an answer that could expire it.
+func TestInquireErrorReply(t *testing.T) {
+	tests := []struct {
+		name       string
+		mod        func(*Config, string)
+		httpStatus int
+		body       string
+		wantKind   string
+		wantRetry  bool
+		wantDetail string // in the error text
+	}{
+		{"user not onboarded", nil, 200, `{"status":1,"response_status_id":1237,"message":"User not onboarded {DEV}","data":{}}`,
+			KindEkoError, true, "eko status 1, response_status_id 1237"},
+		{"strings and empty array", nil, 200, `{"status":"1","response_status_id":"1237","data":[]}`, KindEkoError, true, "response_status_id 1237"},
+		{"no response_status_id", nil, 200, `{"status":1,"message":"Transaction not found","data":{}}`, KindEkoError, true, "response_status_id none"},
+		{"null response_status_id", nil, 200, `{"status":1,"response_status_id":null}`, KindEkoError, true, "response_status_id none"},
+		{"response_status_id 0", nil, 200, `{"status":1,"response_status_id":0,"data":{}}`, KindEkoError, true, "response_status_id 0"},
+		{"status 347", nil, 200, `{"status":347,"response_status_id":347,"message":"Insufficient balance","data":{}}`, KindEkoError, true, "eko status 347"},
+		{"status 347 with a not-found id", nil, 200, `{"status":347,"response_status_id":463,"data":{}}`, KindEkoError, true, "eko status 347, response_status_id 463"},
+		{"negative status", nil, 200, `{"status":-1,"response_status_id":-1}`, KindEkoError, true, "eko status -1"},
+		{"not-found id spelt otherwise is not guessed at", nil, 200, `{"status":1,"response_status_id":463.0,"data":{}}`, KindEkoError, true, "response_status_id 463.0"},
+		{"message says not found, numbers do not", nil, 200, `{"status":1,"response_status_id":1237,"message":"Transaction not found","data":{}}`,
+			KindEkoError, true, "response_status_id 1237"},
+		{"v1", useV1, 200, `{"status":1,"response_status_id":1237,"data":{}}`, KindEkoError, true, "response_status_id 1237"},
+		// A 404 is "not found" only with the documented codes; otherwise it is a wrong URL.
+		{"404 with an error envelope", nil, 404, `{"status":1,"response_status_id":1237,"data":{}}`, KindHTTPStatus, false, "response_status_id 1237"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newTestClient(t, echoSecrets(tt.httpStatus, tt.body), tt.mod, nil)
+			r, err := c.Inquire(context.Background(), "R1", uatUserCode)
+			wantError(t, err, tt.wantKind, tt.wantRetry, tt.httpStatus)
+			if r.Class != 0 || r.Raw != nil {
+				t.Fatalf("result must be empty on error, got %+v", r)
+			}
+			if msg := err.Error(); !strings.Contains(msg, tt.wantDetail) || strings.Contains(msg, "not found") || strings.Contains(msg, "onboarded") {
+				t.Fatalf("error %q: want %q and no message text", msg, tt.wantDetail)
+			}
+		})
+	}
+}
+
 func TestInquireExactStrings(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -737,6 +781,8 @@ func TestErrorFormat(t *testing.T) {
 			"ekoapi: inquire R1: http_status (HTTP 503), retryable: x"},
 		{&Error{Op: "inquire R1", Kind: KindSignature, HTTPStatus: 403}, "ekoapi: inquire R1: signature (HTTP 403)"},
 		{&Error{Op: "inquire R1", Kind: KindNetwork, Retryable: true, Err: errors.New("refused")}, "ekoapi: inquire R1: network, retryable: refused"},
+		{&Error{Op: "inquire R1", Kind: KindEkoError, HTTPStatus: 200, Retryable: true, Err: &errorReply{status: "1", responseStatusID: "1237"}},
+			"ekoapi: inquire R1: eko_error (HTTP 200), retryable: Eko answered with an error, not a transaction state (eko status 1, response_status_id 1237)"},
 	}
 	for _, tt := range tests {
 		if got := tt.err.Error(); got != tt.want {

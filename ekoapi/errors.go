@@ -13,6 +13,7 @@ const (
 	KindNetwork    = "network"     // connection failed or broke
 	KindGarbage    = "garbage"     // a 2xx whose body is not Eko's JSON envelope
 	KindSignature  = "signature"   // 403: developer_key / secret-key / timestamp rejected
+	KindEkoError   = "eko_error"   // a 2xx envelope with a non-zero status that is not "not found"
 )
 
 // Error is a failed inquiry. It never holds the developer key, the secret-key or response body

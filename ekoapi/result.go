@@ -31,7 +31,8 @@ const (
 	ClassPending
 	// ClassReversalPending: tx_status 3, a refund is under way; inquire again later.
 	ClassReversalPending
-	// ClassNotFound: Eko has no such transaction (status != 0 and no tx_status).
+	// ClassNotFound: Eko has no such transaction: no tx_status, status 1 and response_status_id
+	// 463 or -1 (the documented replies). Any other error reply is an *Error (KindEkoError).
 	ClassNotFound
 	// ClassSuspicious: a tx_status Eko does not document (or none with status 0); per Eko,
 	// contact them. Never treat as success or failure automatically.
@@ -168,26 +169,42 @@ func parse(body []byte) (Result, error) {
 		ResponseStatusID: env.ResponseStatusID.v,
 		Raw:              json.RawMessage(body),
 	}
-	r.Class = classify(r.Status, r.TxStatus)
+	if r.Class, err = classify(r.Status, r.ResponseStatusID, r.TxStatus); err != nil {
+		return Result{}, err
+	}
 	return r, nil
 }
 
-// classify decides on numbers only; Eko's message text is not stable.
-func classify(status, txStatus string) Class {
+// errorReply is Eko's envelope reporting that the inquiry itself failed (wrong user_code, agent
+// not onboarded, ...). It says nothing about the transaction, so it must not count as "not found":
+// after the not-found grace that would end the transaction expired when money may have moved.
+type errorReply struct{ status, responseStatusID string }
+
+func (e *errorReply) Error() string {
+	return fmt.Sprintf("Eko answered with an error, not a transaction state (eko status %s, response_status_id %s)",
+		e.status, orNone(e.responseStatusID))
+}
+
+// classify decides on numbers only; Eko's message text is not stable. A non-zero status without
+// a tx_status is an *errorReply unless it is a documented not-found reply.
+func classify(status, responseStatusID, txStatus string) (Class, error) {
 	if txStatus == "" {
-		if n, err := strconv.ParseInt(status, 10, 64); err == nil && n != 0 {
-			return ClassNotFound // e.g. status 1 with response_status_id 463 or -1
+		if status == "1" && (responseStatusID == "463" || responseStatusID == "-1") {
+			return ClassNotFound, nil
 		}
-		return ClassSuspicious // "OK" (or a non-numeric status) without a transaction state
+		if n, err := strconv.ParseInt(status, 10, 64); err == nil && n != 0 {
+			return 0, &errorReply{status: status, responseStatusID: responseStatusID}
+		}
+		return ClassSuspicious, nil // "OK" (or a non-numeric status) without a transaction state
 	}
 	switch txStatus {
 	case TxSuccess, TxFailed, TxRefunded:
-		return ClassFinal
+		return ClassFinal, nil
 	case TxAwaited, TxHold:
-		return ClassPending
+		return ClassPending, nil
 	case TxRefundPending:
-		return ClassReversalPending
+		return ClassReversalPending, nil
 	default:
-		return ClassSuspicious
+		return ClassSuspicious, nil
 	}
 }

@@ -24,25 +24,47 @@ func IsFinal(state string) bool {
 	return false
 }
 
-// FromEkoTxStatus maps a tx_status to the final state it reports, or "" for one that reports no
-// final outcome (2 awaited, 3 refund pending, 5 hold, anything suspicious).
-func FromEkoTxStatus(txStatus string) string {
+// Money classes: what a report or a final state says about the customer's money. Reports of one
+// class can follow each other (3 may become 4 or agree with 1); reports of different classes
+// conflict. The workflow, the store and the late-report handler all compare these, so a late
+// report is flagged exactly when the workflow would have called it a conflict.
+const (
+	MoneyMoved   = "money_moved"
+	NoMoneyMoved = "no_money_moved"
+)
+
+// EkoClass is the money class a tx_status reports: 0 moved; 1 failed, 3 refund pending and 4
+// refunded end with no money moved. "" for no outcome yet: 2, 5, missing or undocumented.
+func EkoClass(txStatus string) string {
 	switch txStatus {
 	case "0":
-		return Success
-	case "1":
-		return Failed
-	case "4":
-		return Reversed
+		return MoneyMoved
+	case "1", "3", "4":
+		return NoMoneyMoved
 	}
 	return ""
 }
 
-// Contradicts reports whether a reported final outcome disagrees with a transaction's final
-// state. A report of no final outcome contradicts nothing.
-func Contradicts(final, reported string) bool {
-	if !IsFinal(final) || reported == "" {
-		return false
+// StateClass is the money class of a final state, or "" for a state that is not final.
+func StateClass(state string) string {
+	switch state {
+	case Success:
+		return MoneyMoved
+	case Failed, Reversed, Expired:
+		return NoMoneyMoved
 	}
-	return reported != final
+	return ""
+}
+
+// Contradicts reports whether a report of the final state reported (a partner's success or
+// failed) disagrees with a transaction's final state. A report of no final outcome ("")
+// contradicts nothing.
+func Contradicts(final, reported string) bool { return conflicts(final, StateClass(reported)) }
+
+// ContradictsEko reports whether an Eko report of txStatus disagrees with a transaction's final
+// state: a late 3 after success does, a late 4 after failed does not.
+func ContradictsEko(final, txStatus string) bool { return conflicts(final, EkoClass(txStatus)) }
+
+func conflicts(final, class string) bool {
+	return IsFinal(final) && class != "" && class != StateClass(final)
 }

@@ -70,6 +70,9 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 // changeLocalRecord names the workflow change that made Record a local activity.
 const changeLocalRecord = "record-as-local-activity"
 
+// changeReviewReport names the workflow change that records partner reports in needs_review.
+const changeReviewReport = "record-partner-report-in-review"
+
 type txn struct {
 	localRecord bool
 	in          Input
@@ -240,14 +243,14 @@ func (t *txn) startInquiry(ctx workflow.Context, reason string) error {
 // statuses that report an outcome can conflict: 3 (refund pending) may become 4 (refunded) or
 // agree with 1, but none of them may follow or precede 0.
 func (t *txn) conflict(txStatus string) string {
-	c := outcomeClass(txStatus)
+	c := txstate.EkoClass(txStatus)
 	if c == "" {
 		return ""
 	}
-	if p := t.snap.ClaimedTxStatus; outcomeClass(p) != "" && outcomeClass(p) != c {
+	if p := t.snap.ClaimedTxStatus; txstate.EkoClass(p) != "" && txstate.EkoClass(p) != c {
 		return "eko-response reported tx_status " + p
 	}
-	if p := t.inquired; outcomeClass(p) != "" && outcomeClass(p) != c {
+	if p := t.inquired; txstate.EkoClass(p) != "" && txstate.EkoClass(p) != c {
 		return "Transaction Inquiry reported tx_status " + p
 	}
 	return ""
@@ -262,7 +265,7 @@ func (t *txn) applyEko(ctx workflow.Context, txStatus string) error {
 		return nil // a human decides now; the report is already in PostgreSQL
 	}
 	prior := t.conflict(txStatus)
-	if outcomeClass(txStatus) != "" {
+	if txstate.EkoClass(txStatus) != "" {
 		t.snap.ClaimedTxStatus = txStatus
 	}
 	if prior != "" {
@@ -289,17 +292,6 @@ func (t *txn) applyEko(ctx workflow.Context, txStatus string) error {
 	default:
 		return t.transition(ctx, StateNeedsReview, fmt.Sprintf("suspicious tx_status %q: contact Eko", txStatus))
 	}
-}
-
-// outcomeClass groups tx_status values that can follow each other without contradiction.
-func outcomeClass(txStatus string) string {
-	switch txStatus {
-	case "0":
-		return "success"
-	case "1", "3", "4":
-		return "not_success"
-	}
-	return ""
 }
 
 func orNone(s string) string {
@@ -394,7 +386,7 @@ func (t *txn) applyInquiry(ctx workflow.Context, res activities.InquiryResult) (
 	var prior string
 	if res.Class == activities.ClassFinal || res.Class == activities.ClassReversalPending {
 		prior = t.conflict(res.TxStatus)
-		if outcomeClass(res.TxStatus) != "" {
+		if txstate.EkoClass(res.TxStatus) != "" {
 			t.inquired = res.TxStatus
 		}
 	}
@@ -444,7 +436,13 @@ func (t *txn) applyInquiry(ctx workflow.Context, res activities.InquiryResult) (
 
 func (t *txn) applyPartner(ctx workflow.Context, o Outcome) error {
 	if t.snap.State == StateNeedsReview {
-		return nil
+		// An operator decides now, but must see that the partner has answered. Histories from
+		// before this change handled such a report without any command.
+		if workflow.GetVersion(ctx, changeReviewReport, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			return nil
+		}
+		return t.record(ctx, activities.Record{Kind: "outcome_in_review", Reason: "partner report received in needs_review; an operator decides",
+			Detail: map[string]string{"event_id": o.EventID, "partner_outcome": o.PartnerOutcome, "partner_status": o.PartnerStatus}})
 	}
 	switch o.PartnerOutcome {
 	case StateSuccess:
@@ -504,17 +502,15 @@ func (t *txn) recordLate(ctx workflow.Context, o Outcome) error {
 	return t.record(ctx, r)
 }
 
-// ContradictsFinal reports whether an outcome report disagrees with a final state.
-func ContradictsFinal(final string, o Outcome) bool { return txstate.Contradicts(final, reported(o)) }
-
-// reported is the final outcome a report claims, or "" for none.
-func reported(o Outcome) string {
+// ContradictsFinal reports whether an outcome report disagrees with a final state, by the rule
+// conflict applies while the transaction is open (txstate's money classes).
+func ContradictsFinal(final string, o Outcome) bool {
 	if o.Source == SourcePartner {
 		switch o.PartnerOutcome {
 		case StateSuccess, StateFailed:
-			return o.PartnerOutcome
+			return txstate.Contradicts(final, o.PartnerOutcome)
 		}
-		return ""
+		return false
 	}
-	return txstate.FromEkoTxStatus(o.TxStatus)
+	return txstate.ContradictsEko(final, o.TxStatus)
 }

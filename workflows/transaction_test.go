@@ -704,6 +704,19 @@ func TestTransactionPaths(t *testing.T) {
 			},
 		},
 		{
+			// What the Activities return for an Eko error reply (e.g. user not onboarded): unlike
+			// not found it says nothing about the transaction, so it must never expire it.
+			name: "Eko error replies are retried until the deadline, never expired", in: ekoInput(func(in *workflows.Input) {
+				in.Policy.InquiryDeadline, in.Policy.NotFoundGrace = 30*time.Minute, time.Minute
+			}),
+			inquire: func(int, time.Duration) (activities.InquiryResult, error) {
+				return activities.InquiryResult{}, errors.New("inquire 1700000000001: ekoapi: inquire 1700000000001: eko_error (HTTP 200), retryable: " +
+					"Eko answered with an error, not a transaction state (eko status 1, response_status_id 1237)")
+			},
+			wantTransitions: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantReason: []string{"eko_error", "response_status_id 1237"},
+			wantInquiries: 1,
+		},
+		{
 			name: "zero CreatedAt: deadline from the start", in: ekoInput(func(in *workflows.Input) {
 				in.CreatedAt, in.Policy.InquiryDeadline = time.Time{}, time.Hour
 			}),
@@ -747,6 +760,22 @@ func TestTransactionPaths(t *testing.T) {
 		{
 			name: "no partner callback", in: partnerInput(), inquire: noInquiry,
 			wantTransitions: []string{"needs_review"}, wantState: "needs_review", wantReason: []string{"no partner callback"},
+		},
+		{
+			name: "partner reports in needs_review are recorded", in: partnerInput(),
+			steps: []step{
+				partnerCb(time.Hour, "partner:1", "success", "0"),
+				partnerCb(2*time.Hour, "partner:1", "success", "0"), // a repeat: not recorded again
+				partnerCb(3*time.Hour, "partner:2", "unknown", "7"),
+			},
+			inquire: noInquiry, wantTransitions: []string{"needs_review"}, wantState: "needs_review", wantReason: []string{"no partner callback"},
+			check: func(t *testing.T, r runResult) {
+				got := r.kinds("outcome_in_review")
+				if len(got) != 2 || got[0].To != "" || got[0].At != time.Hour || got[0].Detail["event_id"] != "partner:1" ||
+					got[0].Detail["partner_outcome"] != "success" || got[0].Detail["partner_status"] != "0" || got[1].Detail["event_id"] != "partner:2" {
+					t.Errorf("outcome_in_review records %+v, want partner:1 and partner:2 recorded without a state change", got)
+				}
+			},
 		},
 	}
 	for _, tc := range tests {
@@ -818,4 +847,53 @@ func TestInquiryDeadline(t *testing.T) {
 		}
 	}
 	t.Logf("%d inquiries, last at %s, needs_review at %s", len(want), want[len(want)-1], at)
+}
+
+// TestLateReportFlags runs each final state with each late eko-response: a late report is
+// flagged exactly when it is of the other money class (0 against 1, 3, 4) than the final state,
+// the same rule the workflow applies to reports while the transaction is open.
+func TestLateReportFlags(t *testing.T) {
+	// Each reaches its final state at 1m; Record takes 1s, so a report at 1m0.5s is late.
+	finals := []struct {
+		state   string
+		in      workflows.Input
+		steps   []step
+		inquire inquiryFn
+	}{
+		{"success", ekoInput(noVerify), []step{ekoResp(time.Minute, "eko_response:1", "0")}, noInquiry},
+		{"failed", ekoInput(), []step{ekoResp(time.Minute, "eko_response:1", "1")}, noInquiry},
+		{"reversed", ekoInput(), []step{ekoResp(time.Minute, "eko_response:1", "4")}, noInquiry},
+		// Inquiry at 1m - 1s (response timeout), inquiry recorded by 1m, not found past the 1ns grace.
+		{"expired", ekoInput(func(in *workflows.Input) {
+			in.Policy.ResponseTimeout, in.Policy.NotFoundGrace = time.Minute-time.Second, time.Nanosecond
+		}), nil, answers(notFound)},
+	}
+	flagged := map[string]map[string]bool{
+		"success":  {"0": false, "1": true, "2": false, "3": true, "4": true, "5": false},
+		"failed":   {"0": true, "1": false, "2": false, "3": false, "4": false, "5": false},
+		"reversed": {"0": true, "1": false, "2": false, "3": false, "4": false, "5": false},
+		"expired":  {"0": true, "1": false, "2": false, "3": false, "4": false, "5": false},
+	}
+	for _, f := range finals {
+		for _, tx := range []string{"0", "1", "2", "3", "4", "5"} {
+			t.Run(f.state+"/late "+tx, func(t *testing.T) {
+				steps := append(slices.Clone(f.steps), ekoResp(time.Minute+500*time.Millisecond, "eko_response:late", tx))
+				r := runTx(t, f.in, steps, f.inquire, time.Second)
+				if r.err != nil || r.snap.State != f.state {
+					t.Fatalf("state %s (%s), err %v; want %s", r.snap.State, r.snap.Reason, r.err, f.state)
+				}
+				late := r.kinds("late_outcome")
+				if len(late) != 1 || late[0].Detail["tx_status"] != tx {
+					t.Fatalf("late_outcome records %+v, want the late report", late)
+				}
+				want := flagged[f.state][tx]
+				if (late[0].Flag != "") != want {
+					t.Errorf("late tx_status %s after %s: flag %q, want flagged %v", tx, f.state, late[0].Flag, want)
+				}
+				if want != workflows.ContradictsFinal(f.state, workflows.Outcome{Source: workflows.SourceEko, TxStatus: tx}) {
+					t.Errorf("ContradictsFinal disagrees with the recorded flag")
+				}
+			})
+		}
+	}
 }
