@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -246,4 +247,278 @@ func TestNothingLostWhenTheRequestFails(t *testing.T) {
 		serve(`{"action":"nonsense","m":"` + marker + `"}`)
 		inboundByMarker(t, a, marker)
 	})
+}
+
+// TestNothingLostToUnstorableText: PostgreSQL text and jsonb refuse NUL (\u0000) and invalid
+// UTF-8. A key holding one is refused in the protocol's shape; free text holding one is recorded
+// with U+FFFD in its place; the stored body keeps the exact bytes either way.
+func TestNothingLostToUnstorableText(t *testing.T) {
+	t.Parallel()
+	a := startPartnerApp(t, nil, apptest.Options{NoWorker: true, NoRelay: true})
+	a.RegisterAgent(agentCode, nil, nil)
+	const bad = "\uFFFD" // what a NUL or invalid byte is stored as
+
+	// insert puts s into ref after its sixth character: a reference of 14 characters, within limits.
+	insert := func(ref, s string) string { return ref[:6] + s + ref[6:] }
+	// responseTo sends a debit-hook for ref, then builds an eko-response for it with data changes;
+	// replace rewrites the built body (to put bytes in that encoding/json never writes).
+	responseTo := func(t *testing.T, ref, marker string, data map[string]any, replace ...string) []byte {
+		t.Helper()
+		terminateAtEnd(t, a, workflows.WorkflowID("eko", ref))
+		if status, r := post(t, a, cashHook(ref, agentCode, "100").body(t)); status != http.StatusOK || !r.allowed() {
+			t.Fatalf("debit-hook: %d %+v", status, r)
+		}
+		body := strings.Replace(ekoResponse(t, ref, "0", data), `"param1":"value1"`, `"param1":"`+marker+`"`, 1)
+		return []byte(strings.NewReplacer(replace...).Replace(body))
+	}
+	partnerCase := func(t *testing.T, ref, marker string, changes map[string]string) []byte {
+		if changes == nil {
+			changes = map[string]string{}
+		}
+		if _, ok := changes["ClientRefID"]; !ok {
+			changes["ClientRefID"] = `"` + ref + `"`
+		}
+		changes["m"] = `"` + marker + `"`
+		return partnerBody(ref, partnerTxnID(t), changes)
+	}
+	signalTxStatus := func(t *testing.T, wfID string) []string {
+		t.Helper()
+		var got []string
+		if err := a.Store.DB().Select(&got, `SELECT coalesce(payload->'signal'->>'tx_status', payload->'signal'->>'partner_status')
+			FROM outbox WHERE workflow_id = $1 AND kind = 'signal'`, wfID); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	tests := []struct {
+		name string
+		// body builds the request for a fresh reference; marker finds its stored record.
+		body    func(t *testing.T, ref, marker string) []byte
+		partner bool
+		// wantReply is the reply's shape: "refuse" (debit-hook), "error" or "ok" (eko-response),
+		// or the partner's status "0" or "1"; wantMessage is part of its message or statusDesc.
+		wantStatus             int
+		wantReply, wantMessage string
+		// The stored request: outcome, action, part of outcome_detail; whether it is filed
+		// under the reference.
+		wantOutcome, wantAction, wantDetail string
+		wantReference                       bool
+		// check looks at whatever else must have been recorded.
+		check func(t *testing.T, ref string)
+	}{
+		{
+			name: "debit-hook client_ref_id with NUL",
+			body: func(t *testing.T, ref, marker string) []byte {
+				h := cashHook(insert(ref, "\x00"), agentCode, "100")
+				h.Extra = map[string]any{"m": marker}
+				return []byte(h.body(t))
+			},
+			wantStatus: http.StatusBadRequest, wantReply: "refuse", wantMessage: "client_ref_id must be printable",
+			wantOutcome: "invalid", wantAction: "debit-hook", wantDetail: "client_ref_id must be printable",
+		},
+		{
+			name: "debit-hook client_ref_id with invalid UTF-8",
+			body: func(t *testing.T, ref, marker string) []byte {
+				h := cashHook(ref, agentCode, "100")
+				h.Extra = map[string]any{"m": marker}
+				return []byte(strings.Replace(h.body(t), ref, insert(ref, "\xff"), 1))
+			},
+			wantStatus: http.StatusBadRequest, wantReply: "refuse", wantMessage: "client_ref_id must be printable",
+			wantOutcome: "invalid", wantAction: "debit-hook", wantDetail: "client_ref_id must be printable",
+		},
+		{
+			name: "debit-hook user_code with NUL",
+			body: func(t *testing.T, ref, marker string) []byte {
+				h := cashHook(ref, agentCode+"\x00", "100")
+				h.Extra = map[string]any{"m": marker}
+				return []byte(h.body(t))
+			},
+			wantStatus: http.StatusBadRequest, wantReply: "refuse", wantMessage: "user_code must be printable",
+			wantOutcome: "invalid", wantAction: "debit-hook", wantDetail: "user_code must be printable", wantReference: true,
+		},
+		{
+			name: "action with NUL",
+			body: func(t *testing.T, ref, marker string) []byte {
+				return []byte(`{"action":"debit-hook\u0000","m":"` + marker + `","detail":{"client_ref_id":"` + ref + `"}}`)
+			},
+			wantStatus: http.StatusBadRequest, wantReply: "refuse", wantMessage: "action must be debit-hook or eko-response",
+			wantOutcome: "invalid", wantAction: "debit-hook" + bad, wantDetail: "unknown action debit-hook" + bad,
+		},
+		{
+			name: "action with invalid UTF-8",
+			body: func(t *testing.T, ref, marker string) []byte {
+				return []byte(`{"action":"eko-response` + "\xc3" + `","m":"` + marker + `","detail":{"client_ref_id":"` + ref + `"}}`)
+			},
+			wantStatus: http.StatusBadRequest, wantReply: "refuse", wantMessage: "action must be debit-hook or eko-response",
+			wantOutcome: "invalid", wantAction: "eko-response" + bad, wantDetail: "unknown action eko-response" + bad,
+		},
+		{
+			// The stored action (64 bytes) and the detail's quote of it (40) are cut inside an é.
+			name: "long action cut inside a character",
+			body: func(t *testing.T, ref, marker string) []byte {
+				action := strings.Repeat("a", 39) + "é" + strings.Repeat("b", 22) + "é"
+				return []byte(`{"action":"` + action + `","m":"` + marker + `","detail":{"client_ref_id":"` + ref + `"}}`)
+			},
+			wantStatus: http.StatusBadRequest, wantReply: "refuse", wantMessage: "action must be debit-hook or eko-response",
+			wantOutcome: "invalid", wantAction: strings.Repeat("a", 39) + "é" + strings.Repeat("b", 22) + bad,
+			wantDetail: "unknown action " + strings.Repeat("a", 39) + bad,
+		},
+		{
+			name: "eko-response client_ref_id with NUL",
+			body: func(t *testing.T, ref, marker string) []byte {
+				return []byte(strings.Replace(ekoResponse(t, insert(ref, "\x00"), "0", nil), `"param1":"value1"`, `"param1":"`+marker+`"`, 1))
+			},
+			wantStatus: http.StatusBadRequest, wantReply: "error", wantMessage: "client_ref_id must be printable",
+			wantOutcome: "invalid", wantAction: "eko-response", wantDetail: "client_ref_id must be printable",
+		},
+		{
+			name: "eko-response with NUL in its response and invalid UTF-8 in its message",
+			body: func(t *testing.T, ref, marker string) []byte {
+				return responseTo(t, ref, marker, map[string]any{"tid": "T\x00" + ref, "reason": "a\x00b", "k\x00": "v"},
+					"Transaction successful", "Transaction \xff successful")
+			},
+			wantStatus: http.StatusOK, wantReply: "ok",
+			wantOutcome: "recorded", wantAction: "eko-response", wantReference: true,
+			check: func(t *testing.T, ref string) {
+				rows := storedResponses(t, a, ref)
+				if len(rows) != 1 {
+					t.Fatalf("%d eko_responses, want 1", len(rows))
+				}
+				r := rows[0]
+				if r.TxStatus != "0" || r.Message != "Transaction "+bad+" successful" || r.TID != "T"+bad+ref {
+					t.Errorf("stored tx_status %q message %q tid %q", r.TxStatus, r.Message, r.TID)
+				}
+				var resp struct {
+					Message string            `json:"message"`
+					Data    map[string]string `json:"data"`
+				}
+				if err := json.Unmarshal(r.Response, &resp); err != nil {
+					t.Fatal(err)
+				}
+				if resp.Message != "Transaction "+bad+" successful" || resp.Data["reason"] != "a"+bad+"b" ||
+					resp.Data["k"+bad] != "v" || resp.Data["amount"] != "100.0" {
+					t.Errorf("stored response %s", r.Response)
+				}
+				if got := signalTxStatus(t, workflows.WorkflowID("eko", ref)); len(got) != 1 || got[0] != "0" {
+					t.Errorf("outbox signals with tx_status %q, want one with 0", got)
+				}
+				if n := queryInt(t, a, `SELECT count(*) FROM tx_events e JOIN transactions t ON t.id = e.transaction_id
+					WHERE t.client_ref_id = $1 AND e.kind = 'eko_response' AND e.detail->>'tid' = $2`, ref, "T"+bad+ref); n != 1 {
+					t.Errorf("%d eko_response events with the stored tid, want 1", n)
+				}
+			},
+		},
+		{
+			name: "eko-response with NUL in tx_status",
+			body: func(t *testing.T, ref, marker string) []byte {
+				return responseTo(t, ref, marker, map[string]any{"tx_status": "0\x00"})
+			},
+			wantStatus: http.StatusOK, wantReply: "ok",
+			wantOutcome: "recorded", wantAction: "eko-response", wantReference: true,
+			check: func(t *testing.T, ref string) {
+				if rows := storedResponses(t, a, ref); len(rows) != 1 || rows[0].TxStatus != "0"+bad {
+					t.Fatalf("eko_responses %+v, want one with tx_status 0%s", rows, bad)
+				}
+				// Not a success: the workflow gets what cannot be mistaken for one, and inquires.
+				if got := signalTxStatus(t, workflows.WorkflowID("eko", ref)); len(got) != 1 || got[0] != "0"+bad {
+					t.Errorf("outbox signals with tx_status %q, want one with 0%s", got, bad)
+				}
+			},
+		},
+		{
+			name: "partner ClientRefID with NUL", partner: true,
+			body: func(t *testing.T, ref, marker string) []byte {
+				return partnerCase(t, ref, marker, map[string]string{"ClientRefID": `"` + insert(ref, `\u0000`) + `"`})
+			},
+			wantStatus: http.StatusBadRequest, wantReply: "1", wantMessage: "ClientRefID must be printable",
+			wantOutcome: "invalid", wantAction: "post-request", wantDetail: "ClientRefID must be printable",
+		},
+		{
+			name: "partner ClientRefID with invalid UTF-8", partner: true,
+			body: func(t *testing.T, ref, marker string) []byte {
+				return partnerCase(t, ref, marker, map[string]string{"ClientRefID": `"` + insert(ref, "\xfe") + `"`})
+			},
+			wantStatus: http.StatusBadRequest, wantReply: "1", wantMessage: "ClientRefID must be printable",
+			wantOutcome: "invalid", wantAction: "post-request", wantDetail: "ClientRefID must be printable",
+		},
+		{
+			name: "partner free text with NUL and invalid UTF-8", partner: true,
+			body: func(t *testing.T, ref, marker string) []byte {
+				return partnerCase(t, ref, marker, map[string]string{
+					"statusDesc": `"Transaction\u0000Successful"`, "productCode": "\"AEPS\xff\"",
+					"username": `"Sagarika\u0000test"`, "status": `"SUCCESS\u0000"`,
+				})
+			},
+			wantStatus: http.StatusOK, wantReply: "0", wantMessage: "success",
+			wantOutcome: "recorded", wantAction: "post-request", wantReference: true,
+			check: func(t *testing.T, ref string) {
+				var got []struct {
+					Status      string `db:"status"`
+					StatusDesc  string `db:"status_desc"`
+					ProductCode string `db:"product_code"`
+					Username    string `db:"username"`
+					Outcome     string `db:"outcome"`
+				}
+				if err := a.Store.DB().Select(&got, `SELECT status, status_desc, product_code, username, outcome
+					FROM partner_callbacks WHERE client_ref_id = $1`, ref); err != nil {
+					t.Fatal(err)
+				}
+				want := []struct{ s, d, p, u, o string }{{"SUCCESS" + bad, "Transaction" + bad + "Successful", "AEPS" + bad, "Sagarika" + bad + "test", "unknown"}}
+				if len(got) != 1 || got[0].Status != want[0].s || got[0].StatusDesc != want[0].d || got[0].ProductCode != want[0].p ||
+					got[0].Username != want[0].u || got[0].Outcome != want[0].o {
+					t.Fatalf("partner_callbacks %+v, want %+v", got, want)
+				}
+				if tx := mustTx(t, a, ref); tx.Agent != "Sagarika"+bad+"test" || tx.State != "pending" {
+					t.Errorf("transaction %+v", tx)
+				}
+				if got := signalTxStatus(t, workflows.WorkflowID("partner:p1", ref)); len(got) != 1 || got[0] != "SUCCESS"+bad {
+					t.Errorf("outbox signals with partner_status %q, want one with SUCCESS%s", got, bad)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ref, marker := apptest.Ref(t), "M"+apptest.Ref(t)
+			body := tt.body(t, ref, marker)
+			var status int
+			var message string
+			if tt.partner {
+				var r partnerReply
+				status, r = postPartner(t, a.URL, asP1, body)
+				if r.Status != tt.wantReply {
+					t.Errorf("reply %+v, want status %q", r, tt.wantReply)
+				}
+				message = r.StatusDesc
+			} else {
+				var r reply
+				status, r, _ = send(t, a, "application/json", string(body))
+				switch {
+				case tt.wantReply == "refuse" && !r.isRefusal(),
+					tt.wantReply == "error" && r.Status != "error",
+					tt.wantReply == "ok" && (r.Status != "ok" || r.Outcome != "recorded"):
+					t.Errorf("reply %+v, want the %s shape", r, tt.wantReply)
+				}
+				message = r.Message
+			}
+			if status != tt.wantStatus || !strings.Contains(message, tt.wantMessage) {
+				t.Errorf("status %d message %q, want %d and %q", status, message, tt.wantStatus, tt.wantMessage)
+			}
+			in := inboundByMarker(t, a, marker)
+			if in.Outcome != tt.wantOutcome || in.Action != tt.wantAction || !strings.Contains(in.OutcomeDetail, tt.wantDetail) ||
+				in.HTTPStatus != status {
+				t.Errorf("stored outcome %q action %q detail %q status %d", in.Outcome, in.Action, in.OutcomeDetail, in.HTTPStatus)
+			}
+			if wantRef := map[bool]string{true: ref}[tt.wantReference]; in.Reference != wantRef {
+				t.Errorf("stored reference %q, want %q", in.Reference, wantRef)
+			}
+			if in.BodySize != int64(len(body)) || (!in.Redacted && !bytes.Equal(in.Body, body)) {
+				t.Errorf("stored body %q (size %d), want the exact bytes %q", in.Body, in.BodySize, body)
+			}
+			if tt.check != nil {
+				tt.check(t, ref)
+			}
+		})
+	}
 }

@@ -121,6 +121,11 @@ func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, r EkoResponse) (Respons
 		return res, err
 	}
 
+	// The outcome matters whatever the response holds: a \u0000 is stored as U+FFFD, never refused.
+	response, err := storableJSON(r.Response)
+	if err != nil {
+		return ResponseResult{}, fmt.Errorf("encode response: %w", err)
+	}
 	a := func(k string) decimal.NullDecimal { return r.Amounts[k] }
 	err = tx.GetContext(ctx, &res.ResponseID, `
 		INSERT INTO eko_responses (inbound_request_id, transaction_id, client_ref_id, content_hash, tx_status, status,
@@ -128,9 +133,10 @@ func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, r EkoResponse) (Respons
 			user_code, response, unknown_reference, after_final, contradicts_final)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)
 		RETURNING id`,
-		inboundID, r.Inbound.TransactionID, r.ClientRefID, r.ContentHash, r.TxStatus, r.Status, r.Message, r.TID,
-		r.BankRefNum, a("amount"), a("commission"), a("tds"), a("fee"), a("balance"), a("customer_balance"),
-		r.Aadhaar, r.UserCode, string(r.Response), !known, res.Outcome == OutcomeAfterFinal, res.Flagged && known)
+		inboundID, r.Inbound.TransactionID, r.ClientRefID, r.ContentHash, storable(r.TxStatus), storable(r.Status),
+		storable(r.Message), storable(r.TID), storable(r.BankRefNum), a("amount"), a("commission"), a("tds"), a("fee"),
+		a("balance"), a("customer_balance"), storable(r.Aadhaar), storable(r.UserCode), response, !known,
+		res.Outcome == OutcomeAfterFinal, res.Flagged && known)
 	if err != nil {
 		return ResponseResult{}, fmt.Errorf("insert eko-response: %w", err)
 	}
@@ -181,7 +187,7 @@ func flag(ctx context.Context, tx *sqlx.Tx, id int64, reason string) error {
 		UPDATE transactions SET flagged = true,
 			flag_reason = CASE WHEN flag_reason = '' THEN $2 ELSE flag_reason || '; ' || $2 END,
 			updated_at = now()
-		WHERE id = $1`, id, reason)
+		WHERE id = $1`, id, storable(reason)) // reasons quote request text
 	if err != nil {
 		return fmt.Errorf("flag transaction: %w", err)
 	}

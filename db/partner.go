@@ -154,10 +154,12 @@ func recordPartnerCallback(ctx context.Context, tx *sqlx.Tx, p PartnerCallback) 
 			username, param_b, param_c, flags, conflict, contradicts_final)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26)
 		RETURNING id`,
-		inboundID, p.PartnerID, p.TxnID, p.ContentHash, t.ID, p.ClientRefID, p.Status, p.StatusDesc, p.Outcome,
-		res.Outcome, p.TxnType, p.TxnTypeKnown, p.ProductCode, p.Amount, p.AmountText, p.CreatedDate,
-		p.UpdatedDate, p.TxnDateTime, p.CustomerIdentification, p.RRN, p.Username, p.ParamB, p.ParamC,
-		pq.StringArray(nonNil(flags)), res.Outcome == PartnerConflict, contradicts)
+		// Free text as the partner sent it, made storable; ClientRefID, our key, was checked printable.
+		inboundID, p.PartnerID, p.TxnID, p.ContentHash, t.ID, p.ClientRefID, storable(p.Status), storable(p.StatusDesc),
+		p.Outcome, res.Outcome, storable(p.TxnType), p.TxnTypeKnown, storable(p.ProductCode), p.Amount,
+		storable(p.AmountText), p.CreatedDate, p.UpdatedDate, p.TxnDateTime, storable(p.CustomerIdentification),
+		storable(p.RRN), storable(p.Username), storable(p.ParamB), storable(p.ParamC),
+		pq.StringArray(storableAll(flags)), res.Outcome == PartnerConflict, contradicts)
 	if err != nil {
 		return PartnerResult{}, fmt.Errorf("insert partner callback: %w", err)
 	}
@@ -205,8 +207,8 @@ func partnerTransaction(ctx context.Context, tx *sqlx.Tx, p PartnerCallback) (pa
 		VALUES ($1,$2,$2,$3,$4,$5,$6,$7,$8,$9,$10)
 		ON CONFLICT DO NOTHING
 		RETURNING `+txRefColumns+`, details_hash`,
-		p.Provider, p.ClientRefID, p.WorkflowID, p.TxType, p.Username, p.Amount, nullIfEmpty(p.AmountText),
-		p.DetailsHash, p.BusinessDay, txstate.Pending)
+		p.Provider, p.ClientRefID, p.WorkflowID, storable(p.TxType), storable(p.Username), p.Amount,
+		nullIfEmpty(storable(p.AmountText)), p.DetailsHash, p.BusinessDay, txstate.Pending)
 	if err == nil {
 		return t, true, createdPartnerTransaction(ctx, tx, p, t)
 	}
@@ -245,11 +247,13 @@ func createdPartnerTransaction(ctx context.Context, tx *sqlx.Tx, p PartnerCallba
 	return insertOutbox(ctx, tx, entry)
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
+// storableAll is storable on each element, never nil (a NULL text[] would break the column).
+func storableAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = storable(v)
 	}
-	return s
+	return out
 }
 
 // StoredPartnerCallback is a recorded partner callback, as the read API shows it.

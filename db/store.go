@@ -134,7 +134,11 @@ type queryer interface {
 }
 
 func insertInbound(ctx context.Context, q queryer, in Inbound) (int64, error) {
-	headers, err := json.Marshal(in.Headers)
+	encoded, err := json.Marshal(in.Headers)
+	if err != nil {
+		return 0, fmt.Errorf("encode headers: %w", err)
+	}
+	headers, err := storableJSON(encoded)
 	if err != nil {
 		return 0, fmt.Errorf("encode headers: %w", err)
 	}
@@ -146,8 +150,10 @@ func insertInbound(ctx context.Context, q queryer, in Inbound) (int64, error) {
 		INSERT INTO inbound_requests (source, method, path, remote_addr, headers, body, body_size,
 			body_truncated, body_redacted, action, reference, transaction_id, outcome, outcome_detail, http_status)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) RETURNING id`,
-		in.Source, in.Method, in.Path, in.RemoteAddr, string(headers), in.Body, in.BodySize, in.BodyTruncated,
-		in.BodyRedacted, in.Action, in.Reference, in.TransactionID, in.Outcome, in.OutcomeDetail, in.HTTPStatus,
+		// Any of these may carry request text; the body keeps the exact bytes.
+		storable(in.Source), storable(in.Method), storable(in.Path), storable(in.RemoteAddr), headers, in.Body,
+		in.BodySize, in.BodyTruncated, in.BodyRedacted, storable(in.Action), storable(in.Reference), in.TransactionID,
+		storable(in.Outcome), storable(in.OutcomeDetail), in.HTTPStatus,
 	).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("store inbound request: %w", err)
@@ -174,10 +180,15 @@ type execer interface {
 }
 
 func insertOutbox(ctx context.Context, q execer, e OutboxEntry) error {
-	_, err := q.ExecContext(ctx, `
+	// A signal's payload carries request text (tx_status, the partner's status).
+	payload, err := storableJSON(e.Payload)
+	if err != nil {
+		return fmt.Errorf("queue %s for %s: %w", e.Kind, e.WorkflowID, err)
+	}
+	_, err = q.ExecContext(ctx, `
 		INSERT INTO outbox (kind, workflow_id, signal_name, payload, dedupe_key)
 		VALUES ($1,$2,$3,$4,$5) ON CONFLICT (dedupe_key) DO NOTHING`,
-		e.Kind, e.WorkflowID, e.SignalName, string(e.Payload), e.DedupeKey)
+		e.Kind, e.WorkflowID, e.SignalName, payload, e.DedupeKey)
 	if err != nil {
 		return fmt.Errorf("queue %s for %s: %w", e.Kind, e.WorkflowID, err)
 	}
@@ -194,18 +205,23 @@ type Event struct {
 }
 
 func insertEvent(ctx context.Context, q queryer, e Event) (inserted bool, err error) {
-	detail, err := json.Marshal(e.Detail)
+	encoded, err := json.Marshal(e.Detail)
 	if err != nil {
 		return false, fmt.Errorf("encode event detail: %w", err)
 	}
 	if e.Detail == nil {
-		detail = []byte("{}")
+		encoded = []byte("{}")
+	}
+	// Details quote request text (message, tid, status_desc, ...).
+	detail, err := storableJSON(encoded)
+	if err != nil {
+		return false, fmt.Errorf("encode event detail: %w", err)
 	}
 	var id int64
 	err = q.QueryRowxContext(ctx, `
 		INSERT INTO tx_events (transaction_id, kind, from_state, to_state, detail, dedupe_key)
 		VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (transaction_id, dedupe_key) DO NOTHING RETURNING id`,
-		e.TransactionID, e.Kind, e.From, e.To, string(detail), e.DedupeKey).Scan(&id)
+		e.TransactionID, e.Kind, e.From, e.To, detail, e.DedupeKey).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

@@ -18,6 +18,8 @@ import (
 	"strings"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/aepsflow/aepsflow/ident"
 )
 
 // Actions Eko puts in the envelope.
@@ -158,6 +160,8 @@ func ParseDebitHook(detail json.RawMessage, rules Rules) (DebitHook, error) {
 		bad("client_ref_id is missing or not a string")
 	} else if n := len([]rune(s)); n < 1 || n > 20 {
 		bad("client_ref_id must be 1 to 20 characters")
+	} else if !ident.Printable(s) {
+		bad("client_ref_id must be printable text, without control characters or invalid UTF-8")
 	} else {
 		h.ClientRefID = s
 	}
@@ -193,6 +197,13 @@ func ParseDebitHook(detail json.RawMessage, rules Rules) (DebitHook, error) {
 	}
 	if h.Data["user_code"] == "" {
 		bad("user_code is missing")
+	}
+	// user_code and bank_code are looked up and stored as text. Refusing a debit-hook is always
+	// safe (no money has moved yet), so unprintable ones are refused rather than cleaned.
+	for _, k := range []string{"user_code", "bank_code"} {
+		if v, ok := h.Data[k]; ok && !ident.Printable(v) {
+			bad("%s must be printable text, without control characters or invalid UTF-8", k)
+		}
 	}
 	if h.Type == TypeCashWithdrawal {
 		text, ok := h.Data["amount"]
@@ -278,6 +289,8 @@ func ParseEkoResponse(detail json.RawMessage) (EkoResponse, error) {
 	var r EkoResponse
 	if s, ok := scalar(d.ClientRefID); !ok || s == "" || len([]rune(s)) > 40 {
 		problems = append(problems, "client_ref_id is missing or not a string")
+	} else if !ident.Printable(s) {
+		problems = append(problems, "client_ref_id must be printable text, without control characters or invalid UTF-8")
 	} else {
 		r.ClientRefID = s
 	}

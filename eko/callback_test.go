@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 )
@@ -333,5 +334,80 @@ func TestTypeName(t *testing.T) {
 		if got != want || ok != (want != "") {
 			t.Errorf("TypeName(%q) = %q, %v; want %q", code, got, ok, want)
 		}
+	}
+}
+
+// Identifiers we key on must be printable: PostgreSQL text cannot hold a NUL, and an invisible
+// character makes a lookalike key. Such a callback is refused with a reason, and its reference is
+// not kept (the refusal is stored without one). Free text in a response is not judged here.
+func TestParseRefusesUnprintableIdentifiers(t *testing.T) {
+	const data = `{"customer_id":"9999999999","bank_code":"PUNB","type":"3","user_code":"20810200"}`
+	hookWith := func(ref, data string) string {
+		return `{"client_ref_id":` + ref + `,"request_hash_params":["customer_id"],"data":` + data + `}`
+	}
+	responseWith := func(ref, response string) string {
+		return `{"client_ref_id":` + ref + `,"response":` + response + `}`
+	}
+	const okResponse = `{"status":0,"message":"ok","data":{"tx_status":"0"}}`
+	tests := []struct {
+		name      string
+		debitHook string // a debit-hook detail, or
+		response  string // an eko-response detail
+		wantErr   string // "" means valid
+		wantRef   string // on success
+	}{
+		{name: "NUL", debitHook: hookWith(`"1540\u00000592059"`, data), wantErr: "client_ref_id must be printable"},
+		{name: "NUL at the end", debitHook: hookWith(`"1540880592059\u0000"`, data), wantErr: "client_ref_id must be printable"},
+		{name: "invalid UTF-8", debitHook: hookWith("\"1540\xff0592059\"", data), wantErr: "client_ref_id must be printable"},
+		{name: "U+FFFD sent escaped", debitHook: hookWith(`"1540\ufffd0592059"`, data), wantErr: "client_ref_id must be printable"},
+		{name: "tab", debitHook: hookWith(`"1540\t0592059"`, data), wantErr: "client_ref_id must be printable"},
+		{name: "newline", debitHook: hookWith(`"1540880592059\n"`, data), wantErr: "client_ref_id must be printable"},
+		{name: "DEL", debitHook: hookWith(`"1540\u007f"`, data), wantErr: "client_ref_id must be printable"},
+		{name: "C1 control", debitHook: hookWith(`"1540\u0085"`, data), wantErr: "client_ref_id must be printable"},
+		{name: "zero-width space", debitHook: hookWith(`"1540\u200b"`, data), wantErr: "client_ref_id must be printable"},
+		{name: "right-to-left override", debitHook: hookWith(`"1540\u202e"`, data), wantErr: "client_ref_id must be printable"},
+		{name: "letters, digits, dash and space are printable", debitHook: hookWith(`"AB-12 é"`, data), wantRef: "AB-12 é"},
+		{name: "user_code with NUL", debitHook: hookWith(`"1"`, `{"customer_id":"9999999999","type":"3","user_code":"2081\u00000200"}`),
+			wantErr: "user_code must be printable"},
+		{name: "user_code with invalid UTF-8", debitHook: hookWith(`"1"`, "{\"customer_id\":\"9999999999\",\"type\":\"3\",\"user_code\":\"2081\xc30200\"}"),
+			wantErr: "user_code must be printable"},
+		{name: "bank_code with NUL", debitHook: hookWith(`"1"`, `{"customer_id":"9999999999","type":"3","user_code":"20810200","bank_code":"PUNB\u0000"}`),
+			wantErr: "bank_code must be printable"},
+		{name: "eko-response NUL", response: responseWith(`"1546\u0000497183438"`, okResponse), wantErr: "client_ref_id must be printable"},
+		{name: "eko-response invalid UTF-8", response: responseWith("\"1546\xfe\"", okResponse), wantErr: "client_ref_id must be printable"},
+		{name: "eko-response control character", response: responseWith(`"1546\u001b"`, okResponse), wantErr: "client_ref_id must be printable"},
+		{name: "eko-response NUL and invalid UTF-8 in free text are not errors", wantRef: "1546497183438",
+			response: responseWith(`"1546497183438"`, "{\"status\":0,\"message\":\"ok \xff\",\"data\":{\"tx_status\":\"0\",\"tid\":\"T\\u0000\"}}")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ref string
+			var err error
+			if tt.debitHook != "" {
+				var h DebitHook
+				h, err = ParseDebitHook(json.RawMessage(tt.debitHook), rules)
+				ref = h.ClientRefID
+			} else {
+				var r EkoResponse
+				r, err = ParseEkoResponse(json.RawMessage(tt.response))
+				ref = r.ClientRefID
+			}
+			if tt.wantErr == "" {
+				if err != nil || ref != tt.wantRef {
+					t.Fatalf("ClientRefID %q, err %v; want %q and no error", ref, err, tt.wantRef)
+				}
+				return
+			}
+			var verr *ValidationError
+			if !errors.As(err, &verr) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want a *ValidationError containing %q", err, tt.wantErr)
+			}
+			if strings.HasPrefix(tt.wantErr, "client_ref_id") && ref != "" {
+				t.Fatalf("kept the unprintable reference %q", ref)
+			}
+			if strings.ContainsRune(err.Error(), 0) || !utf8.ValidString(err.Error()) {
+				t.Fatalf("the reason quotes the value: %q", err)
+			}
+		})
 	}
 }

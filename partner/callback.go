@@ -21,6 +21,8 @@
 //   - txnType and status are compared after strings.TrimSpace and strings.ToUpper.
 //   - Free text the seed leaves unbounded is bounded: txnType, status and productCode at most
 //     MaxCode characters, statusDesc at most MaxStatusDesc.
+//   - ClientRefID, our key, must be printable (no control characters, NUL included, and no
+//     invalid UTF-8). Other free text may hold anything; storage makes it storable.
 //   - A full Aadhaar number is never kept: customeridentIfication must be masked, and when it is
 //     not, the returned value is masked (all digits but the last four) besides the field error.
 //     Any other field holding a written Aadhaar number is masked by redact.Body and flagged
@@ -44,6 +46,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/aepsflow/aepsflow/ident"
 	"github.com/aepsflow/aepsflow/redact"
 )
 
@@ -386,6 +389,8 @@ func (c Callback) Validate() []FieldError {
 	}
 	if n := utf8.RuneCountInString(c.ClientRefID); n == 0 || n > 20 {
 		bad(FieldClientRefID, "ClientRefID must be 1 to 20 characters")
+	} else if !ident.Printable(c.ClientRefID) {
+		bad(FieldClientRefID, "ClientRefID must be printable text, without control characters or invalid UTF-8")
 	}
 	for _, f := range []struct {
 		name, v string

@@ -201,6 +201,16 @@ func TestParseFieldErrors(t *testing.T) {
 		{"username 101", map[string]string{"username": `"` + strings.Repeat("u", 101) + `"`}, []string{FieldUsername}},
 		{"ClientRefID empty", map[string]string{"ClientRefID": `""`}, []string{FieldClientRefID}},
 		{"ClientRefID 21 runes", map[string]string{"ClientRefID": `"` + strings.Repeat("é", 21) + `"`}, []string{FieldClientRefID}},
+		// ClientRefID is our key: PostgreSQL text cannot hold a NUL, and invisible characters make
+		// lookalike keys. encoding/json decodes invalid UTF-8 to U+FFFD, so that is refused too.
+		{"ClientRefID with NUL", map[string]string{"ClientRefID": `"207\u000020"`}, []string{FieldClientRefID}},
+		{"ClientRefID ending in NUL", map[string]string{"ClientRefID": `"20720\u0000"`}, []string{FieldClientRefID}},
+		{"ClientRefID invalid UTF-8", map[string]string{"ClientRefID": "\"207\xff20\""}, []string{FieldClientRefID}},
+		{"ClientRefID U+FFFD", map[string]string{"ClientRefID": `"207\ufffd"`}, []string{FieldClientRefID}},
+		{"ClientRefID tab", map[string]string{"ClientRefID": `"207\t20"`}, []string{FieldClientRefID}},
+		{"ClientRefID DEL", map[string]string{"ClientRefID": `"20720\u007f"`}, []string{FieldClientRefID}},
+		{"ClientRefID C1 control", map[string]string{"ClientRefID": `"20720\u009b"`}, []string{FieldClientRefID}},
+		{"ClientRefID zero-width joiner", map[string]string{"ClientRefID": `"207\u200d20"`}, []string{FieldClientRefID}},
 		{"param_b 21", map[string]string{"param_b": `"` + strings.Repeat("b", 21) + `"`}, []string{FieldParamB}},
 		{"param_b not alphanumeric", map[string]string{"param_b": `"77-1"`}, []string{FieldParamB}},
 		{"param_b missing", map[string]string{"param_b": "<absent>"}, []string{FieldParamB}},
@@ -735,5 +745,38 @@ func TestDescribe(t *testing.T) {
 		if got := Describe(errs[:tt.n]); got != tt.want {
 			t.Errorf("Describe(%d errors) = %q, want %q", tt.n, got, tt.want)
 		}
+	}
+}
+
+// Free text is the partner's business: a NUL or invalid UTF-8 in it is no field error (storage
+// makes it storable), since refusing would lose news of money moved. Only ClientRefID is judged.
+func TestParseFreeTextMayHoldAnything(t *testing.T) {
+	tests := []struct {
+		name    string
+		changes map[string]string
+	}{
+		{"statusDesc with NUL", map[string]string{"statusDesc": `"Transaction\u0000Successful"`}},
+		{"statusDesc with invalid UTF-8", map[string]string{"statusDesc": "\"Transaction \xff\xfe Successful\""}},
+		{"productCode with NUL", map[string]string{"productCode": `"AEPS\u0000"`}},
+		{"username with NUL", map[string]string{"username": `"Sagarika\u0000test"`}},
+		{"status with NUL", map[string]string{"status": `"SUCCESS\u0000"`}},
+		{"txnType with NUL", map[string]string{"txnType": `"AEPS_CASH\u0000"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errs, err := Parse(encode(t, with(tt.changes)), nil)
+			if err != nil || len(errs) != 0 {
+				t.Fatalf("Parse: %v %+v, want no errors", err, errs)
+			}
+		})
+	}
+	// Validate judges a Callback from any source, e.g. one whose bytes never passed a decoder.
+	c, _, err := Parse(encode(t, sample()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ClientRefID = "207\xff20"
+	if got := fieldsOf(c.Validate()); !slices.Equal(got, []string{FieldClientRefID}) {
+		t.Fatalf("Validate with invalid UTF-8 in ClientRefID: %q", got)
 	}
 }

@@ -1,0 +1,63 @@
+package db
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// PostgreSQL text refuses NUL and invalid UTF-8, and jsonb refuses \u0000 too. A request's free
+// text must never make its record fail: the exact bytes are kept in inbound_requests.body
+// (bytea), so the text columns hold a storable copy, with U+FFFD for what cannot be stored.
+
+// storable returns s with invalid UTF-8 and NUL replaced by U+FFFD.
+func storable(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+// storableJSON returns a JSON document as a jsonb argument (a string: binary_parameters needs
+// that). One holding \u0000 or invalid UTF-8 is re-encoded with U+FFFD in their place; numbers
+// keep their exact text. The check comes first so that the common document costs no decoding.
+func storableJSON(doc []byte) (string, error) {
+	if !bytes.Contains(doc, []byte(`\u0000`)) && utf8.Valid(doc) {
+		return string(doc), nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return "", fmt.Errorf("decode JSON document: %w", err)
+	}
+	// json.Marshal turns invalid UTF-8 into U+FFFD itself; only NUL needs replacing.
+	out, err := json.Marshal(withoutNUL(v))
+	if err != nil {
+		return "", fmt.Errorf("re-encode JSON document: %w", err)
+	}
+	return string(out), nil
+}
+
+// withoutNUL replaces NUL in every string of a decoded JSON value, keys included (should two keys
+// then coincide, one is kept: the body still holds both).
+func withoutNUL(v any) any {
+	switch t := v.(type) {
+	case string:
+		return strings.ReplaceAll(t, "\x00", "\uFFFD")
+	case []any:
+		for i := range t {
+			t[i] = withoutNUL(t[i])
+		}
+		return t
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[strings.ReplaceAll(k, "\x00", "\uFFFD")] = withoutNUL(x)
+		}
+		return out
+	}
+	return v
+}
