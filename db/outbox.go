@@ -52,7 +52,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, deliver func([]Pendi
 			} else {
 				_, err = tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2,
 					available_at = now() + $3 * interval '1 millisecond' WHERE id = $1`,
-					d.ID, truncate(d.Err.Error(), 1000), d.Retry.Milliseconds())
+					d.ID, storable(truncate(d.Err.Error(), 1000)), d.Retry.Milliseconds())
 			}
 			if err != nil {
 				return fmt.Errorf("record delivery of outbox entry %d: %w", d.ID, err)

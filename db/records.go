@@ -38,10 +38,12 @@ func (s *Store) ApplyChange(ctx context.Context, c Change) error {
 			return err
 		}
 		if c.To != "" {
+			// storable: a reason may quote a report, and a write that can never succeed would
+			// make the workflow retry this record forever.
 			if _, err := tx.ExecContext(ctx, `
 				UPDATE transactions SET state = $2, state_reason = $3, updated_at = now(),
 					final_at = CASE WHEN $4 THEN now() ELSE NULL END
-				WHERE id = $1`, id, c.To, c.Reason, c.Final); err != nil {
+				WHERE id = $1`, id, c.To, storable(c.Reason), c.Final); err != nil {
 				return fmt.Errorf("set state %s: %w", c.To, err)
 			}
 		}
