@@ -55,9 +55,11 @@ func (a *Activities) Inquire(ctx context.Context, req InquiryRequest) (InquiryRe
 		}
 		return InquiryResult{}, fmt.Errorf("inquire %s: %w", req.ClientRefID, err)
 	}
+	// The run ID keeps a reset run's inquiries (the same activity IDs again) from being taken
+	// for retries of the old run's.
 	info := activity.GetInfo(ctx)
 	err = a.Store.ApplyChange(ctx, db.Change{
-		WorkflowID: req.WorkflowID, Key: "inquiry:" + info.ActivityID, Kind: "inquiry",
+		WorkflowID: req.WorkflowID, Key: "inquiry:" + info.WorkflowExecution.RunID + ":" + info.ActivityID, Kind: "inquiry",
 		Detail: map[string]string{"class": res.Class, "tx_status": res.TxStatus, "tx_status_desc": res.TxStatusDesc,
 			"tid": res.TID, "bank_ref_num": res.BankRefNum, "amount": res.Amount},
 	})

@@ -86,6 +86,10 @@ func TestRecordHistories(t *testing.T) {
 			wantEvents: []string{"inquiry", "expired"}, wantState: "expired"},
 		{name: "resolved_by_operator", txStatuses: []string{"9"}, resolve: "failed",
 			wantEvents: []string{"needs_review", "failed"}, wantState: "failed"},
+		// A contradicting report sent right behind the deciding one: recorded (and flagged) as a
+		// late report, by the workflow when it arrives before the close, else by the relay.
+		{name: "late_contradicting_report", txStatuses: []string{"1", "0"},
+			wantEvents: []string{"failed"}, wantState: "failed"},
 	}
 	// Histories go to a fresh directory and replace the kept ones only if every path passed.
 	outDir := t.TempDir()
@@ -280,7 +284,7 @@ func history(t *testing.T, a *apptest.App, wid string) *historypb.History {
 
 // historySet is the directory the recorder (re)writes: one per workflow version, so that the
 // histories of earlier versions stay and keep proving that running workflows still replay.
-const historySet = "v1"
+const historySet = "v2"
 
 func replaceHistories(from, to string) error {
 	if err := os.MkdirAll(to, 0o755); err != nil {

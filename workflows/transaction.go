@@ -25,6 +25,11 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 	if createdAt.IsZero() {
 		createdAt = now
 	}
+	// Version 1 records state changes with a local activity; histories recorded before it
+	// (remote Record activities) keep replaying on the default version. Version 2 puts the run
+	// ID in each record's key: after an operator resets the workflow, the new run's records must
+	// not be taken for retries of the old run's (same sequence numbers) and skipped.
+	version := workflow.GetVersion(ctx, changeLocalRecord, workflow.DefaultVersion, 2)
 	t := &txn{
 		in:       in,
 		p:        p,
@@ -34,10 +39,9 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 		resolves: workflow.GetSignalChannel(ctx, SignalResolve),
 		deadline: createdAt.Add(p.InquiryDeadline),
 		// Fixed at the start: signals that change nothing must not push it back.
-		responseBy: now.Add(p.ResponseTimeout),
-		// Version 1 records state changes with a local activity; histories recorded before it
-		// (remote Record activities) keep replaying on the default version.
-		localRecord: workflow.GetVersion(ctx, changeLocalRecord, workflow.DefaultVersion, 1) == 1,
+		responseBy:  now.Add(p.ResponseTimeout),
+		localRecord: version >= 1,
+		runKeys:     version >= 2,
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (Snapshot, error) { return t.snap, nil }); err != nil {
 		return t.snap, fmt.Errorf("register state query: %w", err)
@@ -67,7 +71,8 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 	return t.snap, nil
 }
 
-// changeLocalRecord names the workflow change that made Record a local activity.
+// changeLocalRecord names the workflow changes that made Record a local activity (1) and put the
+// run ID in record keys (2).
 const changeLocalRecord = "record-as-local-activity"
 
 // changeReviewReport names the workflow change that records partner reports in needs_review.
@@ -75,6 +80,7 @@ const changeReviewReport = "record-partner-report-in-review"
 
 type txn struct {
 	localRecord bool
+	runKeys     bool
 	in          Input
 	p           Policy // in.Policy with defaults filled
 	snap        Snapshot
@@ -108,6 +114,9 @@ func (t *txn) record(ctx workflow.Context, r activities.Record) error {
 	t.seq++
 	r.WorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
 	r.Key = "wf:" + strconv.Itoa(t.seq)
+	if t.runKeys {
+		r.Key = "wf:" + workflow.GetInfo(ctx).WorkflowExecution.RunID + ":" + strconv.Itoa(t.seq)
+	}
 	// A local activity: one short PostgreSQL write needs no task queue round trip through the
 	// server (its result is a marker in the history), which roughly halves the server's work
 	// per transaction. A database outage must not lose a transition: retry for as long as it
