@@ -207,7 +207,7 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 	}
 	in.Reference = r.ClientRefID
 	in.HTTPStatus = http.StatusOK
-	response, _ := redact.Body(r.Response)
+	response, _ := redact.Document(r.Response)
 	amounts := map[string]decimal.NullDecimal{}
 	for _, f := range []string{"amount", "commission", "tds", "fee", "balance", "customer_balance"} {
 		if d, ok := eko.Decimal(r.Data[f]); ok {
@@ -218,7 +218,8 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 	if aadhaar == "" {
 		aadhaar = r.Data["aadhar"]
 	}
-	if redact.IsFullAadhaar(aadhaar) {
+	// Anything but a masked number is masked: "UID 2341...", a 16-digit VID, a partial mask.
+	if aadhaar != "" && !redact.IsMaskedAadhaar(aadhaar) {
 		aadhaar = redact.MaskAadhaar(aadhaar)
 	}
 	res, err := s.Store.RecordEkoResponse(ctx, db.EkoResponse{

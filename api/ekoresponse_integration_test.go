@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +133,46 @@ func TestEkoResponse(t *testing.T) {
 		}
 		if !sameJSON(t, got.Response, sent.Detail.Response) {
 			t.Errorf("stored response\n%s\nis not the one sent\n%s", got.Response, sent.Detail.Response)
+		}
+	})
+
+	t.Run("Aadhaar in other spellings stored masked", func(t *testing.T) {
+		tests := []struct{ name, aadhaar, want string }{
+			{"text around the number", "UID 234123412346", "UID XXXXXXXX2346"},
+			{"escaped key", "234123412346", "XXXXXXXX2346"},
+			{"16-digit VID", "2341234123465678", "XXXXXXXXXXXX5678"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				ref, _ := allowed(t, a, "100")
+				body := ekoResponse(t, ref, "0", map[string]any{"aadhaar": tt.aadhaar})
+				if tt.name == "escaped key" {
+					// The byte rules do not see this key; decoded, it is "aadhaar".
+					escaped := strings.Replace(body, `"aadhaar":`, `"aadhaa\u0072":`, 1)
+					if escaped == body {
+						t.Fatalf("no aadhaar key in %s", body)
+					}
+					body = escaped
+				}
+				if status, r := post(t, a, body); status != http.StatusOK || r.Outcome != "recorded" {
+					t.Fatalf("%d %+v", status, r)
+				}
+				// No 12-digit run other than the reference itself (13 digits, in three fields).
+				holdsNumber := func(b []byte) bool {
+					return strings.Contains(string(b), "2341234123") || regexp.MustCompile(`[0-9]{12}`).MatchString(strings.ReplaceAll(string(b), ref, ""))
+				}
+				rows := storedResponses(t, a, ref)
+				if len(rows) != 1 || rows[0].Aadhaar != tt.want || holdsNumber(rows[0].Response) {
+					t.Fatalf("eko_responses %+v, want aadhaar_masked %q and a response holding no full number", rows, tt.want)
+				}
+				in := inboundByReference(t, a, ref)
+				if len(in) != 2 {
+					t.Fatalf("%d stored requests, want 2", len(in))
+				}
+				if b := in[1].Body; holdsNumber(b) || !in[1].Redacted || !strings.Contains(string(b), tt.want) {
+					t.Errorf("stored eko-response (redacted %v) holds a full number or lacks %q: %s", in[1].Redacted, tt.want, b)
+				}
+			})
 		}
 	})
 

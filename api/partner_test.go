@@ -435,6 +435,36 @@ func TestPartnerSecretsAndAadhaarNeverStoredOrLogged(t *testing.T) {
 	if code, _ := postPartner(t, hs.URL, asP1, m); code != 400 {
 		t.Fatalf("unmasked under another key case: %d", code)
 	}
+	// Spellings that decode to a full number but that byte-level masking misses, and a partly
+	// masked value: refused, and stored with no more than the last four digits.
+	escapedKey := partnerBody(apptest.Ref(t), partnerTxnID(t), map[string]string{"customeridentIfication": "<absent>"})
+	escapedKey = bytes.Replace(escapedKey, []byte(`{`), []byte(`{"customeridentIficatio\u006e":"234567890124",`), 1)
+	spelled := []struct {
+		name       string
+		body       []byte
+		storedHere string // the masked value in the stored body
+	}{
+		{"negative number", partnerBody(apptest.Ref(t), partnerTxnID(t), map[string]string{"customeridentIfication": `-234567890124`}),
+			`"customeridentIfication":"-XXXXXXXX0124"`},
+		{"escaped key", escapedKey, `"customeridentIfication":"XXXXXXXX0124"`},
+		{"escaped digits", partnerBody(apptest.Ref(t), partnerTxnID(t), map[string]string{
+			"customeridentIfication": `"\u0032\u0033\u0034\u0035\u0036\u0037\u0038\u0039\u0030\u0031\u0032\u0034"`}),
+			`"customeridentIfication":"XXXXXXXX0124"`},
+		{"exponent", partnerBody(apptest.Ref(t), partnerTxnID(t), map[string]string{"customeridentIfication": `2.34567890124e11`}),
+			`"customeridentIfication":"X.XXXXXXXXX24e11"`},
+		{"partly masked", partnerBody(apptest.Ref(t), partnerTxnID(t), map[string]string{"customeridentIfication": `"xxxx-6789-0124"`}),
+			`"customeridentIfication":"xxxx-XXXX-0124"`},
+	}
+	for _, tt := range spelled {
+		code, r := postPartner(t, hs.URL, asP1, tt.body)
+		if code != 400 || r.Status != "1" || !strings.Contains(r.StatusDesc, "customeridentIfication must be a masked Aadhaar number") {
+			t.Fatalf("%s: %d %+v", tt.name, code, r)
+		}
+		_, _, _, body, _ := partnerLastInbound(t, a)
+		if !bytes.Contains(body, []byte(tt.storedHere)) {
+			t.Errorf("%s: stored body does not hold %s: %s", tt.name, tt.storedHere, body)
+		}
+	}
 
 	var stored strings.Builder
 	rows, err := a.Store.DB().QueryContext(context.Background(), `SELECT headers::text || convert_from(body, 'UTF8') || outcome_detail FROM inbound_requests
@@ -457,7 +487,8 @@ func TestPartnerSecretsAndAadhaarNeverStoredOrLogged(t *testing.T) {
 		t.Errorf("client_id not kept with the stored requests:\n%s", stored.String())
 	}
 	for where, text := range map[string]string{"database": stored.String(), "logs": logs.String()} {
-		for _, leak := range []string{p1Secret, p2Secret, "234567890124", "2345 6789 0124", "2345-6789-0124"} {
+		for _, leak := range []string{p1Secret, p2Secret, "234567890124", "2345 6789 0124", "2345-6789-0124",
+			"34567890124", `\u0032\u0033\u0034`, "6789-0124"} {
 			if strings.Contains(text, leak) {
 				t.Errorf("%q found in the %s:\n%s", leak, where, text)
 			}

@@ -187,7 +187,7 @@ func (s *Server) rawRequest(c *gin.Context, source string, headerNames []string)
 		size = max(size, c.Request.ContentLength)
 		c.Header("Connection", "close")
 	}
-	stored, redacted := redact.Body(body)
+	stored, redacted := redact.Document(body)
 	headers := map[string]string{}
 	for _, h := range headerNames {
 		if v := c.GetHeader(h); v != "" {

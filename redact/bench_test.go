@@ -13,3 +13,12 @@ func BenchmarkBody(b *testing.B) {
 		Body(in)
 	}
 }
+
+// BenchmarkDocument is the same body through Document: Body plus one decode that finds nothing.
+func BenchmarkDocument(b *testing.B) {
+	in := []byte(ekoResponseSample)
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		Document(in)
+	}
+}

@@ -152,9 +152,10 @@ func checkAgainstOracle(t *testing.T, in []byte) {
 // unchanged, as the reference that FuzzBodyMatchesOracle holds the scanner to: any difference,
 // however odd the input, is a bug in the scanner. Do not "fix" the oracle.
 
+// Deliberate rule change, made in Body too: keys aadhaar_no, aadhar_number; mask from 5 digits, not 12.
 var (
-	oracleJSONKeyRE  = regexp.MustCompile(`(?i)\\?"(?:customeridentification|aadhaar|aadhar|aadhaar_number|aadhaarnumber|aadhar_no|uid)\\?"\s*:\s*(?:\\?"((?:[^"\\]|\\[^"])*)|([0-9:][0-9 :\-]*))`)
-	oracleFormKeyRE  = regexp.MustCompile(`(?i)(?:^|[?&;\s])(?:customeridentification|aadhaar|aadhar|aadhaar_number|aadhaarnumber|aadhar_no|uid)=([^&;\s]*)`)
+	oracleJSONKeyRE  = regexp.MustCompile(`(?i)\\?"(?:customeridentification|aadhaar|aadhar|aadhaar_number|aadhaarnumber|aadhar_no|uid|aadhaar_no|aadhar_number)\\?"\s*:\s*(?:\\?"((?:[^"\\]|\\[^"])*)|([0-9:][0-9 :\-]*))`)
+	oracleFormKeyRE  = regexp.MustCompile(`(?i)(?:^|[?&;\s])(?:customeridentification|aadhaar|aadhar|aadhaar_number|aadhaarnumber|aadhar_no|uid|aadhaar_no|aadhar_number)=([^&;\s]*)`)
 	oracleGroupTokRE = regexp.MustCompile(`%2[0dD]|[0-9]+|[ +\-]`)
 )
 
@@ -211,7 +212,7 @@ func oracleMayHoldKey(b []byte) bool {
 
 func oracleMaskValue(b []byte, get func() []byte, start, end int, esc oracleEscape) bool {
 	pos := oracleDigitPositions(b[start:end], esc)
-	if len(pos) < 12 {
+	if len(pos) <= 4 {
 		return false
 	}
 	w := get()

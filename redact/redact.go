@@ -4,6 +4,8 @@
 // Raw request bodies are stored for audit, so Body rewrites them byte for byte: only the digits of
 // a full Aadhaar number change (to 'X'), everything else, including the length, stays as received.
 // Masking only ever turns digits into 'X', never the other way, which is what makes Body idempotent.
+// Document, which is what stored bodies go through, adds a check of decoded JSON for the spellings
+// byte rules cannot see, and re-encodes the body only when one is found.
 package redact
 
 import (
@@ -35,7 +37,7 @@ var (
 
 // keyNames are the keys whose value is an Aadhaar number, as a regexp alternation (order
 // matters: the first alternative that lets the rest match wins).
-const keyNames = `customeridentification|aadhaar|aadhar|aadhaar_number|aadhaarnumber|aadhar_no|uid`
+const keyNames = `customeridentification|aadhaar|aadhar|aadhaar_number|aadhaarnumber|aadhar_no|uid|aadhaar_no|aadhar_number`
 
 // escape tells nextDigit which escape sequences of the surrounding syntax to leave alone, so that
 // the digits of \u0020 or %20 are neither counted nor masked.
@@ -50,9 +52,10 @@ const (
 // Body returns b with every full Aadhaar number masked, and whether anything changed. Two rules:
 //
 //   - the value of a key named (case-insensitively) customeridentification, aadhaar, aadhar,
-//     aadhaar_number, aadhaarnumber, aadhar_no or uid, in JSON (also escaped JSON) or form
-//     encoding: when it holds 12 or more digits, every digit but the last four becomes 'X'. A
-//     masked value has at most 4 digits, so it is left alone.
+//     aadhaar_number, aadhaarnumber, aadhar_no, uid, aadhaar_no or aadhar_number, in JSON (also
+//     escaped JSON) or form encoding: when it holds more than four digits, every digit but the
+//     last four becomes 'X'. So a partly masked value ("xxxx-6789-0124") is masked too, and a
+//     masked one, with at most four digits, is left alone.
 //   - anywhere: three groups of exactly four digits joined by a space, dash, '+' or %20/%2D, the
 //     first digit 2-9, passing the Verhoeff check (Aadhaar's check digit): the first eight
 //     digits become 'X'. Ungrouped 12-digit numbers outside those keys are left alone, since an
@@ -191,7 +194,7 @@ func hasFoldPrefix(b []byte, i int, s string) bool {
 	return true
 }
 
-// maskValue masks w.src[start:end] in the writable copy when it holds 12 or more digits. It
+// maskValue masks w.src[start:end] in the writable copy when it holds more than four digits. It
 // counts before it copies: most values seen are already masked.
 func maskValue(w *cow, start, end int, esc escape) {
 	v := w.src[start:end]
@@ -199,7 +202,7 @@ func maskValue(w *cow, start, end int, esc escape) {
 	for i := nextDigit(v, 0, esc); i < len(v); i = nextDigit(v, i+1, esc) {
 		n++
 	}
-	if n < 12 {
+	if n <= 4 {
 		return
 	}
 	x := w.copy()[start:end]
