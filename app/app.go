@@ -26,7 +26,7 @@ import (
 // NewAPI builds the HTTP API. m may be nil.
 func NewAPI(cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger, m *metrics.Metrics) *api.Server {
 	return &api.Server{
-		Config: cfg, Store: store, Signer: ekosign.NewSigner(cfg.EkoAccessKey), Temporal: tc,
+		Config: cfg, Store: store, Signer: ekosign.NewSigner(cfg.EkoGatewayAccessKey), Temporal: tc,
 		Logger: logger.With("component", "api"), Now: time.Now, NewClientRefID: api.NewClientRefID, Metrics: m,
 	}
 }

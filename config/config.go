@@ -44,14 +44,16 @@ type Config struct {
 	TemporalNamespace string
 	TemporalTaskQueue string
 
-	EkoEnv            string // uat | production
-	EkoAccessKey      string
-	EkoDeveloperKey   string
-	EkoInitiatorID    string
-	EkoAPIBaseURL     string
-	EkoInquiryVersion string // v3 | v1
-	EkoAllowedOrigins []string
-	EkoAllowedHeaders []string // custom headers the gateway page sends (callback_url_custom_headers)
+	EkoEnv       string // uat | production
+	EkoAccessKey string
+	// EkoGatewayAccessKey signs debit-hook replies: EkoAccessKey unless EKO_GATEWAY_ACCESS_KEY is set.
+	EkoGatewayAccessKey string
+	EkoDeveloperKey     string
+	EkoInitiatorID      string
+	EkoAPIBaseURL       string
+	EkoInquiryVersion   string // v3 | v1
+	EkoAllowedOrigins   []string
+	EkoAllowedHeaders   []string // custom headers the gateway page sends (callback_url_custom_headers)
 
 	ClientRefIDSource string // eko | own
 
@@ -179,6 +181,13 @@ func Load(env Getenv) (Config, error) {
 	}
 	c.EkoAPIBaseURL = r.str("EKO_API_BASE_URL", baseURL)
 	c.EkoAccessKey = r.secret("EKO_ACCESS_KEY", dev, uatAccessKey)
+	// One access key normally signs both the debit-hook replies and the Inquiry API calls, but
+	// Eko's gateway documents show another key for the gateway's staging than its API's public
+	// UAT key: the gateway's can be set apart.
+	c.EkoGatewayAccessKey = c.EkoAccessKey
+	if v, ok := r.env("EKO_GATEWAY_ACCESS_KEY"); ok && strings.TrimSpace(v) != "" {
+		c.EkoGatewayAccessKey = strings.TrimSpace(v)
+	}
 	c.EkoDeveloperKey = r.secret("EKO_DEVELOPER_KEY", dev, uatDeveloperKey)
 	c.EkoInitiatorID = r.secret("EKO_INITIATOR_ID", dev, uatInitiatorID)
 	c.AdminToken = r.secret("ADMIN_TOKEN", dev, "dev-admin-token")

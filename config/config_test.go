@@ -13,6 +13,7 @@ import (
 // Distinctive values, so that a leak is found by a plain substring search.
 const (
 	secretAccessKey    = "SECRET-ACCESS-KEY-7f3a9c"
+	secretGatewayKey   = "SECRET-GATEWAY-KEY-2d81e4"
 	secretDeveloperKey = "SECRET-DEVELOPER-KEY-51be02"
 	secretInitiatorID  = "SECRET-INITIATOR-88121"
 	secretAdminToken   = "SECRET-ADMIN-TOKEN-a8d7e6f5"
@@ -20,7 +21,7 @@ const (
 	secretDBPassword   = "SECRET-DB-PASSWORD-9d9d"
 )
 
-var secrets = []string{secretAccessKey, secretDeveloperKey, secretInitiatorID, secretAdminToken, secretPartner, secretDBPassword}
+var secrets = []string{secretAccessKey, secretGatewayKey, secretDeveloperKey, secretInitiatorID, secretAdminToken, secretPartner, secretDBPassword}
 
 // production is a complete production environment.
 func production() map[string]string {
@@ -254,7 +255,7 @@ func TestPartnerClients(t *testing.T) {
 
 // Logging a Config, however it is passed to slog, shows its settings and none of its secrets.
 func TestLogValueHidesSecrets(t *testing.T) {
-	c, err := load(with(production(), "EKO_ALLOWED_HEADERS", "X-Agent-Session"))
+	c, err := load(with(production(), "EKO_ALLOWED_HEADERS", "X-Agent-Session", "EKO_GATEWAY_ACCESS_KEY", secretGatewayKey))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,5 +296,29 @@ func TestSecretWhitespace(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s of whitespace only: err = %v, want it named as missing", name, err)
 		}
+	}
+}
+
+// The gateway's replies are signed with the API's access key unless EKO_GATEWAY_ACCESS_KEY says
+// otherwise; the API keeps its own either way.
+func TestGatewayAccessKey(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		env         map[string]string
+		wantGateway string
+	}{
+		{"default: the access key", production(), secretAccessKey},
+		{"blank: the access key", with(production(), "EKO_GATEWAY_ACCESS_KEY", "  "), secretAccessKey},
+		{"set apart", with(production(), "EKO_GATEWAY_ACCESS_KEY", " "+secretGatewayKey+"\n"), secretGatewayKey},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.EkoGatewayAccessKey != tt.wantGateway || c.EkoAccessKey != secretAccessKey {
+				t.Fatalf("gateway key %q, access key %q", c.EkoGatewayAccessKey, c.EkoAccessKey)
+			}
+		})
 	}
 }
