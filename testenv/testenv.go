@@ -204,7 +204,8 @@ type DevServer struct {
 	cli    string
 	dbFile string
 	port   int
-	log    string // process output of every run, appended
+	log    string   // process output of every run, appended
+	attrs  []string // --search-attribute values, "Name=Type"
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -216,6 +217,18 @@ type DevServer struct {
 // when the test ends; if the test failed, the end of its log is printed.
 func StartDevServer(t testing.TB, dbFile string) *DevServer {
 	t.Helper()
+	var attrs []string
+	for _, sa := range SearchAttributes() {
+		attrs = append(attrs, sa+"=Keyword")
+	}
+	return StartDevServerWithSearchAttributes(t, dbFile, attrs...)
+}
+
+// StartDevServerWithSearchAttributes is StartDevServer registering exactly attrs instead of
+// aepsflow's, each as `--search-attribute` takes it ("Name=Type", e.g. "TxState=Keyword"); none
+// when attrs is empty. It is for tests of a server that lacks some.
+func StartDevServerWithSearchAttributes(t testing.TB, dbFile string, attrs ...string) *DevServer {
+	t.Helper()
 	cli := require(t, envTemporalCLI, "the temporal CLI binary")
 	s := &DevServer{
 		t:      t,
@@ -223,6 +236,7 @@ func StartDevServer(t testing.TB, dbFile string) *DevServer {
 		dbFile: dbFile,
 		port:   freePort(t),
 		log:    filepath.Join(t.TempDir(), "temporal-devserver.log"),
+		attrs:  attrs,
 	}
 	t.Cleanup(func() {
 		s.Stop()
@@ -249,8 +263,8 @@ func (s *DevServer) Start() {
 		return
 	}
 	args := []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", strconv.Itoa(s.port), "--headless", "--log-level", "warn"}
-	for _, sa := range SearchAttributes() {
-		args = append(args, "--search-attribute", sa+"=Keyword")
+	for _, sa := range s.attrs {
+		args = append(args, "--search-attribute", sa)
 	}
 	if s.dbFile != "" {
 		args = append(args, "--db-filename", s.dbFile, "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal")

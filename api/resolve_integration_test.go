@@ -1,0 +1,140 @@
+package api_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aepsflow/aepsflow/apptest"
+	"github.com/aepsflow/aepsflow/workflows"
+)
+
+// TestResolveRefusals: POST /v1/transactions/{ref}/resolve checks, in this order, the admin token
+// (401), the body (400: state success|failed, non-blank reason and by), the reference (404) and
+// the transaction's state (409 unless needs_review). A refusal records nothing: no
+// resolve_requested event, no outbox signal, the transaction stays in needs_review. The accepted
+// resolution then reaches the workflow, and resolving again is a 409.
+func TestResolveRefusals(t *testing.T) {
+	t.Parallel()
+	a := apptest.Start(t, apptest.Options{})
+	a.RegisterAgent(agentCode, nil, nil)
+
+	// reviewRef is in needs_review (tx_status 9 is "suspicious, contact Eko").
+	reviewRef, reviewWF := allowed(t, a, "100")
+	if status, r := post(t, a, ekoResponse(t, reviewRef, "9", nil)); status != http.StatusOK || r.Outcome != "recorded" {
+		t.Fatalf("eko-response 9: %d %+v", status, r)
+	}
+	// failedRef has reached a final state; pendingRef has had no eko-response (the default 5 min
+	// EKO_RESPONSE_TIMEOUT keeps it pending throughout the test).
+	failedRef, _ := allowed(t, a, "100")
+	if status, r := post(t, a, ekoResponse(t, failedRef, "1", nil)); status != http.StatusOK || r.Outcome != "recorded" {
+		t.Fatalf("eko-response 1: %d %+v", status, r)
+	}
+	pendingRef, _ := allowed(t, a, "100")
+	waitTxState(t, a, reviewRef, "needs_review")
+	waitTxState(t, a, failedRef, "failed")
+	if tx := mustTx(t, a, pendingRef); tx.State != "pending" {
+		t.Fatalf("pendingRef is %s, want pending", tx.State)
+	}
+
+	const good = `{"state":"failed","reason":"bank statement shows no debit","by":"ops@example.com"}`
+	path := func(ref string) string { return "/v1/transactions/" + ref + "/resolve" }
+	tests := []struct {
+		name       string
+		ref        string
+		token      string
+		body       string
+		wantStatus int
+		wantError  string // part of the reply's "error"
+	}{
+		{"no token", reviewRef, "", good, http.StatusUnauthorized, "admin token"},
+		{"wrong token", reviewRef, "not-the-token-123456", good, http.StatusUnauthorized, "admin token"},
+		{"token with a suffix", reviewRef, apptest.AdminToken + "x", good, http.StatusUnauthorized, "admin token"},
+		{"wrong token and a bad body: the token is checked first", reviewRef, "not-the-token-123456", `{"state":"maybe"}`,
+			http.StatusUnauthorized, "admin token"},
+		{"state not final", reviewRef, apptest.AdminToken, `{"state":"pending","reason":"r","by":"ops"}`,
+			http.StatusBadRequest, "state must be success or failed"},
+		{"state unknown", reviewRef, apptest.AdminToken, `{"state":"SUCCESS","reason":"r","by":"ops"}`,
+			http.StatusBadRequest, "state must be success or failed"},
+		{"state missing", reviewRef, apptest.AdminToken, `{"reason":"r","by":"ops"}`,
+			http.StatusBadRequest, "state must be success or failed"},
+		{"reason missing", reviewRef, apptest.AdminToken, `{"state":"failed","by":"ops"}`,
+			http.StatusBadRequest, "reason and by are required"},
+		{"reason blank", reviewRef, apptest.AdminToken, `{"state":"failed","reason":"   ","by":"ops"}`,
+			http.StatusBadRequest, "reason and by are required"},
+		{"by missing", reviewRef, apptest.AdminToken, `{"state":"failed","reason":"r"}`,
+			http.StatusBadRequest, "reason and by are required"},
+		{"by blank", reviewRef, apptest.AdminToken, `{"state":"failed","reason":"r","by":"\t"}`,
+			http.StatusBadRequest, "reason and by are required"},
+		{"body not JSON", reviewRef, apptest.AdminToken, `state=failed`, http.StatusBadRequest, "body must be"},
+		{"state not a string", reviewRef, apptest.AdminToken, `{"state":1,"reason":"r","by":"ops"}`,
+			http.StatusBadRequest, "body must be"},
+		{"unknown reference", apptest.Ref(t), apptest.AdminToken, good, http.StatusNotFound, "no transaction with client_ref_id"},
+		{"unknown reference and a bad body: the body is checked first", apptest.Ref(t), apptest.AdminToken, `{"state":"failed"}`,
+			http.StatusBadRequest, "reason and by are required"},
+		{"transaction pending", pendingRef, apptest.AdminToken, good, http.StatusConflict, "transaction is pending, not needs_review"},
+		{"transaction already final", failedRef, apptest.AdminToken, good, http.StatusConflict, "transaction is failed, not needs_review"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := admin(t, a, http.MethodPost, path(tt.ref), tt.token, tt.body)
+			if status != tt.wantStatus {
+				t.Fatalf("status %d %v, want %d", status, body, tt.wantStatus)
+			}
+			if msg, _ := body["error"].(string); !strings.Contains(msg, tt.wantError) {
+				t.Errorf("error %q, want it to contain %q", msg, tt.wantError)
+			}
+		})
+	}
+
+	// None of the refusals left a trace.
+	resolveEvents := func() int {
+		return queryInt(t, a, `SELECT count(*) FROM tx_events WHERE kind = 'resolve_requested'`)
+	}
+	resolveSignals := func() int {
+		return queryInt(t, a, `SELECT count(*) FROM outbox WHERE kind = 'signal' AND signal_name = $1`, workflows.SignalResolve)
+	}
+	if n, m := resolveEvents(), resolveSignals(); n != 0 || m != 0 {
+		t.Fatalf("after refusals: %d resolve_requested events, %d resolve signals queued; want none", n, m)
+	}
+	if tx := mustTx(t, a, reviewRef); tx.State != "needs_review" {
+		t.Fatalf("after refusals the transaction is %s, want needs_review", tx.State)
+	}
+
+	t.Run("accepted, then a repeat is a conflict", func(t *testing.T) {
+		status, body := admin(t, a, http.MethodPost, path(reviewRef), apptest.AdminToken,
+			`{"state":"failed","reason":"  bank statement shows no debit  ","by":" ops@example.com "}`)
+		if status != http.StatusAccepted || body["status"] != "accepted" || body["workflow_id"] != reviewWF || body["state"] != "failed" {
+			t.Fatalf("resolve: %d %v, want 202 accepted for %s", status, body, reviewWF)
+		}
+		var detail struct {
+			To     string `db:"to_state"`
+			Reason string `db:"reason"`
+			By     string `db:"by"`
+		}
+		if err := a.Store.DB().Get(&detail, `SELECT detail->>'to' AS to_state, detail->>'reason' AS reason, detail->>'by' AS by
+			FROM tx_events e JOIN transactions t ON t.id = e.transaction_id
+			WHERE t.workflow_id = $1 AND e.kind = 'resolve_requested'`, reviewWF); err != nil {
+			t.Fatalf("resolve_requested event: %v", err)
+		}
+		if detail.To != "failed" || detail.Reason != "bank statement shows no debit" || detail.By != "ops@example.com" {
+			t.Errorf("resolve_requested detail %+v, want to=failed and trimmed reason and by", detail)
+		}
+		if n := resolveSignals(); n != 1 {
+			t.Errorf("%d resolve signals queued, want 1", n)
+		}
+		snap := workflowResult(t, a, reviewWF)
+		if snap.State != "failed" {
+			t.Errorf("workflow ended in %s, want failed", snap.State)
+		}
+		waitTxState(t, a, reviewRef, "failed")
+
+		status, body = admin(t, a, http.MethodPost, path(reviewRef), apptest.AdminToken, good)
+		if msg, _ := body["error"].(string); status != http.StatusConflict || !strings.Contains(msg, "transaction is failed, not needs_review") {
+			t.Fatalf("second resolve: %d %v, want 409", status, body)
+		}
+		if n := resolveEvents(); n != 1 {
+			t.Errorf("%d resolve_requested events after the refused repeat, want 1", n)
+		}
+	})
+}
