@@ -30,13 +30,20 @@ type Delivery struct {
 // ClaimOutbox locks up to limit due entries (skipping those another relay holds), hands them to
 // deliver and records the results, all in one transaction: a relay that dies mid-batch releases
 // its locks and another delivers the entries again, which is why delivery must be idempotent.
+//
+// An entry is claimed only when no earlier entry of its workflow is still undelivered, so each
+// workflow gets its starts and signals in the order they were committed: whether that earlier
+// entry is held by another relay, or waiting for its retry after a failed delivery. A batch thus
+// holds at most one entry per workflow; the relay claims again until nothing is left.
 func (s *Store) ClaimOutbox(ctx context.Context, limit int, deliver func([]PendingEntry) []Delivery) (int, error) {
 	var n int
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var entries []PendingEntry
 		if err := tx.SelectContext(ctx, &entries, `
-			SELECT id, kind, workflow_id, signal_name, payload, attempts FROM outbox
+			SELECT id, kind, workflow_id, signal_name, payload, attempts FROM outbox o
 			WHERE delivered_at IS NULL AND available_at <= now()
+			  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.workflow_id = o.workflow_id
+			                  AND p.delivered_at IS NULL AND p.id < o.id)
 			ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit); err != nil {
 			return fmt.Errorf("claim outbox entries: %w", err)
 		}

@@ -64,7 +64,9 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 }
 
-// drain delivers batches until none is full or ctx ends.
+// drain delivers batches until a claim finds nothing or ctx ends. A batch that is not full does
+// not mean nothing is left: it holds one entry per workflow, and the next entry of each becomes
+// claimable once that one is delivered.
 func (r *Relay) drain(ctx context.Context) {
 	for ctx.Err() == nil {
 		n, err := r.Store.ClaimOutbox(ctx, r.BatchSize, func(entries []db.PendingEntry) []db.Delivery {
@@ -76,7 +78,7 @@ func (r *Relay) drain(ctx context.Context) {
 			}
 			return
 		}
-		if n < r.BatchSize {
+		if n == 0 {
 			return
 		}
 	}
