@@ -5,16 +5,17 @@
 package apptest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/big"
+	"net/http"
 	"net/http/httptest"
 	"os"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,7 +56,7 @@ type App struct {
 	opts    Options
 	workerW worker.Worker
 	cancel  context.CancelFunc
-	logs    *logBuffer
+	logs    *testenv.SyncBuffer
 }
 
 // AdminToken is the token the test configuration uses.
@@ -81,7 +82,9 @@ func Start(t testing.TB, opts Options) *App {
 	if err != nil {
 		t.Fatalf("test configuration: %v", err)
 	}
-	logs := &logBuffer{}
+	// The system's logs; a failed test prints them. (t.Log cannot be used: background
+	// goroutines may log after the test has returned.)
+	logs := &testenv.SyncBuffer{Max: 4 << 20}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	if os.Getenv("APPTEST_VERBOSE") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -199,32 +202,35 @@ func randomDigits(t testing.TB, n int) string {
 	return string(b)
 }
 
-// logBuffer keeps the system's logs; a failed test prints them. (t.Log cannot be used: background
-// goroutines may log after the test has returned.)
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() > 4<<20 {
-		return len(p), nil
-	}
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func decimalFromString(s string) (decimal.Decimal, error) {
 	d, err := decimal.NewFromString(s)
 	if err != nil {
 		return decimal.Decimal{}, fmt.Errorf("amount limit %q: %w", s, err)
 	}
 	return d, nil
+}
+
+// Callback posts an Eko callback to the API and fails the test unless it is answered 200 with a
+// reply that contains want. When it returns, what the API stored (its outbox entry with it) is
+// committed.
+func (a *App) Callback(t testing.TB, body, want string) {
+	t.Helper()
+	resp, err := http.Post(a.URL+"/eko/aeps/callback", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
+		t.Fatalf("callback %s: %d %s, want %s", body, resp.StatusCode, b, want)
+	}
+}
+
+// DebitHook sends a cash withdrawal of Rs 100 under ref for agent and requires it allowed.
+func (a *App) DebitHook(t testing.TB, ref, agent string) {
+	t.Helper()
+	a.Callback(t, fmt.Sprintf(`{"action":"debit-hook","detail":{"client_ref_id":%q,`+
+		`"request_hash_params":["customer_id","amount","user_code"],`+
+		`"data":{"customer_id":"9999999999","bank_code":"PUNB","type":"2","user_code":%q,"amount":"100"}}}`, ref, agent),
+		`"allow":true`)
 }

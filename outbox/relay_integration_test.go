@@ -1,14 +1,10 @@
 package outbox_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,21 +24,6 @@ import (
 
 const agent = "20810200"
 
-// callback posts an Eko callback to the API and fails unless the reply contains want. When it
-// returns, what the API stored (the outbox entry with it) is committed.
-func callback(t *testing.T, a *apptest.App, body, want string) {
-	t.Helper()
-	resp, err := http.Post(a.URL+"/eko/aeps/callback", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
-		t.Fatalf("callback %s: %d %s, want %s", body, resp.StatusCode, b, want)
-	}
-}
-
 // debitHook allows a new cash withdrawal, which queues its workflow's start in the outbox, and
 // returns the workflow ID; the workflow is terminated when the test ends.
 func debitHook(t *testing.T, a *apptest.App) (ref, wfID string) {
@@ -54,10 +35,8 @@ func debitHook(t *testing.T, a *apptest.App) (ref, wfID string) {
 		defer cancel()
 		_ = a.Temporal.TerminateWorkflow(ctx, wfID, "", "test finished")
 	})
-	callback(t, a, fmt.Sprintf(`{"action":"debit-hook","detail":{"client_ref_id":%q,`+
-		`"request_hash_params":["customer_id","amount","user_code"],`+
-		`"data":{"customer_id":"9999999999","bank_code":"PUNB","type":"2","user_code":%q,"amount":"100"}}}`, ref, agent),
-		`"allow":true`)
+	// When it returns, the outbox entry that starts the workflow is committed.
+	a.DebitHook(t, ref, agent)
 	return ref, wfID
 }
 
@@ -65,7 +44,7 @@ func debitHook(t *testing.T, a *apptest.App) (ref, wfID string) {
 // signal for the workflow.
 func ekoResponse(t *testing.T, a *apptest.App, ref string, n int) {
 	t.Helper()
-	callback(t, a, fmt.Sprintf(`{"action":"eko-response","detail":{"client_ref_id":%q,`+
+	a.Callback(t, fmt.Sprintf(`{"action":"eko-response","detail":{"client_ref_id":%q,`+
 		`"response":{"status":0,"message":"in progress","data":{"tx_status":"2","amount":"100.0","tid":"T%d-%s",`+
 		`"user_code":%q}}}}`, ref, n, ref, agent), `"outcome":"recorded"`)
 }
@@ -119,24 +98,6 @@ func TestRelayWakesOnNotify(t *testing.T) {
 			i+1, e.DeliveredAt.Sub(e.CreatedAt).Round(time.Microsecond), toStart.Round(time.Microsecond), seen.Round(time.Millisecond))
 	}
 	t.Logf("worst insert -> Temporal start over %d rounds: %v (sweep interval 1h)", rounds, worst.Round(time.Microsecond))
-}
-
-// syncBuffer collects the relays' logs, written from their goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // deliveryLog counts Deliver calls per entry and per relay, across the relays sharing it.
@@ -225,7 +186,7 @@ func checkDeliveredOnceInOrder(t *testing.T, replicas []string, nWorkflows, sign
 	}
 
 	dl := &deliveryLog{calls: map[int64]int{}, by: map[string]int{}}
-	relayLogs := &syncBuffer{}
+	relayLogs := &testenv.SyncBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("relay logs:\n%s", relayLogs.String())

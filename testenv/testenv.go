@@ -371,3 +371,28 @@ func tail(path string, n int) string {
 	}
 	return string(bytes.Join(lines, []byte("\n")))
 }
+
+// SyncBuffer collects output written from other goroutines (a child process's copier, a
+// relay's logger) while the test reads it. Past Max bytes (when set) further writes are dropped,
+// so a long run cannot grow it without bound.
+type SyncBuffer struct {
+	Max int
+
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.Max > 0 && b.buf.Len() > b.Max {
+		return len(p), nil
+	}
+	return b.buf.Write(p)
+}
+
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -6,8 +6,6 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"log/slog"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -15,26 +13,11 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aepsflow/aepsflow/apptest"
-	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/testenv"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
 const cliAgent = "20810200"
-
-// callback posts an Eko callback to the running API and fails unless the reply contains want.
-func callback(t *testing.T, a *apptest.App, body, want string) {
-	t.Helper()
-	resp, err := http.Post(a.URL+"/eko/aeps/callback", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
-		t.Fatalf("callback %s: %d %s, want %s", body, resp.StatusCode, b, want)
-	}
-}
 
 // transactionInReview drives a new transaction to needs_review through the API (debit-hook, then
 // an eko-response with tx_status 9) and returns its reference and workflow ID.
@@ -47,11 +30,8 @@ func transactionInReview(t *testing.T, a *apptest.App) (string, string) {
 		defer cancel()
 		_ = a.Temporal.TerminateWorkflow(ctx, wfID, "", "test finished")
 	})
-	callback(t, a, fmt.Sprintf(`{"action":"debit-hook","detail":{"client_ref_id":%q,`+
-		`"request_hash_params":["customer_id","amount","user_code"],`+
-		`"data":{"customer_id":"9999999999","bank_code":"PUNB","type":"2","user_code":%q,"amount":"100"}}}`, ref, cliAgent),
-		`"allow":true`)
-	callback(t, a, fmt.Sprintf(`{"action":"eko-response","detail":{"client_ref_id":%q,`+
+	a.DebitHook(t, ref, cliAgent)
+	a.Callback(t, fmt.Sprintf(`{"action":"eko-response","detail":{"client_ref_id":%q,`+
 		`"response":{"status":0,"message":"recorded","data":{"tx_status":"9","amount":"100.0","tid":"T%s",`+
 		`"user_code":%q}}}}`, ref, ref, cliAgent), `"status":"ok"`)
 	waitTxState(t, a, ref, "needs_review")
@@ -206,15 +186,7 @@ func (r agentRow) equal(o agentRow) bool {
 // limits, suspend, activate, clearing the limits and show, each checked in the agents table;
 // then refusals that say why and change nothing.
 func TestAgentCommand(t *testing.T) {
-	dbURL := testenv.Postgres(t)
-	sqlDB, err := sql.Open("postgres", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sqlDB.Close()
-	if err := db.Migrate(context.Background(), sqlDB, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
+	dbURL, sqlDB := migratedDB(t)
 	t.Setenv("DATABASE_URL", dbURL)
 	const code = "40000001"
 	row := func(t *testing.T, userCode string) (agentRow, bool) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,22 +23,19 @@ import (
 	"github.com/aepsflow/aepsflow/testenv"
 )
 
-// syncBuffer collects a child's output, written by exec's copying goroutine while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// migratedDB returns a fresh, migrated database's URL and a handle on it, closed when the test ends.
+func migratedDB(t *testing.T) (string, *sql.DB) {
+	t.Helper()
+	dbURL := testenv.Postgres(t)
+	sqlDB, err := sql.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sqlDB.Close() })
+	if err := db.Migrate(context.Background(), sqlDB, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	return dbURL, sqlDB
 }
 
 // buildBinary builds aepsflow once for this test.
@@ -67,15 +62,7 @@ func freeAddr(t *testing.T) string {
 // A request that is in flight when SIGTERM arrives is still answered (and recorded) before the
 // process exits; secrets never reach the log.
 func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
-	dbURL := testenv.Postgres(t)
-	sqlDB, err := sql.Open("postgres", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sqlDB.Close()
-	if err := db.Migrate(context.Background(), sqlDB, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
+	dbURL, sqlDB := migratedDB(t)
 	if _, err := sqlDB.Exec(`INSERT INTO agents (user_code) VALUES ('20810200')`); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +73,7 @@ func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
 		"TEMPORAL_ADDRESS=127.0.0.1:1", // Temporal is not needed to confirm a debit-hook
 		"EKO_ACCESS_KEY="+accessKey, "EKO_DEVELOPER_KEY=dev-key-graceful", "EKO_INITIATOR_ID=9999999999",
 		"ADMIN_TOKEN=admin-token-graceful-123")
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
