@@ -225,7 +225,7 @@ func TestDebitHookIdempotency(t *testing.T) {
 // transaction is keyed by it, and an eko-response carrying it reaches the workflow.
 func TestOwnClientRefID(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t, apptest.Options{Env: map[string]string{"CLIENT_REF_ID_SOURCE": "own", "VERIFY_SUCCESS": "false"}})
+	a := apptest.Start(t, apptest.Options{Env: map[string]string{"CLIENT_REF_ID_SOURCE": "own", "VERIFY_SUCCESS": "false", "VERIFY_FAILURE": "false"}})
 	a.RegisterAgent(agentCode, nil, nil)
 
 	ekoRef := apptest.Ref(t)

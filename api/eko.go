@@ -178,7 +178,8 @@ func (s *Server) input(provider, clientRefID, providerRef, txType, agent, amount
 		Policy: workflows.Policy{
 			ResponseTimeout: l.EkoResponseTimeout, InquiryInitialBackoff: l.InquiryInitialBackoff,
 			InquiryMaxBackoff: l.InquiryMaxBackoff, InquiryDeadline: l.InquiryDeadline,
-			NotFoundGrace: l.NotFoundGrace, VerifySuccess: l.VerifySuccess, UnknownReviewAfter: review,
+			NotFoundGrace: l.NotFoundGrace, VerifySuccess: l.VerifySuccess, VerifyFailure: l.VerifyFailure,
+			UnknownReviewAfter: review,
 		},
 	}
 }

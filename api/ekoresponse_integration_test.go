@@ -84,7 +84,7 @@ func sameJSON(t testing.TB, a, b []byte) bool {
 // nothing (but are kept), and the workflow ends where tx_status says.
 func TestEkoResponse(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t, apptest.Options{Inquirer: pendingInquirer{}, Env: map[string]string{"VERIFY_SUCCESS": "false"}})
+	a := apptest.Start(t, apptest.Options{Inquirer: pendingInquirer{}, Env: map[string]string{"VERIFY_SUCCESS": "false", "VERIFY_FAILURE": "false"}})
 	a.RegisterAgent(agentCode, nil, nil)
 
 	t.Run("every field recorded", func(t *testing.T) {

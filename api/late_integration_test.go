@@ -28,7 +28,7 @@ func runRelay(a *apptest.App) (stop func()) {
 // a late outcome and, since it contradicts the final state, flags the transaction.
 func TestLateOutcomeAfterWorkflowClosed(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t, apptest.Options{NoRelay: true, Env: map[string]string{"VERIFY_SUCCESS": "false"}})
+	a := apptest.Start(t, apptest.Options{NoRelay: true, Env: map[string]string{"VERIFY_SUCCESS": "false", "VERIFY_FAILURE": "false"}})
 	a.RegisterAgent(agentCode, nil, nil)
 	ref, wfID := allowed(t, a, "100")
 	ctx := context.Background()

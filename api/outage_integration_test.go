@@ -17,7 +17,7 @@ import (
 func TestTemporalOutage(t *testing.T) {
 	t.Parallel()
 	ds := testenv.StartDevServer(t, filepath.Join(t.TempDir(), "t.db"))
-	a := apptest.Start(t, apptest.Options{TemporalAddress: ds.Address(), Env: map[string]string{"VERIFY_SUCCESS": "false"}})
+	a := apptest.Start(t, apptest.Options{TemporalAddress: ds.Address(), Env: map[string]string{"VERIFY_SUCCESS": "false", "VERIFY_FAILURE": "false"}})
 	a.RegisterAgent(agentCode, nil, nil)
 
 	// One transaction before the outage proves the system works against this server.

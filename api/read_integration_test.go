@@ -14,7 +14,7 @@ import (
 // its eko-responses, its history and the workflow's own view, with the customer masked.
 func TestReadTransaction(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t, apptest.Options{Env: map[string]string{"VERIFY_SUCCESS": "false"}})
+	a := apptest.Start(t, apptest.Options{Env: map[string]string{"VERIFY_SUCCESS": "false", "VERIFY_FAILURE": "false"}})
 	a.RegisterAgent(agentCode, nil, nil)
 	ref, wfID := allowed(t, a, "100.00")
 	if status, r := post(t, a, ekoResponse(t, ref, "0", nil)); status != http.StatusOK || r.Outcome != "recorded" {

@@ -16,7 +16,7 @@ import (
 // resolution then reaches the workflow, and resolving again is a 409.
 func TestResolveRefusals(t *testing.T) {
 	t.Parallel()
-	a := apptest.Start(t, apptest.Options{})
+	a := apptest.Start(t, apptest.Options{Env: map[string]string{"VERIFY_FAILURE": "false"}}) // failedRef fails on its callback alone
 	a.RegisterAgent(agentCode, nil, nil)
 
 	// reviewRef is in needs_review (tx_status 9 is "suspicious, contact Eko").

@@ -88,6 +88,7 @@ type Lifecycle struct {
 	InquiryDeadline       time.Duration // past it, needs_review (AePS reversal window)
 	NotFoundGrace         time.Duration // Eko still does not know the reference: expired
 	VerifySuccess         bool          // confirm tx_status 0 on cash withdrawals by inquiry
+	VerifyFailure         bool          // confirm tx_status 1 and 4 on cash withdrawals by inquiry
 	PartnerUnknownReview  time.Duration // partner status neither success nor failure: review after
 }
 
@@ -153,6 +154,7 @@ func Load(env Getenv) (Config, error) {
 			InquiryDeadline:       r.dur("INQUIRY_DEADLINE", 5*24*time.Hour),
 			NotFoundGrace:         r.dur("INQUIRY_NOT_FOUND_GRACE", 30*time.Minute),
 			VerifySuccess:         r.bool("VERIFY_SUCCESS", true),
+			VerifyFailure:         r.bool("VERIFY_FAILURE", true),
 			PartnerUnknownReview:  r.dur("PARTNER_UNKNOWN_REVIEW_AFTER", 24*time.Hour),
 		},
 

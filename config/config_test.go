@@ -112,7 +112,7 @@ func TestDefaults(t *testing.T) {
 	if c.LimitLocation == nil || c.LimitLocation.String() != "Asia/Kolkata" {
 		t.Errorf("LimitLocation = %v", c.LimitLocation)
 	}
-	if !c.Lifecycle.VerifySuccess || c.Lifecycle.EkoResponseTimeout != 5*time.Minute {
+	if !c.Lifecycle.VerifySuccess || !c.Lifecycle.VerifyFailure || c.Lifecycle.EkoResponseTimeout != 5*time.Minute {
 		t.Errorf("Lifecycle = %+v", c.Lifecycle)
 	}
 	if len(c.EkoAllowedHeaders) != 0 {

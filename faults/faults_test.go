@@ -90,7 +90,7 @@ func TestTemporalOutageUnderLoad(t *testing.T) {
 		stopped atomic.Bool
 		wg      sync.WaitGroup
 	)
-	statuses := []string{"1", "1", "0"} // failed directly; success verified by inquiry
+	statuses := []string{"1", "1", "0"} // each verified by inquiry, which Eko confirms
 	load := func() {
 		defer wg.Done()
 		// A steady 5 transactions a second, each on its own goroutine (a slow reply must not
@@ -101,7 +101,7 @@ func TestTemporalOutageUnderLoad(t *testing.T) {
 		for i := 0; !stopped.Load(); i++ {
 			<-tick.C
 			x := &sent{ref: ref(), txStatus: statuses[i%len(statuses)], during: outage.Load()}
-			s.sim.Script(x.ref, ekosim.Step{TxStatus: "0"})
+			s.sim.Script(x.ref, ekosim.Step{TxStatus: x.txStatus})
 			mu.Lock()
 			all = append(all, x)
 			mu.Unlock()
@@ -337,8 +337,8 @@ func TestAPIKilledMidLoad(t *testing.T) {
 					}
 					continue
 				}
-				r := ref()
-				s.sim.Script(r, ekosim.Step{TxStatus: "0"})
+				r, txStatus := ref(), []string{"1", "0"}[i%2]
+				s.sim.Script(r, ekosim.Step{TxStatus: txStatus}) // Eko confirms what is reported
 				res, _, err := s.debitHook(ctx, r)
 				if err != nil || !res.Verified() {
 					continue
@@ -346,7 +346,7 @@ func TestAPIKilledMidLoad(t *testing.T) {
 				mu.Lock()
 				allowed = append(allowed, r)
 				mu.Unlock()
-				_, _ = s.ekoResponse(ctx, r, []string{"1", "0"}[i%2])
+				_, _ = s.ekoResponse(ctx, r, txStatus)
 			}
 		}()
 	}

@@ -133,6 +133,7 @@ set +e
 bin/loadgen run \
 	--api "http://127.0.0.1:$HTTP_PORT" --db "$DATABASE_URL" --temporal "127.0.0.1:$T_PORT" \
 	--n "$N" --concurrency "$CONCURRENCY" --rate "$RATE" \
+	--sim-control "http://127.0.0.1:$SIM_PORT/sim" \
 	--partner-client bench --partner-secret bench-secret-0123456789 \
 	--temporal-stop "scripts/temporal.sh stop bench" \
 	--temporal-start "scripts/temporal.sh start bench $T_PORT $T_UI_PORT $T_DB" \

@@ -41,7 +41,7 @@ func TestRecordHistories(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{Inquirer: inq, Env: map[string]string{
 		"EKO_RESPONSE_TIMEOUT": "2s", "INQUIRY_INITIAL_BACKOFF": "200ms", "INQUIRY_MAX_BACKOFF": "1s",
 		"INQUIRY_NOT_FOUND_GRACE": "2s", "INQUIRY_DEADLINE": "20s", "PARTNER_UNKNOWN_REVIEW_AFTER": "2s",
-		"VERIFY_SUCCESS": "true",
+		"VERIFY_SUCCESS": "true", "VERIFY_FAILURE": "true",
 	}})
 	const agent = "20810200"
 	limit, amount := 1000, "10000000"
@@ -60,8 +60,12 @@ func TestRecordHistories(t *testing.T) {
 	}{
 		{name: "success_verified", txStatuses: []string{"0"}, inquiries: []answer{ok(final("0"))},
 			wantEvents: []string{"inquiry", "success"}, wantState: "success"},
-		{name: "failed", txStatuses: []string{"1"},
-			wantEvents: []string{"failed"}, wantState: "failed"},
+		{name: "failed_verified", txStatuses: []string{"1"}, inquiries: []answer{ok(final("1"))},
+			wantEvents: []string{"inquiry", "failed"}, wantState: "failed"},
+		{name: "forged_failure_needs_review", txStatuses: []string{"1"}, inquiries: []answer{ok(final("0"))},
+			wantEvents: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
+		{name: "refund_verified", txStatuses: []string{"4"}, inquiries: []answer{ok(final("4"))},
+			wantEvents: []string{"inquiry", "reversed"}, wantState: "reversed"},
 		{name: "no_callback_inquiry_success", inquiries: []answer{ok(pending), ok(final("0"))},
 			wantEvents: []string{"inquiry", "success"}, wantState: "success"},
 		{name: "pending_then_failed", txStatuses: []string{"2"}, inquiries: []answer{ok(pending), ok(pending), ok(final("1"))},
@@ -69,11 +73,11 @@ func TestRecordHistories(t *testing.T) {
 		{name: "inquiry_retried_then_success", txStatuses: []string{"2"},
 			inquiries:  []answer{{err: errors.New("connection reset by peer")}, ok(final("0"))},
 			wantEvents: []string{"inquiry", "success"}, wantState: "success"},
-		// Eko's inquiry API keeps failing; the eko-response settles the transaction meanwhile and
+		// Eko's inquiry API keeps failing; an eko-response parks the transaction meanwhile and
 		// the inquiry still being retried is abandoned.
-		{name: "callback_during_failing_inquiry", respondIn: "inquiry", txStatuses: []string{"1"},
+		{name: "callback_during_failing_inquiry", respondIn: "inquiry", txStatuses: []string{"9"},
 			inquiries:  []answer{{err: errors.New("connection refused")}},
-			wantEvents: []string{"inquiry", "failed"}, wantState: "failed"},
+			wantEvents: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
 		{name: "pending_until_deadline_needs_review", txStatuses: []string{"2"}, inquiries: []answer{ok(pending)},
 			wantEvents: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
 		{name: "verify_denied_needs_review", txStatuses: []string{"0"}, inquiries: []answer{ok(final("1"))},
@@ -86,10 +90,6 @@ func TestRecordHistories(t *testing.T) {
 			wantEvents: []string{"inquiry", "expired"}, wantState: "expired"},
 		{name: "resolved_by_operator", txStatuses: []string{"9"}, resolve: "failed",
 			wantEvents: []string{"needs_review", "failed"}, wantState: "failed"},
-		// A contradicting report sent right behind the deciding one: recorded (and flagged) as a
-		// late report, by the workflow when it arrives before the close, else by the relay.
-		{name: "late_contradicting_report", txStatuses: []string{"1", "0"},
-			wantEvents: []string{"failed"}, wantState: "failed"},
 	}
 	// Histories go to a fresh directory and replace the kept ones only if every path passed.
 	outDir := t.TempDir()
@@ -284,7 +284,7 @@ func history(t *testing.T, a *apptest.App, wid string) *historypb.History {
 
 // historySet is the directory the recorder (re)writes: one per workflow version, so that the
 // histories of earlier versions stay and keep proving that running workflows still replay.
-const historySet = "v2"
+const historySet = "v3"
 
 func replaceHistories(from, to string) error {
 	if err := os.MkdirAll(to, 0o755); err != nil {

@@ -286,7 +286,16 @@ func (t *txn) applyEko(ctx workflow.Context, txStatus string) error {
 			return t.startInquiry(ctx, "eko-response reported success; verifying with Transaction Inquiry")
 		}
 		return t.transition(ctx, StateSuccess, "eko-response tx_status 0")
-	case "1":
+	case "1", "4":
+		// The browser's word alone would free the agent's daily limit and book no money moved;
+		// only Eko's own answer may. Already inquiring (e.g. reversal_pending): the next
+		// inquiry confirms it.
+		if t.p.VerifyFailure && t.in.TxType == "cash_withdrawal" {
+			return t.startInquiry(ctx, "eko-response reported tx_status "+txStatus+"; verifying with Transaction Inquiry")
+		}
+		if txStatus == "4" {
+			return t.transition(ctx, StateReversed, "eko-response tx_status 4 (refunded)")
+		}
 		return t.transition(ctx, StateFailed, "eko-response tx_status 1")
 	case "2", "":
 		return t.startInquiry(ctx, "eko-response tx_status "+orNone(txStatus)+": inquiring")
@@ -296,8 +305,6 @@ func (t *txn) applyEko(ctx workflow.Context, txStatus string) error {
 		}
 		t.startClock(ctx)
 		return t.transition(ctx, StateReversalPending, "eko-response tx_status 3 (refund pending)")
-	case "4":
-		return t.transition(ctx, StateReversed, "eko-response tx_status 4 (refunded)")
 	default:
 		return t.transition(ctx, StateNeedsReview, fmt.Sprintf("suspicious tx_status %q: contact Eko", txStatus))
 	}
@@ -428,8 +435,12 @@ func (t *txn) applyInquiry(ctx workflow.Context, res activities.InquiryResult) (
 		if workflow.Now(ctx).Sub(t.inquiryStarted) < t.p.NotFoundGrace {
 			return false, nil
 		}
-		// Only a transaction nobody ever reported is known not to have moved money.
+		// Only a transaction nobody ever reported, or that was reported failed, is known not to
+		// have moved money: Eko and the report agree then.
 		switch {
+		case t.lastReport == "1" && !t.everFound:
+			return true, t.transition(ctx, StateFailed, fmt.Sprintf(
+				"eko-response reported tx_status 1 and Eko does not know this transaction after %s: no money moved", t.p.NotFoundGrace))
 		case t.lastReport != "":
 			return true, t.transition(ctx, StateNeedsReview, fmt.Sprintf(
 				"Eko does not know this transaction after %s, but an eko-response reported it (tx_status %s)", t.p.NotFoundGrace, t.lastReport))

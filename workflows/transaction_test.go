@@ -56,6 +56,8 @@ func partnerInput() workflows.Input {
 
 func noVerify(in *workflows.Input) { in.Policy.VerifySuccess = false }
 
+func verifyFailure(in *workflows.Input) { in.Policy.VerifyFailure = true }
+
 // step is a signal delivered at a time after the start.
 type step struct {
 	at      time.Duration
@@ -354,6 +356,56 @@ func TestTransactionPaths(t *testing.T) {
 			name: "tx_status 1", in: ekoInput(),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "1")}, inquire: noInquiry,
 			wantTransitions: []string{"failed"}, wantState: "failed", wantReason: []string{"tx_status 1"},
+		},
+		{
+			name: "tx_status 1 verified by inquiry", in: ekoInput(verifyFailure),
+			steps: []step{ekoResp(time.Minute, "eko_response:1", "1")}, inquire: answers(final("1")),
+			wantTransitions: []string{"inquiry", "failed"}, wantState: "failed", wantReason: []string{"Transaction Inquiry reports tx_status 1"},
+			wantInquiries: 1,
+			check: func(t *testing.T, r runResult) {
+				if !strings.Contains(r.records[0].Reason, "eko-response reported tx_status 1; verifying") {
+					t.Errorf("inquiry reason %q", r.records[0].Reason)
+				}
+			},
+		},
+		{
+			name: "tx_status 1 but inquiry 0: needs_review", in: ekoInput(verifyFailure),
+			steps: []step{ekoResp(time.Minute, "eko_response:1", "1")}, inquire: answers(pending, final("0")),
+			wantTransitions: []string{"inquiry", "needs_review"}, wantState: "needs_review",
+			wantReason: []string{"eko-response reported tx_status 1, but Transaction Inquiry reports 0"}, wantInquiries: 2,
+			wantSnap: func(t *testing.T, s workflows.Snapshot) {
+				if s.ClaimedTxStatus != "1" || s.InquiryTxStatus != "0" {
+					t.Errorf("snapshot %+v, want both versions kept", s)
+				}
+			},
+		},
+		{
+			name: "tx_status 1 unknown to Eko past the grace: failed", in: ekoInput(verifyFailure),
+			steps: []step{ekoResp(time.Minute, "eko_response:1", "1")}, inquire: answers(notFound),
+			wantTransitions: []string{"inquiry", "failed"}, wantState: "failed", wantReason: []string{"does not know", "no money moved"},
+			wantInquiries: -1,
+		},
+		{
+			name: "tx_status 1 of a balance inquiry is not verified", in: ekoInput(verifyFailure, func(in *workflows.Input) { in.TxType = "balance_inquiry" }),
+			steps: []step{ekoResp(time.Minute, "eko_response:1", "1")}, inquire: noInquiry,
+			wantTransitions: []string{"failed"}, wantState: "failed",
+		},
+		{
+			name: "tx_status 4 verified by inquiry", in: ekoInput(verifyFailure),
+			steps: []step{ekoResp(time.Minute, "eko_response:1", "4")}, inquire: answers(final("4")),
+			wantTransitions: []string{"inquiry", "reversed"}, wantState: "reversed", wantReason: []string{"refunded"}, wantInquiries: 1,
+		},
+		{
+			name: "tx_status 3 then eko-response 4, verified by the next inquiry", in: ekoInput(verifyFailure),
+			steps:           []step{ekoResp(time.Minute, "eko_response:1", "3"), ekoResp(2*time.Hour, "eko_response:2", "4")},
+			inquire:         after(3*time.Hour, reversalPending, final("4")),
+			wantTransitions: []string{"reversal_pending", "reversed"}, wantState: "reversed", wantReason: []string{"Transaction Inquiry reports tx_status 4"},
+			wantInquiries: -1,
+			check: func(t *testing.T, r runResult) {
+				if at, _ := r.transitionAt("reversed"); at < 3*time.Hour {
+					t.Errorf("reversed at %s, before Eko's inquiry said so (3h)", at)
+				}
+			},
 		},
 		{
 			name: "tx_status 2 then inquiry 0", in: ekoInput(),

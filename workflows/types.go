@@ -69,7 +69,10 @@ type Policy struct {
 	InquiryDeadline       time.Duration `json:"inquiry_deadline"`
 	NotFoundGrace         time.Duration `json:"not_found_grace"`
 	VerifySuccess         bool          `json:"verify_success"`
-	UnknownReviewAfter    time.Duration `json:"unknown_review_after"`
+	// VerifyFailure confirms a reported failure (1) or refund (4) of a cash withdrawal by inquiry.
+	// Absent from inputs written before it existed, so those keep their behaviour on replay.
+	VerifyFailure      bool          `json:"verify_failure"`
+	UnknownReviewAfter time.Duration `json:"unknown_review_after"`
 }
 
 // Defaults for timings missing from a Policy (the configuration's defaults). The input is

@@ -164,7 +164,7 @@ func (h probeHook) input(createdAt time.Time) workflows.Input {
 		Amount: h.amountText, CreatedAt: createdAt.UTC(),
 		Policy: workflows.Policy{ResponseTimeout: 5 * time.Minute, InquiryInitialBackoff: 30 * time.Second,
 			InquiryMaxBackoff: 30 * time.Minute, InquiryDeadline: 120 * time.Hour, NotFoundGrace: 30 * time.Minute,
-			VerifySuccess: true, UnknownReviewAfter: 24 * time.Hour},
+			VerifySuccess: true, VerifyFailure: true, UnknownReviewAfter: 24 * time.Hour},
 	}
 }
 

@@ -40,8 +40,9 @@ type benchOpts struct {
 	partnerN, partnerDeliveries, partnerConc int
 	partnerClient, partnerSecret             string
 
-	agents    int
-	accessKey string
+	agents     int
+	accessKey  string
+	simControl string
 
 	floorN int
 
@@ -111,6 +112,7 @@ func parseBenchOpts(args []string, stderr io.Writer) (benchOpts, error) {
 	fs.StringVar(&o.partnerSecret, "partner-secret", "bench-secret-0123456789", "partner client_secret")
 	fs.IntVar(&o.agents, "agents", 200, "agents the debit-hooks spread over (registered with high daily limits)")
 	fs.StringVar(&o.accessKey, "access-key", ekosim.DevAccessKey, "the service's EKO_ACCESS_KEY, to verify replies")
+	fs.StringVar(&o.simControl, "sim-control", "", "control URL of the inquiry simulator (e.g. http://127.0.0.1:18090/sim): transactions reported failed are scripted to be confirmed failed, as the service verifies them (VERIFY_FAILURE)")
 	fs.IntVar(&o.floorN, "floor-n", -1, "requests per floor (-1: n; 0: skip the floors)")
 	fs.IntVar(&o.shapeN, "shape-n", -1, "workflows of each shape in the workflow-shape experiment (-1: n/4; 0: skip)")
 	fs.IntVar(&o.pacedN, "paced-n", -1, "transactions sent at --paced-rate after the main load, for the latency to final state without a backlog (-1: n/10; 0: skip)")
@@ -369,6 +371,9 @@ func (b *bench) runAll(ctx context.Context) error {
 		return nil
 	}
 	main := b.newTxs(o.n, "main")
+	if err := b.scriptFailures(ctx, main); err != nil {
+		return err
+	}
 	partners := b.newPartners(o.partnerN)
 	dh := newRecorder("debit-hook")
 	er := newRecorder("eko-response")
@@ -421,6 +426,9 @@ func (b *bench) runAll(ctx context.Context) error {
 	var paced []*ekoTx
 	if o.pacedN > 0 {
 		paced = b.newTxs(o.pacedN, "paced")
+		if err := b.scriptFailures(ctx, paced); err != nil {
+			return err
+		}
 		pdh, per := newRecorder(fmt.Sprintf("debit-hook, paced %g/s", o.pacedRate)), newRecorder(fmt.Sprintf("eko-response, paced %g/s", o.pacedRate))
 		if err := b.phase("paced", func() error {
 			drive(ctx, len(paced), o.conc, o.pacedRate, func(i int) {
@@ -442,6 +450,9 @@ func (b *bench) runAll(ctx context.Context) error {
 	var outage []*ekoTx
 	if o.outageN > 0 {
 		outage = b.newTxs(o.outageN, "outage")
+		if err := b.scriptFailures(ctx, outage); err != nil {
+			return err
+		}
 		odh := newRecorder("debit-hook, Temporal stopped")
 		oer := newRecorder("eko-response, Temporal stopped")
 		if err := b.phase("temporal-stop", func() error { return b.stopTemporal(ctx) }); err != nil {
@@ -509,6 +520,25 @@ func (b *bench) newTxs(n int, phase string) []*ekoTx {
 		out[i].txStatus, out[j].txStatus = out[j].txStatus, out[i].txStatus
 	}
 	return out
+}
+
+// scriptFailures makes the inquiry simulator confirm the failure of each transaction that will be
+// reported failed (it answers success for the rest): the service verifies reported failures
+// (VERIFY_FAILURE), and Eko would confirm them. Done before the phase, outside any timing.
+func (b *bench) scriptFailures(ctx context.Context, txs []*ekoTx) error {
+	if b.o.simControl == "" {
+		return nil
+	}
+	hc := &http.Client{Timeout: 10 * time.Second}
+	for _, tx := range txs {
+		if tx.txStatus != "1" {
+			continue
+		}
+		if _, err := ekosim.ScriptRemote(ctx, hc, b.o.simControl, tx.ref, []ekosim.Step{{TxStatus: "1"}}); err != nil {
+			return fmt.Errorf("script the inquiry of %s: %w", tx.ref, err)
+		}
+	}
+	return nil
 }
 
 func (b *bench) newPartners(n int) []*partnerTx {
