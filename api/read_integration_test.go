@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -237,4 +238,21 @@ func TestAdminAgents(t *testing.T) {
 			t.Fatalf("an unauthorised PUT changed the agent: %v", body)
 		}
 	})
+}
+
+// TestReadTransactionWithSlash: a reference holding '/' is allowed like any printable one, and
+// the read API finds it when the client escapes it (%2F), as any HTTP client does for a path
+// segment.
+func TestReadTransactionWithSlash(t *testing.T) {
+	t.Parallel()
+	a := apptest.Start(t, apptest.Options{NoWorker: true, NoRelay: true})
+	a.RegisterAgent(agentCode, nil, nil)
+	ref := "AB/" + apptest.Ref(t)[:10]
+	if status, r := post(t, a, cashHook(ref, agentCode, "100").body(t)); status != http.StatusOK || !r.allowed() {
+		t.Fatalf("debit-hook: %d %+v", status, r)
+	}
+	status, body := admin(t, a, http.MethodGet, "/v1/transactions/"+url.PathEscape(ref), apptest.AdminToken, "")
+	if status != http.StatusOK || body["client_ref_id"] != ref {
+		t.Fatalf("GET %s: %d %v", url.PathEscape(ref), status, body)
+	}
 }

@@ -47,6 +47,9 @@ func (s *Server) Handler() http.Handler {
 	r := gin.New()
 	r.Use(gin.Recovery())
 	r.HandleMethodNotAllowed = true
+	// Route on the escaped path, so that a reference holding '/' (sent as %2F) is still one
+	// path segment: /v1/transactions/AB%2F12 reads transaction "AB/12".
+	r.UseRawPath = true
 
 	eko := r.Group("/eko/aeps")
 	eko.Use(s.observe("eko"), s.ekoCORS())
