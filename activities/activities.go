@@ -39,9 +39,17 @@ func (a *Activities) Record(ctx context.Context, r Record) error {
 		detail["reason"] = r.Reason
 	}
 	return a.Store.ApplyChange(ctx, db.Change{
-		WorkflowID: r.WorkflowID, Key: r.Key, Kind: r.Kind, From: r.From, To: r.To, Reason: r.Reason,
+		WorkflowID: r.WorkflowID, Key: runKey(ctx, r.Key), Kind: r.Kind, From: r.From, To: r.To, Reason: r.Reason,
 		Final: r.Final, Flag: r.Flag, Detail: detail,
 	})
+}
+
+// runKey makes a workflow's record key unique across its runs. The workflow numbers its records
+// from the same sequence in every run: after an operator resets it, the new run's records must
+// not be taken for retries of the old run's and skipped. Done here, not in the workflow, so that
+// it holds for workflows of every version (activity code is never replayed).
+func runKey(ctx context.Context, key string) string {
+	return activity.GetInfo(ctx).WorkflowExecution.RunID + "/" + key
 }
 
 // Inquire runs Eko's Transaction Inquiry and records its answer in the transaction's history.
@@ -55,11 +63,8 @@ func (a *Activities) Inquire(ctx context.Context, req InquiryRequest) (InquiryRe
 		}
 		return InquiryResult{}, fmt.Errorf("inquire %s: %w", req.ClientRefID, err)
 	}
-	// The run ID keeps a reset run's inquiries (the same activity IDs again) from being taken
-	// for retries of the old run's.
-	info := activity.GetInfo(ctx)
 	err = a.Store.ApplyChange(ctx, db.Change{
-		WorkflowID: req.WorkflowID, Key: "inquiry:" + info.WorkflowExecution.RunID + ":" + info.ActivityID, Kind: "inquiry",
+		WorkflowID: req.WorkflowID, Key: runKey(ctx, "inquiry:"+activity.GetInfo(ctx).ActivityID), Kind: "inquiry",
 		Detail: map[string]string{"class": res.Class, "tx_status": res.TxStatus, "tx_status_desc": res.TxStatusDesc,
 			"tid": res.TID, "bank_ref_num": res.BankRefNum, "amount": res.Amount},
 	})

@@ -26,9 +26,10 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 		createdAt = now
 	}
 	// Version 1 records state changes with a local activity; histories recorded before it
-	// (remote Record activities) keep replaying on the default version. Version 2 puts the run
-	// ID in each record's key: after an operator resets the workflow, the new run's records must
-	// not be taken for retries of the old run's (same sequence numbers) and skipped.
+	// (remote Record activities) keep replaying on the default version. Version 2 put the run ID
+	// in each record's key here; the Record activity now does that for every version (workflows
+	// started before version 2 can be reset too), so 2 behaves as 1 and stays only because
+	// histories carry it.
 	version := workflow.GetVersion(ctx, changeLocalRecord, workflow.DefaultVersion, 2)
 	t := &txn{
 		in:       in,
@@ -41,7 +42,6 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 		// Fixed at the start: signals that change nothing must not push it back.
 		responseBy:  now.Add(p.ResponseTimeout),
 		localRecord: version >= 1,
-		runKeys:     version >= 2,
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (Snapshot, error) { return t.snap, nil }); err != nil {
 		return t.snap, fmt.Errorf("register state query: %w", err)
@@ -80,7 +80,6 @@ const changeReviewReport = "record-partner-report-in-review"
 
 type txn struct {
 	localRecord bool
-	runKeys     bool
 	in          Input
 	p           Policy // in.Policy with defaults filled
 	snap        Snapshot
@@ -113,10 +112,7 @@ func (t *txn) transition(ctx workflow.Context, to, reason string) error {
 func (t *txn) record(ctx workflow.Context, r activities.Record) error {
 	t.seq++
 	r.WorkflowID = workflow.GetInfo(ctx).WorkflowExecution.ID
-	r.Key = "wf:" + strconv.Itoa(t.seq)
-	if t.runKeys {
-		r.Key = "wf:" + workflow.GetInfo(ctx).WorkflowExecution.RunID + ":" + strconv.Itoa(t.seq)
-	}
+	r.Key = "wf:" + strconv.Itoa(t.seq) // the activity adds the run ID
 	// A local activity: one short PostgreSQL write needs no task queue round trip through the
 	// server (its result is a marker in the history), which roughly halves the server's work
 	// per transaction. A database outage must not lose a transition: retry for as long as it
@@ -438,7 +434,7 @@ func (t *txn) applyInquiry(ctx workflow.Context, res activities.InquiryResult) (
 		// Only a transaction nobody ever reported, or that was reported failed, is known not to
 		// have moved money: Eko and the report agree then.
 		switch {
-		case t.lastReport == "1" && !t.everFound:
+		case t.p.VerifyFailure && t.lastReport == "1" && !t.everFound:
 			return true, t.transition(ctx, StateFailed, fmt.Sprintf(
 				"eko-response reported tx_status 1 and Eko does not know this transaction after %s: no money moved", t.p.NotFoundGrace))
 		case t.lastReport != "":
