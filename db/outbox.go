@@ -2,6 +2,8 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -20,11 +22,16 @@ type PendingEntry struct {
 
 // Delivery is the result of delivering one entry.
 type Delivery struct {
-	ID   int64
-	Err  error  // nil: delivered
-	Note string // what happened, e.g. "workflow already closed"
+	ID         int64
+	WorkflowID string
+	Err        error  // nil: delivered
+	Note       string // what happened, e.g. "workflow already closed"
 	// Retry is when to try again after an error.
 	Retry time.Duration
+	// Dead marks an entry that can never be delivered as stored (Err says why). It is set aside,
+	// not retried: retrying cannot help, and it would hold back every later entry of its
+	// workflow. Its transaction is flagged for an operator.
+	Dead bool
 }
 
 // ClaimOutbox locks up to limit due entries (skipping those another relay holds), hands them to
@@ -33,10 +40,14 @@ type Delivery struct {
 //
 // An entry is claimed only when no earlier entry of its workflow is still undelivered, so each
 // workflow gets its starts and signals in the order they were committed: whether that earlier
-// entry is held by another relay, or waiting for its retry after a failed delivery. A batch thus
-// holds at most one entry per workflow; the relay claims again until nothing is left.
+// entry is held by another relay, or waiting for its retry after a failed delivery. (Ids follow
+// commit order within a workflow because every writer of a workflow's entries first locks its
+// transactions row, or inserts it.) A batch thus holds at most one entry per workflow.
+//
+// It returns how many entries it settled (delivered or set aside as dead): when none, nothing
+// that is due can go now, and the caller should wait for a notification or its sweep.
 func (s *Store) ClaimOutbox(ctx context.Context, limit int, deliver func([]PendingEntry) []Delivery) (int, error) {
-	var n int
+	var settled int
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var entries []PendingEntry
 		if err := tx.SelectContext(ctx, &entries, `
@@ -47,18 +58,28 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, deliver func([]Pendi
 			ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit); err != nil {
 			return fmt.Errorf("claim outbox entries: %w", err)
 		}
-		n = len(entries)
-		if n == 0 {
+		if len(entries) == 0 {
 			return nil
 		}
+		// clock_timestamp, not now(): now() is when this transaction began, and a batch waiting
+		// on a slow Temporal can outlast a retry's whole backoff.
 		for _, d := range deliver(entries) {
 			var err error
-			if d.Err == nil {
-				_, err = tx.ExecContext(ctx, `UPDATE outbox SET delivered_at = now(), attempts = attempts + 1,
+			switch {
+			case d.Err == nil:
+				settled++
+				_, err = tx.ExecContext(ctx, `UPDATE outbox SET delivered_at = clock_timestamp(), attempts = attempts + 1,
 					delivery_note = $2 WHERE id = $1`, d.ID, d.Note)
-			} else {
+			case d.Dead:
+				settled++
+				reason := storable(truncate(d.Err.Error(), 1000))
+				if _, err = tx.ExecContext(ctx, `UPDATE outbox SET delivered_at = clock_timestamp(), attempts = attempts + 1,
+					last_error = $2, delivery_note = 'undeliverable: ' || $2 WHERE id = $1`, d.ID, reason); err == nil {
+					err = flagWorkflow(ctx, tx, d.WorkflowID, fmt.Sprintf("outbox entry %d could not be delivered to the workflow: %s", d.ID, reason))
+				}
+			default:
 				_, err = tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2,
-					available_at = now() + $3 * interval '1 millisecond' WHERE id = $1`,
+					available_at = clock_timestamp() + $3 * interval '1 millisecond' WHERE id = $1`,
 					d.ID, storable(truncate(d.Err.Error(), 1000)), d.Retry.Milliseconds())
 			}
 			if err != nil {
@@ -67,7 +88,20 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, deliver func([]Pendi
 		}
 		return nil
 	})
-	return n, err
+	return settled, err
+}
+
+// flagWorkflow flags the transaction of a workflow, if it has one.
+func flagWorkflow(ctx context.Context, tx *sqlx.Tx, workflowID, reason string) error {
+	var id int64
+	err := tx.GetContext(ctx, &id, `SELECT id FROM transactions WHERE workflow_id = $1`, workflowID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("look up the transaction of %s: %w", workflowID, err)
+	}
+	return flag(ctx, tx, id, reason)
 }
 
 // OutboxBacklog counts undelivered entries and the age of the oldest, for readiness and metrics.

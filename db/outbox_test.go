@@ -3,7 +3,9 @@ package db_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,5 +81,71 @@ func TestClaimOutboxKeepsWorkflowOrder(t *testing.T) {
 		if got := claim(); !slices.Equal(got, []string{want}) {
 			t.Fatalf("after the retry came due: claimed %v, want [%s]", got, want)
 		}
+	}
+}
+
+// TestClaimOutboxSettling: a dead entry (one that can never be delivered as stored) is set
+// aside, flags its transaction and no longer holds back its workflow; a failed one waits its
+// whole backoff counted from when the batch ended, however long the batch took.
+func TestClaimOutboxSettling(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	agent := "A" + fmt.Sprint(time.Now().UnixNano()%1e9)
+	if _, err := s.UpsertAgent(ctx, db.AgentUpdate{UserCode: agent}); err != nil {
+		t.Fatal(err)
+	}
+	ref := fmt.Sprint(time.Now().UnixNano() % 1e13)
+	if d, err := s.DecideDebitHook(ctx, debitHook(ref, agent, false)); err != nil || !d.Allow {
+		t.Fatalf("debit-hook: %+v %v", d, err)
+	}
+	wf := "aeps/eko/" + ref // its start entry is queued; add a signal behind it
+	if _, err := s.DB().ExecContext(ctx, `INSERT INTO outbox (kind, workflow_id, signal_name, payload, dedupe_key)
+		VALUES ('signal', $1, 'outcome', '{}', 'sig-' || $1)`, wf); err != nil {
+		t.Fatal(err)
+	}
+	batch := func(deliver func(db.PendingEntry) db.Delivery) (kinds []string, settled int) {
+		t.Helper()
+		settled, err := s.ClaimOutbox(ctx, 10, func(es []db.PendingEntry) []db.Delivery {
+			var ds []db.Delivery
+			for _, e := range es {
+				kinds = append(kinds, e.Kind)
+				d := deliver(e)
+				d.ID, d.WorkflowID = e.ID, e.WorkflowID
+				ds = append(ds, d)
+			}
+			return ds
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return kinds, settled
+	}
+
+	// The start is undeliverable: set aside, the signal behind it goes next.
+	kinds, settled := batch(func(db.PendingEntry) db.Delivery {
+		return db.Delivery{Err: errors.New("bad outbox entry: payload"), Dead: true}
+	})
+	if !slices.Equal(kinds, []string{"start"}) || settled != 1 {
+		t.Fatalf("first batch: %v, settled %d", kinds, settled)
+	}
+	var flagged bool
+	var reason string
+	if err := s.DB().QueryRowxContext(ctx, `SELECT flagged, flag_reason FROM transactions WHERE workflow_id = $1`, wf).Scan(&flagged, &reason); err != nil {
+		t.Fatal(err)
+	}
+	if !flagged || !strings.Contains(reason, "could not be delivered") {
+		t.Fatalf("transaction flagged %v (%q), want flagged for the dead entry", flagged, reason)
+	}
+
+	// The signal fails after a batch that took longer than its backoff: still not due after it.
+	kinds, settled = batch(func(db.PendingEntry) db.Delivery {
+		time.Sleep(1200 * time.Millisecond) // a slow Temporal call, inside the batch's transaction
+		return db.Delivery{Err: errors.New("temporal unavailable"), Retry: time.Second}
+	})
+	if !slices.Equal(kinds, []string{"signal"}) || settled != 0 {
+		t.Fatalf("second batch: %v, settled %d", kinds, settled)
+	}
+	if kinds, _ := batch(func(db.PendingEntry) db.Delivery { return db.Delivery{} }); len(kinds) != 0 {
+		t.Fatalf("the failed signal was due again right after its batch: %v", kinds)
 	}
 }

@@ -56,14 +56,11 @@ func (m *Metrics) Observe(source, action, outcome string, took time.Duration) {
 	m.CallbackSeconds.WithLabelValues(source, action).Observe(took.Seconds())
 }
 
-// Delivered records one outbox delivery.
-func (m *Metrics) Delivered(kind string, err error) {
+// Delivered records one outbox delivery; result is ok, error (retried) or undeliverable (set
+// aside, its transaction flagged).
+func (m *Metrics) Delivered(kind, result string) {
 	if m == nil {
 		return
-	}
-	result := "ok"
-	if err != nil {
-		result = "error"
 	}
 	m.OutboxDeliveries.WithLabelValues(kind, result).Inc()
 }

@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"errors"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -13,8 +12,9 @@ func TestMetricsExposition(t *testing.T) {
 	m := New()
 	m.Observe("eko", "debit-hook", "allowed", 3*time.Millisecond)
 	m.Observe("eko", "", "invalid", time.Millisecond)
-	m.Delivered("start", nil)
-	m.Delivered("signal", errors.New("temporal unavailable"))
+	m.Delivered("start", "ok")
+	m.Delivered("signal", "error")
+	m.Delivered("signal", "undeliverable")
 	m.BacklogFunc(func() (int, time.Duration, error) { return 7, 2 * time.Second, nil })
 
 	rec := httptest.NewRecorder()
@@ -24,6 +24,7 @@ func TestMetricsExposition(t *testing.T) {
 		`aepsflow_callbacks_total{action="debit-hook",outcome="allowed",source="eko"} 1`,
 		`aepsflow_callbacks_total{action="unknown",outcome="invalid",source="eko"} 1`,
 		`aepsflow_outbox_deliveries_total{kind="signal",result="error"} 1`,
+		`aepsflow_outbox_deliveries_total{kind="signal",result="undeliverable"} 1`,
 		`aepsflow_outbox_pending 7`,
 		`aepsflow_outbox_oldest_seconds 2`,
 		`aepsflow_callback_seconds_bucket{action="debit-hook",source="eko",le="0.005"} 1`,
@@ -37,5 +38,5 @@ func TestMetricsExposition(t *testing.T) {
 func TestNilMetricsRecordNothing(t *testing.T) {
 	var m *Metrics
 	m.Observe("eko", "debit-hook", "allowed", time.Millisecond) // must not panic
-	m.Delivered("start", nil)
+	m.Delivered("start", "ok")
 }

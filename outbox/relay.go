@@ -64,12 +64,14 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 }
 
-// drain delivers batches until a claim finds nothing or ctx ends. A batch that is not full does
+// drain delivers batches until a claim settles nothing or ctx ends. A batch that is not full does
 // not mean nothing is left: it holds one entry per workflow, and the next entry of each becomes
-// claimable once that one is delivered.
+// claimable once that one is delivered. A batch that settled nothing (every delivery failed)
+// ends the drain too: what failed waits for its backoff, and the relay for its next wake-up,
+// instead of claiming the same entries again at once.
 func (r *Relay) drain(ctx context.Context) {
 	for ctx.Err() == nil {
-		n, err := r.Store.ClaimOutbox(ctx, r.BatchSize, func(entries []db.PendingEntry) []db.Delivery {
+		settled, err := r.Store.ClaimOutbox(ctx, r.BatchSize, func(entries []db.PendingEntry) []db.Delivery {
 			return r.deliverBatch(ctx, entries)
 		})
 		if err != nil {
@@ -78,59 +80,52 @@ func (r *Relay) drain(ctx context.Context) {
 			}
 			return
 		}
-		if n == 0 {
+		if settled == 0 {
 			return
 		}
 	}
 }
 
-// deliverBatch delivers entries concurrently, but those of one workflow in order.
+// deliverBatch delivers entries concurrently. A batch holds at most one entry per workflow
+// (db.ClaimOutbox), so no two deliveries here can overtake each other.
 func (r *Relay) deliverBatch(ctx context.Context, entries []db.PendingEntry) []db.Delivery {
-	var order []string
-	groups := map[string][]db.PendingEntry{}
-	for _, e := range entries {
-		if _, ok := groups[e.WorkflowID]; !ok {
-			order = append(order, e.WorkflowID)
-		}
-		groups[e.WorkflowID] = append(groups[e.WorkflowID], e)
-	}
-	results := make([]db.Delivery, 0, len(entries))
-	var mu sync.Mutex
+	results := make([]db.Delivery, len(entries))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(r.Concurrency, 1))
-	for _, id := range order {
-		group := groups[id]
+	for i, e := range entries {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			failed := false
-			for _, e := range group {
-				d := db.Delivery{ID: e.ID}
-				if failed {
-					// Keep order: what follows a failed entry waits for it.
-					d.Err, d.Retry = errors.New("waiting for an earlier entry of the same workflow"), backoff(e.Attempts)
-				} else {
-					cctx, cancel := context.WithTimeout(ctx, r.CallTimeout)
-					d.Note, d.Err = r.Deliverer.Deliver(cctx, e)
-					cancel()
-					r.Metrics.Delivered(e.Kind, d.Err)
-					if d.Err != nil {
-						failed = true
-						d.Retry = backoff(e.Attempts)
-						r.Logger.Warn("outbox: delivery failed", "entry", e.ID, "kind", e.Kind, "workflow_id", e.WorkflowID,
-							"attempt", e.Attempts+1, "retry_in", d.Retry, "err", d.Err)
-					}
-				}
-				mu.Lock()
-				results = append(results, d)
-				mu.Unlock()
-			}
+			results[i] = r.deliver(ctx, e)
 		}()
 	}
 	wg.Wait()
 	return results
+}
+
+// deliver hands one entry to Temporal and says what to record.
+func (r *Relay) deliver(ctx context.Context, e db.PendingEntry) db.Delivery {
+	cctx, cancel := context.WithTimeout(ctx, r.CallTimeout)
+	defer cancel()
+	d := db.Delivery{ID: e.ID, WorkflowID: e.WorkflowID}
+	d.Note, d.Err = r.Deliverer.Deliver(cctx, e)
+	switch {
+	case d.Err == nil:
+		r.Metrics.Delivered(e.Kind, "ok")
+	case errors.Is(d.Err, ErrBadEntry):
+		d.Dead = true
+		r.Metrics.Delivered(e.Kind, "undeliverable")
+		r.Logger.Error("outbox: entry can never be delivered; set aside and its transaction flagged", "entry", e.ID,
+			"kind", e.Kind, "workflow_id", e.WorkflowID, "err", d.Err)
+	default:
+		d.Retry = backoff(e.Attempts)
+		r.Metrics.Delivered(e.Kind, "error")
+		r.Logger.Warn("outbox: delivery failed", "entry", e.ID, "kind", e.Kind, "workflow_id", e.WorkflowID,
+			"attempt", e.Attempts+1, "retry_in", d.Retry, "err", d.Err)
+	}
+	return d
 }
 
 // backoff paces retries while Temporal is away: 0.5 s doubling to 15 s, so that a returning

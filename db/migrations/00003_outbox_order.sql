@@ -1,8 +1,11 @@
+-- +goose NO TRANSACTION
 -- +goose Up
 -- A relay claims an entry only when no earlier entry of the same workflow is still undelivered
 -- (db.ClaimOutbox): that keeps each workflow's starts and signals in order across several relays
--- and across retries. This index answers that check without scanning the backlog.
-CREATE INDEX outbox_pending_workflow ON outbox (workflow_id, id) WHERE delivered_at IS NULL;
+-- and across retries. This index answers that check without scanning the backlog. CONCURRENTLY
+-- (hence no transaction): the outbox keeps every entry, and a plain build would hold up every
+-- callback's insert for as long as it scans them.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS outbox_pending_workflow ON outbox (workflow_id, id) WHERE delivered_at IS NULL;
 
 -- +goose Down
-DROP INDEX outbox_pending_workflow;
+DROP INDEX CONCURRENTLY IF EXISTS outbox_pending_workflow;
