@@ -27,6 +27,7 @@ import (
 
 	"github.com/aepsflow/aepsflow/activities"
 	"github.com/aepsflow/aepsflow/apptest"
+	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/testenv"
 	"github.com/aepsflow/aepsflow/workflows"
 )
@@ -41,7 +42,7 @@ func TestRecordHistories(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{Inquirer: inq, Env: map[string]string{
 		"EKO_RESPONSE_TIMEOUT": "2s", "INQUIRY_INITIAL_BACKOFF": "200ms", "INQUIRY_MAX_BACKOFF": "1s",
 		"INQUIRY_NOT_FOUND_GRACE": "2s", "INQUIRY_DEADLINE": "20s", "PARTNER_UNKNOWN_REVIEW_AFTER": "2s",
-		"VERIFY_SUCCESS": "true", "VERIFY_FAILURE": "true",
+		"VERIFY_SUCCESS": "true", "VERIFY_FAILURE": "true", "PARTNER_CLIENTS": recPartner + ":" + recPartnerSecret,
 	}})
 	const agent = "20810200"
 	limit, amount := 1000, "10000000"
@@ -55,6 +56,8 @@ func TestRecordHistories(t *testing.T) {
 		inquiries   []answer // the last one repeats
 		wantEvents  []string // state changes recorded in PostgreSQL, in order
 		resolve     string   // operator's resolution once in needs_review
+		partner     []string // partner statuses, each a callback with its own txnId, instead of Eko's
+		wantKind    string   // an event (no state change) that must be recorded too
 		wantState   string
 		wantRunning bool // parked in needs_review
 	}{
@@ -90,6 +93,12 @@ func TestRecordHistories(t *testing.T) {
 			wantEvents: []string{"inquiry", "expired"}, wantState: "expired"},
 		{name: "resolved_by_operator", txStatuses: []string{"9"}, resolve: "failed",
 			wantEvents: []string{"needs_review", "failed"}, wantState: "failed"},
+		{name: "partner_success", partner: []string{"SUCCESS"},
+			wantEvents: []string{"success"}, wantState: "success"},
+		// Neither success nor failure, so review after the window; the partner's final answer
+		// then arrives and is recorded for the operator (record-partner-report-in-review).
+		{name: "partner_unknown_review_then_report", partner: []string{"DEBIT TIMEOUT", "SUCCESS"}, respondIn: "needs_review",
+			wantEvents: []string{"unknown", "needs_review"}, wantKind: "outcome_in_review", wantState: "needs_review", wantRunning: true},
 	}
 	// Histories go to a fresh directory and replace the kept ones only if every path passed.
 	outDir := t.TempDir()
@@ -110,14 +119,26 @@ func TestRecordHistories(t *testing.T) {
 			ctx := context.Background()
 			ref := apptest.Ref(t)
 			inq.script(ref, p.inquiries)
-			wid := workflows.WorkflowID(workflows.ProviderEko, ref)
+			provider := workflows.ProviderEko
+			if len(p.partner) > 0 {
+				provider = workflows.PartnerPrefix + recPartner
+			}
+			wid := workflows.WorkflowID(provider, ref)
 
-			post(t, a.URL+"/eko/aeps/callback", "", fmt.Sprintf(`{"action":"debit-hook","detail":{"client_ref_id":%q,`+
-				`"request_hash_params":["customer_id","amount","user_code"],`+
-				`"data":{"customer_id":"9999999999","bank_code":"PUNB","type":"2","user_code":%q,"amount":"100"}}}`, ref, agent),
-				`"allow":true`)
-			if p.respondIn != "" {
-				waitState(t, a, ref, p.respondIn)
+			for i, st := range p.partner {
+				if i == len(p.partner)-1 && p.respondIn != "" {
+					waitState(t, a, ref, provider, p.respondIn)
+				}
+				postPartner(t, a, ref, fmt.Sprintf("9%s%02d", ref, i), st)
+			}
+			if len(p.partner) == 0 {
+				post(t, a.URL+"/eko/aeps/callback", "", fmt.Sprintf(`{"action":"debit-hook","detail":{"client_ref_id":%q,`+
+					`"request_hash_params":["customer_id","amount","user_code"],`+
+					`"data":{"customer_id":"9999999999","bank_code":"PUNB","type":"2","user_code":%q,"amount":"100"}}}`, ref, agent),
+					`"allow":true`)
+			}
+			if p.respondIn != "" && len(p.partner) == 0 {
+				waitState(t, a, ref, provider, p.respondIn)
 			}
 			for i, s := range p.txStatuses {
 				post(t, a.URL+"/eko/aeps/callback", "", fmt.Sprintf(`{"action":"eko-response","detail":{"client_ref_id":%q,`+
@@ -126,11 +147,14 @@ func TestRecordHistories(t *testing.T) {
 					`"status":"ok"`)
 			}
 			if p.resolve != "" {
-				waitState(t, a, ref, "needs_review")
+				waitState(t, a, ref, provider, "needs_review")
 				post(t, a.URL+"/v1/transactions/"+ref+"/resolve", "Bearer "+apptest.AdminToken,
 					fmt.Sprintf(`{"state":%q,"reason":"bank statement shows no debit","by":"ops@example.com"}`, p.resolve), `"accepted"`)
 			}
-			waitState(t, a, ref, p.wantState)
+			waitState(t, a, ref, provider, p.wantState)
+			if p.wantKind != "" {
+				waitEvent(t, a, ref, provider, p.wantKind)
+			}
 			// The TxState search attribute is upserted by the workflow task after the Record
 			// activity: waiting for it also makes sure the history is complete.
 			testenv.WaitFor(t, 60*time.Second, wid+" TxState "+p.wantState, func() (bool, error) {
@@ -145,7 +169,7 @@ func TestRecordHistories(t *testing.T) {
 				}
 				return keyword(info.GetSearchAttributes(), "TxState") == p.wantState && running == p.wantRunning, nil
 			})
-			checkEvents(t, a, ref, p.wantEvents)
+			checkEvents(t, a, ref, provider, p.wantEvents)
 
 			hist := history(t, a, wid)
 			file := filepath.Join(outDir, p.name+".json")
@@ -220,25 +244,78 @@ func post(t *testing.T, url, auth, body, want string) {
 	}
 }
 
-func waitState(t *testing.T, a *apptest.App, ref, state string) {
+// The partner of the recorded partner paths.
+const (
+	recPartner       = "rec"
+	recPartnerSecret = "rec-secret-0123456789"
+)
+
+// postPartner delivers a partner status callback for ref (a cash withdrawal) and requires "0".
+func postPartner(t *testing.T, a *apptest.App, ref, txnID, status string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"statusDesc":"as reported","createdDate":"2022-11-02 12:12:13","updatedDate":"2022-11-02 12:12:50",`+
+		`"productCode":"AEPS","txnType":"AEPS_CASH_WITHDRAWAL","txnAmount":"2000","txnDateTime":"2022-11-02 12:12:50",`+
+		`"customeridentIfication":"xxxx-xxxx-5604","status":%q,"rrn":"230612077853","txnId":%s,"username":"Sagarikatest",`+
+		`"ClientRefID":%q,"param_b":"771","param_c":""}`, status, txnID, ref)
+	req, err := http.NewRequest(http.MethodPost, a.URL+"/partner/aeps/callback", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("client_id", recPartner)
+	req.Header.Set("client_secret", recPartnerSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(got), `"status":"0"`) {
+		t.Fatalf("partner callback %s: %d %s", status, resp.StatusCode, got)
+	}
+}
+
+func findTx(t *testing.T, a *apptest.App, ref, provider string) (db.Transaction, bool) {
+	t.Helper()
+	txs, err := a.Store.FindTransactions(context.Background(), ref, provider)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(txs) != 1 {
+		return db.Transaction{}, false
+	}
+	return txs[0], true
+}
+
+func waitState(t *testing.T, a *apptest.App, ref, provider, state string) {
 	t.Helper()
 	testenv.WaitFor(t, 60*time.Second, ref+" in state "+state, func() (bool, error) {
-		txs, err := a.Store.FindTransactions(context.Background(), ref, workflows.ProviderEko)
-		if err != nil || len(txs) != 1 {
-			return false, err
+		tx, ok := findTx(t, a, ref, provider)
+		return ok && tx.State == state, nil
+	})
+}
+
+// waitEvent waits until the transaction's history holds an event of kind.
+func waitEvent(t *testing.T, a *apptest.App, ref, provider, kind string) {
+	t.Helper()
+	testenv.WaitFor(t, 60*time.Second, ref+" event "+kind, func() (bool, error) {
+		tx, ok := findTx(t, a, ref, provider)
+		if !ok {
+			return false, nil
 		}
-		return txs[0].State == state, nil
+		evs, err := a.Store.Events(context.Background(), tx.ID)
+		return slices.ContainsFunc(evs, func(e db.StoredEvent) bool { return e.Kind == kind }), err
 	})
 }
 
 // checkEvents compares the state changes the Record activity wrote to PostgreSQL.
-func checkEvents(t *testing.T, a *apptest.App, ref string, want []string) {
+func checkEvents(t *testing.T, a *apptest.App, ref, provider string, want []string) {
 	t.Helper()
-	txs, err := a.Store.FindTransactions(context.Background(), ref, workflows.ProviderEko)
-	if err != nil || len(txs) != 1 {
-		t.Fatalf("find %s: %v (%d found)", ref, err, len(txs))
+	tx, ok := findTx(t, a, ref, provider)
+	if !ok {
+		t.Fatalf("find %s: not exactly one transaction", ref)
 	}
-	evs, err := a.Store.Events(context.Background(), txs[0].ID)
+	evs, err := a.Store.Events(context.Background(), tx.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
