@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -32,8 +33,22 @@ type transactionView struct {
 	Workflow         any                        `json:"workflow"`
 }
 
+// pathParam returns the path parameter name unescaped (the router keeps it escaped), or answers
+// 400 and false.
+func pathParam(c *gin.Context, name string) (string, bool) {
+	v, err := url.PathUnescape(c.Param(name))
+	if err != nil {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "bad escape in " + name})
+		return "", false
+	}
+	return v, true
+}
+
 func (s *Server) findOne(c *gin.Context) (db.Transaction, bool) {
-	ref := c.Param("ref")
+	ref, ok := pathParam(c, "ref")
+	if !ok {
+		return db.Transaction{}, false
+	}
 	txs, err := s.Store.FindTransactions(c.Request.Context(), ref, c.Query("provider"))
 	if err != nil {
 		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "could not read transactions"})
@@ -164,10 +179,14 @@ func (s *Server) viewAgent(a db.Agent) agentView {
 }
 
 func (s *Server) getAgent(c *gin.Context) {
-	a, err := s.Store.GetAgent(c.Request.Context(), c.Param("user_code"))
+	code, ok := pathParam(c, "user_code")
+	if !ok {
+		return
+	}
+	a, err := s.Store.GetAgent(c.Request.Context(), code)
 	switch {
 	case errors.Is(err, db.ErrNotFound):
-		c.JSON(http.StatusNotFound, gin.H{"error": "no agent " + c.Param("user_code")})
+		c.JSON(http.StatusNotFound, gin.H{"error": "no agent " + code})
 	case err != nil:
 		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "could not read agent"})
 	default:
@@ -190,7 +209,11 @@ func (s *Server) putAgent(c *gin.Context) {
 		c.JSON(http.StatusBadRequest, gin.H{"error": "invalid body: " + err.Error()})
 		return
 	}
-	u, err := AgentUpdate(c.Param("user_code"), req.Name, req.Status, req.DailyCashCountLimit, req.DailyCashAmountLimit, req.ClearLimits)
+	code, ok := pathParam(c, "user_code")
+	if !ok {
+		return
+	}
+	u, err := AgentUpdate(code, req.Name, req.Status, req.DailyCashCountLimit, req.DailyCashAmountLimit, req.ClearLimits)
 	if err != nil {
 		c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
 		return

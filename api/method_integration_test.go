@@ -24,6 +24,9 @@ func TestWrongMethodOnCallbackURLs(t *testing.T) {
 		{http.MethodDelete, callbackPath, "POST, OPTIONS", ekoRefusal},
 		{http.MethodGet, "/partner/aeps/callback", "POST", partnerFailure},
 		{http.MethodPatch, "/partner/aeps/callback", "POST", partnerFailure},
+		{http.MethodOptions, "/partner/aeps/callback", "POST", partnerFailure},
+		{http.MethodTrace, "/partner/aeps/callback", "POST", partnerFailure},
+		{"PROPFIND", callbackPath, "POST, OPTIONS", ekoRefusal},
 	} {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			marker := "M" + apptest.Ref(t)

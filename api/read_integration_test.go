@@ -240,19 +240,23 @@ func TestAdminAgents(t *testing.T) {
 	})
 }
 
-// TestReadTransactionWithSlash: a reference holding '/' is allowed like any printable one, and
-// the read API finds it when the client escapes it (%2F), as any HTTP client does for a path
-// segment.
-func TestReadTransactionWithSlash(t *testing.T) {
+// TestReadTransactionOddReferences: a reference holding '/', '+' or a space is allowed like any
+// printable one, and the read API finds it when the client escapes it as a path segment
+// (url.PathEscape: %2F, '+' kept, %20), and no other.
+func TestReadTransactionOddReferences(t *testing.T) {
 	t.Parallel()
 	a := apptest.Start(t, apptest.Options{NoWorker: true, NoRelay: true})
 	a.RegisterAgent(agentCode, nil, nil)
-	ref := "AB/" + apptest.Ref(t)[:10]
-	if status, r := post(t, a, cashHook(ref, agentCode, "100").body(t)); status != http.StatusOK || !r.allowed() {
-		t.Fatalf("debit-hook: %d %+v", status, r)
+	n := apptest.Ref(t)[:8]
+	for _, ref := range []string{"AB/" + n, "AB+" + n, "AB " + n, "A+B/" + n} {
+		if status, r := post(t, a, cashHook(ref, agentCode, "100").body(t)); status != http.StatusOK || !r.allowed() {
+			t.Fatalf("debit-hook %q: %d %+v", ref, status, r)
+		}
 	}
-	status, body := admin(t, a, http.MethodGet, "/v1/transactions/"+url.PathEscape(ref), apptest.AdminToken, "")
-	if status != http.StatusOK || body["client_ref_id"] != ref {
-		t.Fatalf("GET %s: %d %v", url.PathEscape(ref), status, body)
+	for _, ref := range []string{"AB/" + n, "AB+" + n, "AB " + n, "A+B/" + n} {
+		status, body := admin(t, a, http.MethodGet, "/v1/transactions/"+url.PathEscape(ref), apptest.AdminToken, "")
+		if status != http.StatusOK || body["client_ref_id"] != ref {
+			t.Errorf("GET %s: %d %v, want %q", url.PathEscape(ref), status, body, ref)
+		}
 	}
 }

@@ -48,8 +48,12 @@ func (s *Server) Handler() http.Handler {
 	r.Use(gin.Recovery())
 	r.HandleMethodNotAllowed = true
 	// Route on the escaped path, so that a reference holding '/' (sent as %2F) is still one
-	// path segment: /v1/transactions/AB%2F12 reads transaction "AB/12".
+	// path segment: /v1/transactions/AB%2F12 reads transaction "AB/12". Parameters stay escaped
+	// (gin would unescape them as a query, '+' becoming a space); pathParam unescapes them.
+	// No redirects: one rebuilt from the decoded path would point elsewhere.
 	r.UseRawPath = true
+	r.UnescapePathValues = false
+	r.RedirectTrailingSlash = false
 
 	eko := r.Group("/eko/aeps")
 	eko.Use(s.observe("eko"), s.ekoCORS())
@@ -60,12 +64,20 @@ func (s *Server) Handler() http.Handler {
 
 	// Another method on a callback URL is bad input like any other: stored and answered in the
 	// protocol's shape (gin's own 405 is plain text and keeps nothing).
-	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-		eko.Handle(m, "/callback", s.wrongMethod("eko", ekoHeaders(s.Config.EkoAllowedHeaders),
-			func(string) any { return refuse("Invalid request: use POST.") }))
-		r.Handle(m, "/partner/aeps/callback", s.observe("partner"), s.wrongMethod("partner", partnerHeaders(),
-			func(desc string) any { return partnerReply{Status: "1", StatusDesc: desc} }))
-	}
+	ekoWrong := s.wrongMethod("eko", "POST, OPTIONS", ekoHeaders(s.Config.EkoAllowedHeaders),
+		func(string) any { return refuse("Invalid request: use POST.") })
+	partnerWrong := s.wrongMethod("partner", "POST", partnerHeaders(),
+		func(desc string) any { return partnerReply{Status: "1", StatusDesc: desc} })
+	r.NoMethod(func(c *gin.Context) {
+		switch c.Request.URL.Path {
+		case "/eko/aeps/callback":
+			ekoWrong(c)
+		case "/partner/aeps/callback":
+			partnerWrong(c)
+		default:
+			c.JSON(http.StatusMethodNotAllowed, gin.H{"error": "method " + c.Request.Method + " not allowed"})
+		}
+	})
 
 	admin := r.Group("/v1", s.requireAdmin)
 	admin.GET("/transactions/:ref", s.getTransaction)
@@ -205,18 +217,14 @@ func (s *Server) rawRequest(c *gin.Context, source string, headerNames []string)
 }
 
 // wrongMethod stores a request to a callback URL with a method other than POST and answers 405
-// in the caller's protocol shape, built by reply from the reason.
-func (s *Server) wrongMethod(source string, headerNames []string, reply func(reason string) any) gin.HandlerFunc {
+// in the caller's protocol shape, built by reply from the reason, with allow as Allow.
+func (s *Server) wrongMethod(source, allow string, headerNames []string, reply func(reason string) any) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		_, in, _, _ := s.rawRequest(c, source, headerNames)
 		reason := "method " + c.Request.Method + " is not allowed; use POST"
 		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "method_not_allowed", reason, http.StatusMethodNotAllowed
 		s.storeOnly(c.Request.Context(), in)
 		mark(c, "method_not_allowed")
-		allow := "POST"
-		if source == "eko" {
-			allow = "POST, OPTIONS" // the gateway page's preflight
-		}
 		c.Header("Allow", allow)
 		c.JSON(http.StatusMethodNotAllowed, reply(reason))
 	}
