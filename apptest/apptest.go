@@ -28,6 +28,7 @@ import (
 	"github.com/aepsflow/aepsflow/app"
 	"github.com/aepsflow/aepsflow/config"
 	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/redact"
 	"github.com/aepsflow/aepsflow/testenv"
 )
 
@@ -85,7 +86,7 @@ func Start(t testing.TB, opts Options) *App {
 	// The system's logs; a failed test prints them. (t.Log cannot be used: background
 	// goroutines may log after the test has returned.)
 	logs := &testenv.SyncBuffer{Max: 4 << 20}
-	logger := slog.New(slog.NewTextHandler(logs, nil))
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{ReplaceAttr: redact.LogAttr})) // as the binary's
 	if os.Getenv("APPTEST_VERBOSE") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}

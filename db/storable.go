@@ -6,14 +6,23 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/aepsflow/aepsflow/redact"
 )
 
-// PostgreSQL text refuses NUL and invalid UTF-8, and jsonb refuses \u0000 too. A request's free
-// text must never make its record fail: the exact bytes are kept in inbound_requests.body
-// (bytea), so the text columns hold a storable copy, with U+FFFD for what cannot be stored.
+// What is written to a text or jsonb column from a request must be fit to store:
+//   - no full Aadhaar number: a request's text (a message, a status, a header, an error quoting
+//     a value) may carry one anywhere, so every such value goes through redact, as raw bodies do;
+//   - only what PostgreSQL takes: text refuses NUL and invalid UTF-8, jsonb \u0000 too. A
+//     request's free text must never make its record fail; the exact bytes of the request (its
+//     Aadhaar numbers masked) are in inbound_requests.body (bytea), so the columns hold a
+//     storable copy, with U+FFFD for what cannot be stored.
 
-// storable returns s with invalid UTF-8 and NUL replaced by U+FFFD.
+// storable returns s with full Aadhaar numbers masked and invalid UTF-8 and NUL replaced by U+FFFD.
 func storable(s string) string {
+	if masked, changed := redact.Body([]byte(s)); changed {
+		s = string(masked)
+	}
 	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
 		return s
 	}
@@ -21,9 +30,11 @@ func storable(s string) string {
 }
 
 // storableJSON returns a JSON document as a jsonb argument (a string: binary_parameters needs
-// that). One holding \u0000 or invalid UTF-8 is re-encoded with U+FFFD in their place; numbers
-// keep their exact text. The check comes first so that the common document costs no decoding.
+// that), with full Aadhaar numbers masked (redact.Document). One holding \u0000 or invalid UTF-8
+// is re-encoded with U+FFFD in their place; numbers keep their exact text. The check comes
+// first so that the common document costs no re-encoding.
 func storableJSON(doc []byte) (string, error) {
+	doc, _ = redact.Document(doc)
 	if !bytes.Contains(doc, []byte(`\u0000`)) && utf8.Valid(doc) {
 		return string(doc), nil
 	}

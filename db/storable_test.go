@@ -18,6 +18,9 @@ func TestStorable(t *testing.T) {
 		{"invalid byte", "Rs \xff 100", "Rs \uFFFD 100"},
 		{"truncated rune", "caf\xc3", "caf\uFFFD"},
 		{"NUL and invalid byte", "\x00\xfe", "\uFFFD\uFFFD"},
+		{"a written Aadhaar number in a message", "Aadhaar 2345 6789 0124 verified", "Aadhaar XXXX XXXX 0124 verified"},
+		{"an Aadhaar key quoted in an error", `invalid: {"aadhaar":"234567890124"}`, `invalid: {"aadhaar":"XXXXXXXX0124"}`},
+		{"an RRN (12 digits, no key) is kept", "230612077853", "230612077853"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,6 +43,8 @@ func TestStorableJSON(t *testing.T) {
 		{name: "NUL escape in a key and in a list", in: `{"k\u0000":["\u0000",1e2]}`, want: `{"k` + "\uFFFD" + `":["` + "\uFFFD" + `",1e2]}`},
 		{name: "invalid UTF-8 in a string", in: "{\"m\":\"a\xffb\"}", want: `{"m":"a` + "\uFFFD" + `b"}`},
 		{name: "not JSON at all", in: "{\"m\":\xff", wantErr: true},
+		{name: "an Aadhaar number in a header value", in: `{"Referer":"https://x.example/?aadhaar=234567890124"}`,
+			want: `{"Referer":"https://x.example/?aadhaar=XXXXXXXX0124"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/aepsflow/aepsflow/redact"
 )
 
 const usage = `usage: aepsflow <command> [flags]
@@ -58,7 +60,8 @@ func main() {
 }
 
 func newLogger() *slog.Logger {
-	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	// Log lines quote request text: redact.LogAttr keeps full Aadhaar numbers out of them.
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: redact.LogAttr}
 	if os.Getenv("LOG_LEVEL") == "debug" {
 		opts.Level = slog.LevelDebug
 	}

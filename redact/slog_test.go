@@ -1,0 +1,44 @@
+package redact
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func TestLogAttrMasksEveryStringAndError(t *testing.T) {
+	const full = "234567890124" // passes the Verhoeff check
+	grouped := "2345 6789 0124"
+	for _, h := range []struct {
+		name string
+		new  func(*bytes.Buffer) slog.Handler
+	}{
+		{"json", func(b *bytes.Buffer) slog.Handler {
+			return slog.NewJSONHandler(b, &slog.HandlerOptions{ReplaceAttr: LogAttr})
+		}},
+		{"text", func(b *bytes.Buffer) slog.Handler {
+			return slog.NewTextHandler(b, &slog.HandlerOptions{ReplaceAttr: LogAttr})
+		}},
+	} {
+		t.Run(h.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			log := slog.New(h.new(&buf)).With("source", "aadhaar="+full)
+			log.Info("refused",
+				"reason", `invalid: {"aadhaar":"`+full+`"}`,
+				"err", errors.New("tx_status "+grouped+" is not a status"),
+				slog.Group("req", "action", "uid="+full),
+				"rrn", "230612077853") // an ungrouped 12-digit RRN outside a key stays
+			out := buf.String()
+			if strings.Contains(out, full) || strings.Contains(out, grouped) {
+				t.Fatalf("log holds a full Aadhaar number:\n%s", out)
+			}
+			for _, want := range []string{"XXXXXXXX0124", "XXXX XXXX 0124", "230612077853", "refused"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("log lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
