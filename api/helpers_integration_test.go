@@ -287,6 +287,12 @@ func inboundByReference(t testing.TB, a *apptest.App, ref string) []inbound {
 	return rows
 }
 
+// newMarker returns a unique marker to find a stored request by: letters, not digits, because a
+// body that is not JSON is stored with its long digit runs masked.
+func newMarker(t testing.TB) string {
+	return "M" + strings.Map(func(r rune) rune { return 'a' + (r - '0') }, apptest.Ref(t))
+}
+
 // inboundByMarker returns the one request whose stored body contains marker.
 func inboundByMarker(t testing.TB, a *apptest.App, marker string) inbound {
 	t.Helper()

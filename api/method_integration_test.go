@@ -29,7 +29,7 @@ func TestWrongMethodOnCallbackURLs(t *testing.T) {
 		{"PROPFIND", callbackPath, "POST, OPTIONS", ekoRefusal},
 	} {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
-			marker := "M" + apptest.Ref(t)
+			marker := newMarker(t)
 			req, err := http.NewRequest(tt.method, a.URL+tt.path, strings.NewReader(`{"marker":"`+marker+`"}`))
 			if err != nil {
 				t.Fatal(err)

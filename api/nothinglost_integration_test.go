@@ -72,7 +72,7 @@ func TestNothingLost(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			marker := "M" + apptest.Ref(t)
+			marker := newMarker(t)
 			status, r, _ := send(t, a, tt.contentType, tt.body(marker))
 			if status != tt.wantStatus {
 				t.Errorf("status %d, want %d (%+v)", status, tt.wantStatus, r)
@@ -107,7 +107,7 @@ func TestNothingLost(t *testing.T) {
 	}
 
 	t.Run("oversize body", func(t *testing.T) {
-		marker := "M" + apptest.Ref(t)
+		marker := newMarker(t)
 		body := `{"action":"debit-hook","marker":"` + marker + `","detail":{"pad":"` + strings.Repeat("x", 5000) + `"}}`
 		status, r, _ := send(t, a, "application/json", body)
 		if status != http.StatusRequestEntityTooLarge || !r.isRefusal() {
@@ -154,7 +154,7 @@ func TestNothingLost(t *testing.T) {
 		if status, r := post(t, a, h.body(t)); status != http.StatusOK || !r.allowed() {
 			t.Fatalf("debit-hook with aadhaar: %d %+v", status, r)
 		}
-		marker := "M" + apptest.Ref(t)
+		marker := newMarker(t)
 		send(t, a, "application/json", `{"action":"eko-response","m":"`+marker+`","detail":{"aadhaar":"`+aadhaar+`",`)
 
 		leaks := func(b []byte) bool {
@@ -243,7 +243,7 @@ func TestNothingLostWhenTheRequestFails(t *testing.T) {
 		if n := queryInt(t, a, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND kind = 'signal'`, workflows.WorkflowID("eko", ref)); n != 1 {
 			t.Errorf("%d outbox signals, want 1", n)
 		}
-		marker := "M" + apptest.Ref(t)
+		marker := newMarker(t)
 		serve(`{"action":"nonsense","m":"` + marker + `"}`)
 		inboundByMarker(t, a, marker)
 	})

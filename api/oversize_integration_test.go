@@ -29,7 +29,7 @@ func TestOversizeBodyIsNotReadToTheEnd(t *testing.T) {
 		{"chunked", -1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			marker := "M" + apptest.Ref(t)
+			marker := newMarker(t)
 			head := `{"action":"debit-hook","marker":"` + marker + `","detail":{"pad":"` + strings.Repeat("x", maxBody) + `"`
 			pr, pw := io.Pipe()
 			defer pw.Close() // the rest of the body never comes

@@ -22,3 +22,13 @@ func BenchmarkDocument(b *testing.B) {
 		Document(in)
 	}
 }
+
+// BenchmarkDocumentCut is the same body cut off, as an oversized body is: Body, a failed decode
+// and the run rule.
+func BenchmarkDocumentCut(b *testing.B) {
+	in := []byte(ekoResponseSample[:len(ekoResponseSample)-40])
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		Document(in)
+	}
+}

@@ -8,22 +8,40 @@ import (
 	"unicode/utf8"
 )
 
-// Document is Body with a safety net for JSON, whose spellings Body's byte rules cannot all see:
-// an escaped key ("aadhaa\u0072"), escaped digits ("\u0032\u0033..."), a number literal
-// (-234567890124, 2.34567890124e11). When the body is one JSON value, Body's result is decoded
-// and checked: every value under a key that folds (strings.EqualFold) to one of Body's key names
-// (a string, a number's literal text, or anything nested in it) must hold at most four digits,
-// and every other string, and every key, must be one that Body leaves alone; JSON escaped into a
-// string is decoded and checked the same way. If one fails, the result is a compact
-// re-encoding of the whole decoded document (members in received order, repeated keys kept) with
-// those values masked (MaskAadhaar; a number becomes a masked string), passed through Body again,
-// and changed is true. Otherwise, the usual case, it is Body's result byte for byte.
+// Document is Body with a safety net for what Body's byte rules cannot all see, and it is what
+// stored bodies go through.
+//
+// When the body is one JSON value (the usual case), it catches the spellings of JSON: an escaped
+// key ("aadhaa\u0072"), escaped digits ("\u0032\u0033..."), a number literal (-234567890124,
+// 2.34567890124e11). Body's result is decoded and checked: every value under an Aadhaar key (see
+// isAadhaarKey: any key holding "aadha" in any case, uid, customeridentification), a string, a
+// number's literal text, or anything nested in it, must hold at most four digits, and every
+// other string, and every key, must be one that Body leaves alone once tabs, CRs and LFs in it
+// are read as spaces; JSON escaped into a string is decoded and checked the same way. If one
+// fails, the result is a compact re-encoding of the whole decoded document (members in received
+// order, repeated keys kept) with those values masked (MaskAadhaar; a number becomes a masked
+// string), passed through Body again, and changed is true. Otherwise it is Body's result byte
+// for byte.
+//
+// When the body is not one JSON value (cut off, as every oversized body is; JSON with a syntax
+// error; XML; a form or query string), no parser reads it, so there is nothing to decode it
+// with: every run of twelve or more digits in Body's result is masked, all but its last four
+// digits, whatever key it is under or not (see maskRuns). A digit is an ASCII digit, a JSON
+// escape \u003D or a percent escape %3D (D a digit); the groups of a run may be joined by one
+// to three separators: space, '-', '+', '.', tab, CR, LF, or their JSON (\n, \t, \r, \u00XX)
+// or percent (%XX) escapes. A masked token is overwritten with 'X', so the length is kept:
+// "%32" becomes "XXX", "\u0032" "XXXXXX". This masks numbers that are not Aadhaar numbers too
+// (a 13-digit millisecond timestamp, a 19-digit transaction id, an RRN, "2.34567890124e11"),
+// which is accepted: such a body is bad input, which our parsers refuse, and is kept for audit
+// only. The same applies when the body is JSON but Body's result is not (Body masked the digits
+// of a \uXXXX escape) and the decoded check finds nothing, so that Document stays idempotent.
 //
 // b is never modified.
 func Document(b []byte) (out []byte, changed bool) {
 	out, changed = Body(b)
 	src := out
 	v, ok := walker{}.decode(src)
+	outIsJSON := ok
 	if !ok && changed {
 		// Body masked digits of a number literal (or of an escape), so its result is no longer
 		// JSON; the input may be, and may spell another number in a way Body missed.
@@ -31,9 +49,12 @@ func Document(b []byte) (out []byte, changed bool) {
 		v, ok = walker{}.decode(src)
 	}
 	if !ok {
-		return out, changed
+		return maskRunsAfterBody(out, changed)
 	}
 	if _, found := (walker{}).mask(v, false, 0); !found {
+		if !outIsJSON {
+			return maskRunsAfterBody(out, changed)
+		}
 		return out, changed
 	}
 	// Rare: decode again, keeping the order and every repeated key, to mask and re-encode.
@@ -236,32 +257,56 @@ func (w walker) embedded(s string, depth int) (any, bool) {
 	return w.decode([]byte(s))
 }
 
-// isAadhaarKey reports whether a decoded key is one of Body's key names, folded as its (?i)
-// patterns fold them.
+// isAadhaarKey reports whether a decoded key names an Aadhaar number: one holding "aadha" in any
+// ASCII case (aadhaarNo, aadhar_num, customer_aadhaar, AadhaarNumber, and all of Body's aadha
+// names), or uid or customeridentification folded as Body's (?i) patterns fold them. uid must
+// be the whole key: guid and uuid are not Aadhaar numbers.
 func isAadhaarKey(k string) bool {
-	// Each name starts with a, u or c, which fold to nothing else, and ſ for s adds one byte.
-	if len(k) < len("uid") || len(k) > len("customeridentification")+1 {
-		return false
-	}
-	if c := k[0] | 0x20; c != 'a' && c != 'u' && c != 'c' {
-		return false
-	}
-	for n := range strings.SplitSeq(keyNames, "|") {
-		if strings.EqualFold(k, n) {
+	for i := 0; i+len("aadha") <= len(k); i++ {
+		if k[i]|0x20 == 'a' && hasFoldPrefixString(k, i, "aadha") {
 			return true
 		}
 	}
-	return false
+	// No letter of uid folds to anything but its ASCII cases; ſ for s adds one byte.
+	if len(k) < len("uid") || len(k) > len("customeridentification")+1 {
+		return false
+	}
+	return strings.EqualFold(k, "uid") || strings.EqualFold(k, "customeridentification")
+}
+
+// hasFoldPrefixString is hasFoldPrefix for a string.
+func hasFoldPrefixString(s string, i int, p string) bool {
+	if len(s)-i < len(p) {
+		return false
+	}
+	for j := 0; j < len(p); j++ {
+		if s[i+j]|0x20 != p[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // maskString applies Body to a decoded string (a value, or a key): escapes may have hidden from
-// Body what the decoded text shows, a written number or a form key (uid=...) say.
+// Body what the decoded text shows, a written number or a form key (uid=...) say. Tabs, CRs and
+// LFs (decoded from \t, \r, \n) are read as spaces, which Body's grouped rule allows between
+// the groups of a written number, so when something is masked the result has spaces for them:
+// it is re-encoded anyway.
 func maskString(s string) (string, bool) {
 	if digitCount(s) <= 4 {
 		return s, false // Body changes nothing with fewer: skips the copy for most strings
 	}
-	out, changed := Body([]byte(s))
-	return string(out), changed
+	b := []byte(s)
+	for i, c := range b {
+		if c == '\t' || c == '\n' || c == '\r' {
+			b[i] = ' '
+		}
+	}
+	out, changed := Body(b)
+	if !changed {
+		return s, false
+	}
+	return string(out), true
 }
 
 func digitCount(s string) int {
@@ -334,4 +379,141 @@ func appendString(b []byte, s string) []byte {
 		}
 	}
 	return append(b, '"')
+}
+
+// maskRunsAfterBody applies maskRuns to out, Body's result (changed is Body's changed), for a
+// body that is not one JSON value. When maskRuns masks something, Body runs again, which makes
+// the result certainly a fixed point of both, so that Document stays idempotent: Body is
+// idempotent, and only turns digits into 'X', which never makes a new run.
+func maskRunsAfterBody(out []byte, changed bool) ([]byte, bool) {
+	m, masked := maskRuns(out)
+	if !masked {
+		return out, changed
+	}
+	m, _ = Body(m)
+	return m, true
+}
+
+// Token classes for maskRuns.
+const (
+	tokOther = iota
+	tokDigit
+	tokSep
+)
+
+// maxRunSeps is how many separator tokens may stand between two digits of one run, as many as
+// Body allows between the groups of a written number ("2345 - 6789", CRLF).
+const maxRunSeps = 3
+
+// minRunDigits is the length of a run that maskRuns masks: an Aadhaar number's.
+const minRunDigits = 12
+
+// maskRuns returns b with every run of minRunDigits or more digits masked but its last four,
+// and whether anything changed; b is never modified, and is returned when nothing changed. A
+// run is a sequence of digit tokens (see runToken) with at most maxRunSeps separator tokens
+// between neighbours and nothing else; a masked token's bytes all become 'X'.
+//
+// Masking is idempotent: a masked token becomes 'X' bytes, which are neither digits nor
+// separators and do not change where the tokens around them start, and a run is maximal, so
+// the four digits it keeps cannot join another run.
+func maskRuns(b []byte) ([]byte, bool) {
+	w := cow{src: b}
+	start, n, seps := 0, 0, 0 // the current run's first digit token, its digit count, trailing separators
+	end := func() {
+		if n >= minRunDigits {
+			maskRun(&w, start, n-4)
+		}
+		n, seps = 0, 0
+	}
+	for i := 0; i < len(b); {
+		next, class := runToken(b, i)
+		switch class {
+		case tokDigit:
+			if n > 0 && seps > maxRunSeps {
+				end()
+			}
+			if n == 0 {
+				start = i
+			}
+			n++
+			seps = 0
+		case tokSep:
+			seps++
+		default:
+			end()
+		}
+		i = next
+	}
+	end()
+	if w.buf == nil {
+		return b, false
+	}
+	return w.buf, true
+}
+
+// maskRun masks the first k digit tokens from b[start], which is where a run starts.
+func maskRun(w *cow, start, k int) {
+	x := w.copy()
+	for i := start; k > 0; {
+		next, class := runToken(w.src, i)
+		if class == tokDigit {
+			for j := i; j < next; j++ {
+				x[j] = 'X'
+			}
+			k--
+		}
+		i = next
+	}
+}
+
+// runToken returns the end of the token at b[i] and its class. A token is a JSON escape
+// (\uXXXX, or a backslash and the next byte), a percent escape (%XX), or one byte; it is a digit
+// or a separator (see isRunSep) by what it decodes to. Escapes are read as escapes wherever they
+// are, and backslashes pair up from the start of the body, as in a JSON string: in \\u0032,
+// the u0032 is text, and its digits are plain digits.
+func runToken(b []byte, i int) (int, int) {
+	c := b[i]
+	switch {
+	case c == '\\' && i+1 < len(b):
+		if b[i+1] == 'u' && len(b)-i >= 6 && isHex(b[i+2]) && isHex(b[i+3]) && isHex(b[i+4]) && isHex(b[i+5]) {
+			if b[i+2] != '0' || b[i+3] != '0' {
+				return i + 6, tokOther
+			}
+			return i + 6, classify(hexValue(b[i+4])<<4 | hexValue(b[i+5]))
+		}
+		if c := b[i+1]; c == 'n' || c == 't' || c == 'r' {
+			return i + 2, tokSep
+		}
+		return i + 2, tokOther // \\, \", a cut \u...
+	case c == '%' && len(b)-i >= 3 && isHex(b[i+1]) && isHex(b[i+2]):
+		return i + 3, classify(hexValue(b[i+1])<<4 | hexValue(b[i+2]))
+	}
+	return i + 1, classify(c)
+}
+
+func classify(c byte) int {
+	switch {
+	case isDigit(c):
+		return tokDigit
+	case isRunSep(c):
+		return tokSep
+	}
+	return tokOther
+}
+
+// isRunSep reports whether c may stand between the digit groups of a run: space, '-', '+', '.',
+// tab, CR or LF.
+func isRunSep(c byte) bool {
+	const set uint64 = 1<<' ' | 1<<'-' | 1<<'+' | 1<<'.' | 1<<'\t' | 1<<'\r' | 1<<'\n'
+	return c < 64 && set>>c&1 != 0
+}
+
+func hexValue(c byte) byte {
+	switch {
+	case isDigit(c):
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
