@@ -33,6 +33,26 @@ func openStore(t *testing.T) *db.Store {
 	return s
 }
 
+// newAgent registers an agent with the default limits and returns its user code.
+func newAgent(t *testing.T, s *db.Store) string {
+	t.Helper()
+	agent := "A" + fmt.Sprint(time.Now().UnixNano()%1e9)
+	if _, err := s.UpsertAgent(context.Background(), db.AgentUpdate{UserCode: agent}); err != nil {
+		t.Fatal(err)
+	}
+	return agent
+}
+
+// allowedTransaction records an allowed debit-hook for a new reference and returns it.
+func allowedTransaction(t *testing.T, s *db.Store, agent string) string {
+	t.Helper()
+	ref := fmt.Sprint(time.Now().UnixNano() % 1e13)
+	if d, err := s.DecideDebitHook(context.Background(), debitHook(ref, agent, false)); err != nil || !d.Allow {
+		t.Fatalf("debit-hook: %+v %v", d, err)
+	}
+	return ref
+}
+
 func debitHook(ref, agent string, own bool) db.DebitHook {
 	h := db.DebitHook{
 		Inbound:  db.Inbound{Source: "eko", Method: "POST", Path: "/eko/aeps/callback", RemoteAddr: "test", Body: []byte("{}"), Action: "debit-hook", Reference: ref, HTTPStatus: 200},

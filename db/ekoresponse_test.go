@@ -15,10 +15,7 @@ import (
 func TestLateEkoResponseFlags(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
-	agent := "A" + fmt.Sprint(time.Now().UnixNano()%1e9)
-	if _, err := s.UpsertAgent(ctx, db.AgentUpdate{UserCode: agent}); err != nil {
-		t.Fatal(err)
-	}
+	agent := newAgent(t, s)
 	flagged := map[string]map[string]bool{
 		"success":  {"0": false, "1": true, "2": false, "3": true, "4": true, "5": false, "9": false},
 		"failed":   {"0": true, "1": false, "2": false, "3": false, "4": false, "5": false, "9": false},

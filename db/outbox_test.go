@@ -3,7 +3,6 @@ package db_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -90,14 +89,7 @@ func TestClaimOutboxKeepsWorkflowOrder(t *testing.T) {
 func TestClaimOutboxSettling(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
-	agent := "A" + fmt.Sprint(time.Now().UnixNano()%1e9)
-	if _, err := s.UpsertAgent(ctx, db.AgentUpdate{UserCode: agent}); err != nil {
-		t.Fatal(err)
-	}
-	ref := fmt.Sprint(time.Now().UnixNano() % 1e13)
-	if d, err := s.DecideDebitHook(ctx, debitHook(ref, agent, false)); err != nil || !d.Allow {
-		t.Fatalf("debit-hook: %+v %v", d, err)
-	}
+	ref := allowedTransaction(t, s, newAgent(t, s))
 	wf := "aeps/eko/" + ref // its start entry is queued; add a signal behind it
 	if _, err := s.DB().ExecContext(ctx, `INSERT INTO outbox (kind, workflow_id, signal_name, payload, dedupe_key)
 		VALUES ('signal', $1, 'outcome', '{}', 'sig-' || $1)`, wf); err != nil {

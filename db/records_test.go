@@ -2,9 +2,7 @@ package db_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
-	"time"
 
 	"github.com/aepsflow/aepsflow/db"
 )
@@ -14,14 +12,7 @@ import (
 func TestApplyChange(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
-	agent := "A" + fmt.Sprint(time.Now().UnixNano()%1e9)
-	if _, err := s.UpsertAgent(ctx, db.AgentUpdate{UserCode: agent}); err != nil {
-		t.Fatal(err)
-	}
-	ref := fmt.Sprint(time.Now().UnixNano() % 1e13)
-	if d, err := s.DecideDebitHook(ctx, debitHook(ref, agent, false)); err != nil || !d.Allow {
-		t.Fatalf("debit-hook: %+v %v", d, err)
-	}
+	ref := allowedTransaction(t, s, newAgent(t, s))
 	wf := "aeps/eko/" + ref
 	type row struct {
 		State  string `db:"state"`
