@@ -229,7 +229,9 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 		Aadhaar: aadhaar, Amounts: amounts, Response: response,
 		Signal: func(t db.TxRef, responseID int64) (db.OutboxEntry, error) {
 			key := "eko_response:" + itoa(responseID)
-			o := workflows.Outcome{EventID: key, Source: workflows.SourceEko, TxStatus: r.TxStatus}
+			// tx_status is request text that the workflow quotes in reasons: masked here, since
+			// the outbox payload (the workflow's input too) is stored as built.
+			o := workflows.Outcome{EventID: key, Source: workflows.SourceEko, TxStatus: redact.Text(r.TxStatus)}
 			return outbox.SignalEntry(t.WorkflowID, workflows.SignalOutcome, key, s.txInput(t), o)
 		},
 	})

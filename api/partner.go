@@ -15,6 +15,7 @@ import (
 	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/outbox"
 	"github.com/aepsflow/aepsflow/partner"
+	"github.com/aepsflow/aepsflow/redact"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -115,7 +116,8 @@ func (s *Server) partnerCallback(c *gin.Context) {
 		},
 		Signal: func(t db.TxRef, callbackID int64) (db.OutboxEntry, error) {
 			key := "partner_callback:" + itoa(callbackID)
-			o := workflows.Outcome{EventID: key, Source: workflows.SourcePartner, PartnerOutcome: string(outcome), PartnerStatus: status}
+			o := workflows.Outcome{EventID: key, Source: workflows.SourcePartner, PartnerOutcome: string(outcome),
+				PartnerStatus: redact.Text(status)} // request text, masked as in api/eko.go
 			return outbox.SignalEntry(t.WorkflowID, workflows.SignalOutcome, key, s.txInput(t), o)
 		},
 	})

@@ -44,3 +44,30 @@ func TestRequestTextIsMaskedInEveryColumn(t *testing.T) {
 		}
 	}
 }
+
+// TestReferencesAreNeverMasked: a client_ref_id that looks like an Aadhaar number (4-4-4 digits
+// with a valid check digit) is a reference, not personal data: the workflow's input, the stored
+// request and the transaction keep it exactly, or the inquiry would ask Eko about another one.
+func TestReferencesAreNeverMasked(t *testing.T) {
+	t.Parallel()
+	a := apptest.Start(t, apptest.Options{NoWorker: true, NoRelay: true})
+	a.RegisterAgent(agentCode, nil, nil)
+	const ref = "2345-6789-0124" // Verhoeff-valid: a written Aadhaar number's shape
+	if status, r := post(t, a, cashHook(ref, agentCode, "100").body(t)); status != http.StatusOK || !r.allowed() {
+		t.Fatalf("debit-hook: %d %+v", status, r)
+	}
+	for _, q := range []string{
+		`SELECT payload->'input'->>'client_ref_id' FROM outbox WHERE kind = 'start'`,
+		`SELECT payload->'input'->>'provider_ref' FROM outbox WHERE kind = 'start'`,
+		`SELECT reference FROM inbound_requests WHERE action = 'debit-hook'`,
+		`SELECT client_ref_id FROM transactions`,
+	} {
+		var got string
+		if err := a.Store.DB().GetContext(context.Background(), &got, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if got != ref {
+			t.Errorf("%s = %q, want %q", q, got, ref)
+		}
+	}
+}

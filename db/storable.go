@@ -18,23 +18,33 @@ import (
 //     Aadhaar numbers masked) are in inbound_requests.body (bytea), so the columns hold a
 //     storable copy, with U+FFFD for what cannot be stored.
 
-// storable returns s with full Aadhaar numbers masked and invalid UTF-8 and NUL replaced by U+FFFD.
-func storable(s string) string {
-	if masked, changed := redact.Body([]byte(s)); changed {
-		s = string(masked)
-	}
+// storable returns free text s with full Aadhaar numbers masked and invalid UTF-8 and NUL
+// replaced by U+FFFD.
+func storable(s string) string { return storableKey(redact.Text(s)) }
+
+// storableKey returns s with invalid UTF-8 and NUL replaced by U+FFFD, and nothing masked: for
+// a reference, which must match the transaction's exactly (the parsers keep them printable).
+func storableKey(s string) string {
 	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
 		return s
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
-// storableJSON returns a JSON document as a jsonb argument (a string: binary_parameters needs
-// that), with full Aadhaar numbers masked (redact.Document). One holding \u0000 or invalid UTF-8
-// is re-encoded with U+FFFD in their place; numbers keep their exact text. The check comes
-// first so that the common document costs no re-encoding.
+// storableJSON returns a JSON document of request text (a response, headers, an event's
+// details) as a jsonb argument (a string: binary_parameters needs that), with full Aadhaar
+// numbers masked (redact.Document), and fit for jsonb (validJSON).
 func storableJSON(doc []byte) (string, error) {
 	doc, _ = redact.Document(doc)
+	return validJSON(doc)
+}
+
+// validJSON returns doc as a jsonb argument, with nothing masked: for an outbox payload, which
+// carries the workflow's input (its references must stay exact; its free text, a tx_status or a
+// partner status, is masked where the API builds it). One holding \u0000 or invalid UTF-8 is
+// re-encoded with U+FFFD in their place; numbers keep their exact text. The check comes first
+// so that the common document costs no re-encoding.
+func validJSON(doc []byte) (string, error) {
 	if !bytes.Contains(doc, []byte(`\u0000`)) && utf8.Valid(doc) {
 		return string(doc), nil
 	}

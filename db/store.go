@@ -152,7 +152,7 @@ func insertInbound(ctx context.Context, q queryer, in Inbound) (int64, error) {
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) RETURNING id`,
 		// Any of these may carry request text; the body keeps the exact bytes.
 		storable(in.Source), storable(in.Method), storable(in.Path), storable(in.RemoteAddr), headers, in.Body,
-		in.BodySize, in.BodyTruncated, in.BodyRedacted, storable(in.Action), storable(in.Reference), in.TransactionID,
+		in.BodySize, in.BodyTruncated, in.BodyRedacted, storable(in.Action), storableKey(in.Reference), in.TransactionID,
 		storable(in.Outcome), storable(in.OutcomeDetail), in.HTTPStatus,
 	).Scan(&id)
 	if err != nil {
@@ -180,8 +180,9 @@ type execer interface {
 }
 
 func insertOutbox(ctx context.Context, q execer, e OutboxEntry) error {
-	// A signal's payload carries request text (tx_status, the partner's status).
-	payload, err := storableJSON(e.Payload)
+	// A signal's payload carries request text (tx_status, the partner's status), masked by the
+	// API that built it; validJSON keeps the references exact.
+	payload, err := validJSON(e.Payload)
 	if err != nil {
 		return fmt.Errorf("queue %s for %s: %w", e.Kind, e.WorkflowID, err)
 	}

@@ -391,6 +391,14 @@ func IsMaskedAadhaar(s string) bool {
 	return maskedRE.MatchString(strings.TrimSpace(s))
 }
 
+// Text is Body for a string: s with every full Aadhaar number masked.
+func Text(s string) string {
+	if out, changed := Body([]byte(s)); changed {
+		return string(out)
+	}
+	return s
+}
+
 // MaskAadhaar replaces every ASCII digit of s except the last four with 'X', keeping everything
 // else. It is for a value known to be an Aadhaar field that failed IsMaskedAadhaar.
 func MaskAadhaar(s string) string {
