@@ -10,23 +10,30 @@ import (
 	"github.com/aepsflow/aepsflow/apptest"
 )
 
-// TestWrongMethodOnCallbackURLs: a method other than POST on either callback URL is answered 405
-// in that protocol's shape, and the request is stored with its body like any bad input.
-func TestWrongMethodOnCallbackURLs(t *testing.T) {
+// TestMisroutedCallbacks: a method other than POST on either callback URL (405, with Allow), or
+// a URL beside one, such as a trailing slash or a typo (404), is answered in that protocol's shape,
+// and the request is stored with its body like any bad input.
+func TestMisroutedCallbacks(t *testing.T) {
 	t.Parallel()
 	a := apptest.Start(t, apptest.Options{NoWorker: true, NoRelay: true})
 	for _, tt := range []struct {
-		method, path, wantAllow string
-		check                   func(raw []byte) bool
+		method, path string
+		wantStatus   int
+		wantAllow    string
+		check        func(raw []byte) bool
+		wantOutcome  string
 	}{
-		{http.MethodGet, callbackPath, "POST, OPTIONS", ekoRefusal},
-		{http.MethodPut, callbackPath, "POST, OPTIONS", ekoRefusal},
-		{http.MethodDelete, callbackPath, "POST, OPTIONS", ekoRefusal},
-		{http.MethodGet, "/partner/aeps/callback", "POST", partnerFailure},
-		{http.MethodPatch, "/partner/aeps/callback", "POST", partnerFailure},
-		{http.MethodOptions, "/partner/aeps/callback", "POST", partnerFailure},
-		{http.MethodTrace, "/partner/aeps/callback", "POST", partnerFailure},
-		{"PROPFIND", callbackPath, "POST, OPTIONS", ekoRefusal},
+		{http.MethodGet, callbackPath, 405, "POST, OPTIONS", ekoRefusal, "method_not_allowed"},
+		{http.MethodPut, callbackPath, 405, "POST, OPTIONS", ekoRefusal, "method_not_allowed"},
+		{http.MethodDelete, callbackPath, 405, "POST, OPTIONS", ekoRefusal, "method_not_allowed"},
+		{"PROPFIND", callbackPath, 405, "POST, OPTIONS", ekoRefusal, "method_not_allowed"},
+		{http.MethodGet, "/partner/aeps/callback", 405, "POST", partnerFailure, "method_not_allowed"},
+		{http.MethodPatch, "/partner/aeps/callback", 405, "POST", partnerFailure, "method_not_allowed"},
+		{http.MethodOptions, "/partner/aeps/callback", 405, "POST", partnerFailure, "method_not_allowed"},
+		{http.MethodTrace, "/partner/aeps/callback", 405, "POST", partnerFailure, "method_not_allowed"},
+		{http.MethodPost, callbackPath + "/", 404, "", ekoRefusal, "not_found"},
+		{http.MethodPost, "/eko/aeps/callbak", 404, "", ekoRefusal, "not_found"},
+		{http.MethodPost, "/partner/aeps/callback/", 404, "", partnerFailure, "not_found"},
 	} {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			marker := newMarker(t)
@@ -40,13 +47,12 @@ func TestWrongMethodOnCallbackURLs(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			raw, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != http.StatusMethodNotAllowed || !tt.check(raw) || resp.Header.Get("Allow") != tt.wantAllow {
-				t.Fatalf("status %d Allow %q reply %s, want 405, Allow %q and the protocol's error shape",
-					resp.StatusCode, resp.Header.Get("Allow"), raw, tt.wantAllow)
+			if resp.StatusCode != tt.wantStatus || !tt.check(raw) || resp.Header.Get("Allow") != tt.wantAllow {
+				t.Fatalf("status %d Allow %q reply %s, want %d, Allow %q and the protocol's error shape",
+					resp.StatusCode, resp.Header.Get("Allow"), raw, tt.wantStatus, tt.wantAllow)
 			}
 			in := inboundByMarker(t, a, marker)
-			if in.Outcome != "method_not_allowed" || in.HTTPStatus != http.StatusMethodNotAllowed ||
-				!strings.Contains(in.OutcomeDetail, tt.method) {
+			if in.Outcome != tt.wantOutcome || in.HTTPStatus != tt.wantStatus || in.OutcomeDetail == "" {
 				t.Errorf("stored outcome %q status %d detail %q", in.Outcome, in.HTTPStatus, in.OutcomeDetail)
 			}
 		})

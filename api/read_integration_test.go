@@ -248,12 +248,13 @@ func TestReadTransactionOddReferences(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{NoWorker: true, NoRelay: true})
 	a.RegisterAgent(agentCode, nil, nil)
 	n := apptest.Ref(t)[:8]
-	for _, ref := range []string{"AB/" + n, "AB+" + n, "AB " + n, "A+B/" + n} {
+	refs := []string{"AB/" + n, "AB+" + n, "AB " + n, "A+B/" + n, "AB%41" + n, n + "%"}
+	for _, ref := range refs {
 		if status, r := post(t, a, cashHook(ref, agentCode, "100").body(t)); status != http.StatusOK || !r.allowed() {
 			t.Fatalf("debit-hook %q: %d %+v", ref, status, r)
 		}
 	}
-	for _, ref := range []string{"AB/" + n, "AB+" + n, "AB " + n, "A+B/" + n} {
+	for _, ref := range refs {
 		status, body := admin(t, a, http.MethodGet, "/v1/transactions/"+url.PathEscape(ref), apptest.AdminToken, "")
 		if status != http.StatusOK || body["client_ref_id"] != ref {
 			t.Errorf("GET %s: %d %v, want %q", url.PathEscape(ref), status, body, ref)

@@ -48,10 +48,12 @@ func (s *Server) Handler() http.Handler {
 	r.Use(gin.Recovery())
 	r.HandleMethodNotAllowed = true
 	// Route on the escaped path, so that a reference holding '/' (sent as %2F) is still one
-	// path segment: /v1/transactions/AB%2F12 reads transaction "AB/12". Parameters stay escaped
-	// (gin would unescape them as a query, '+' becoming a space); pathParam unescapes them.
-	// No redirects: one rebuilt from the decoded path would point elsewhere.
-	r.UseRawPath = true
+	// path segment: /v1/transactions/AB%2F12 reads transaction "AB/12". EscapedPath, not
+	// RawPath (which Go leaves empty when the default escaping matches, so the decoded path
+	// would be decoded twice). Parameters stay escaped (gin would unescape them as a query, '+'
+	// becoming a space); pathParam unescapes them once. No redirects: one rebuilt from the
+	// decoded path would point elsewhere.
+	r.UseEscapedPath = true
 	r.UnescapePathValues = false
 	r.RedirectTrailingSlash = false
 
@@ -62,20 +64,31 @@ func (s *Server) Handler() http.Handler {
 
 	r.POST("/partner/aeps/callback", s.observe("partner"), s.partnerCallback)
 
-	// Another method on a callback URL is bad input like any other: stored and answered in the
-	// protocol's shape (gin's own 405 is plain text and keeps nothing).
-	ekoWrong := s.wrongMethod("eko", "POST, OPTIONS", ekoHeaders(s.Config.EkoAllowedHeaders),
-		func(string) any { return refuse("Invalid request: use POST.") })
-	partnerWrong := s.wrongMethod("partner", "POST", partnerHeaders(),
+	// Another method on a callback URL, or a URL beside one (a trailing slash, a typo), is bad
+	// input like any other: stored and answered in the protocol's shape (gin's own 404 and 405
+	// are plain text and keep nothing).
+	ekoMisrouted := s.misrouted("eko", "POST, OPTIONS", ekoHeaders(s.Config.EkoAllowedHeaders),
+		func(string) any { return refuse("Invalid request: use POST to the callback URL.") })
+	partnerMisrouted := s.misrouted("partner", "POST", partnerHeaders(),
 		func(desc string) any { return partnerReply{Status: "1", StatusDesc: desc} })
 	r.NoMethod(func(c *gin.Context) {
 		switch c.Request.URL.Path {
 		case "/eko/aeps/callback":
-			ekoWrong(c)
+			ekoMisrouted(c, http.StatusMethodNotAllowed)
 		case "/partner/aeps/callback":
-			partnerWrong(c)
+			partnerMisrouted(c, http.StatusMethodNotAllowed)
 		default:
 			c.JSON(http.StatusMethodNotAllowed, gin.H{"error": "method " + c.Request.Method + " not allowed"})
+		}
+	})
+	r.NoRoute(func(c *gin.Context) {
+		switch p := c.Request.URL.Path; {
+		case strings.HasPrefix(p, "/eko/aeps/"):
+			ekoMisrouted(c, http.StatusNotFound)
+		case strings.HasPrefix(p, "/partner/aeps/"):
+			partnerMisrouted(c, http.StatusNotFound)
+		default:
+			c.JSON(http.StatusNotFound, gin.H{"error": "not found"})
 		}
 	})
 
@@ -216,17 +229,23 @@ func (s *Server) rawRequest(c *gin.Context, source string, headerNames []string)
 	return body, in, tooLarge, err
 }
 
-// wrongMethod stores a request to a callback URL with a method other than POST and answers 405
-// in the caller's protocol shape, built by reply from the reason, with allow as Allow.
-func (s *Server) wrongMethod(source, allow string, headerNames []string, reply func(reason string) any) gin.HandlerFunc {
-	return func(c *gin.Context) {
+// misrouted stores a request that reached a callback URL with another method than POST (405),
+// or a URL beside a callback's (404), and answers in the caller's protocol shape, built by reply
+// from the reason.
+func (s *Server) misrouted(source, allow string, headerNames []string, reply func(reason string) any) func(*gin.Context, int) {
+	return func(c *gin.Context, status int) {
+		start := time.Now()
 		_, in, _, _ := s.rawRequest(c, source, headerNames)
-		reason := "method " + c.Request.Method + " is not allowed; use POST"
-		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "method_not_allowed", reason, http.StatusMethodNotAllowed
+		outcome, reason := "not_found", "no callback at "+truncate(c.Request.URL.Path, 100)+"; POST to the callback URL"
+		if status == http.StatusMethodNotAllowed {
+			outcome, reason = "method_not_allowed", "method "+c.Request.Method+" is not allowed; use POST"
+			c.Header("Allow", allow)
+		}
+		in.Outcome, in.OutcomeDetail, in.HTTPStatus = outcome, reason, status
 		s.storeOnly(c.Request.Context(), in)
-		mark(c, "method_not_allowed")
-		c.Header("Allow", allow)
-		c.JSON(http.StatusMethodNotAllowed, reply(reason))
+		// Not behind the callback routes' observe middleware (gin's fallbacks run only the global one).
+		s.Metrics.Observe(source, "", outcome, time.Since(start))
+		c.JSON(status, reply(reason))
 	}
 }
 
