@@ -13,10 +13,21 @@ func LogAttr(_ []string, a slog.Attr) slog.Attr {
 		}
 	case slog.KindAny:
 		if err, ok := a.Value.Any().(error); ok {
-			if out, changed := Body([]byte(err.Error())); changed {
+			if out, changed := Body([]byte(errorText(err))); changed {
 				a.Value = slog.StringValue(string(out))
 			}
 		}
 	}
 	return a
+}
+
+// errorText is err.Error(), or "<nil>" for a typed nil whose Error method panics: slog would
+// print that rather than crash, and a log line must never crash its caller.
+func errorText(err error) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = "<nil>"
+		}
+	}()
+	return err.Error()
 }

@@ -8,6 +8,19 @@ import (
 	"testing"
 )
 
+type nilErr struct{ msg string }
+
+func (e *nilErr) Error() string { return e.msg } // panics on a nil *nilErr
+
+func TestLogAttrTypedNilError(t *testing.T) {
+	var buf bytes.Buffer
+	var err *nilErr
+	slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{ReplaceAttr: LogAttr})).Info("x", "err", error(err))
+	if !strings.Contains(buf.String(), `"err"`) {
+		t.Fatalf("log line lost: %s", buf.String())
+	}
+}
+
 func TestLogAttrMasksEveryStringAndError(t *testing.T) {
 	const full = "234567890124" // passes the Verhoeff check
 	grouped := "2345 6789 0124"
