@@ -208,7 +208,6 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 	}
 	in.Reference = r.ClientRefID
 	in.HTTPStatus = http.StatusOK
-	response, _ := redact.Document(r.Response)
 	amounts := map[string]decimal.NullDecimal{}
 	for _, f := range []string{"amount", "commission", "tds", "fee", "balance", "customer_balance"} {
 		if d, ok := eko.Decimal(r.Data[f]); ok {
@@ -226,7 +225,7 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 	res, err := s.Store.RecordEkoResponse(ctx, db.EkoResponse{
 		Inbound: in, ClientRefID: r.ClientRefID, ContentHash: r.ContentHash, TxStatus: r.TxStatus, Status: r.Status,
 		Message: r.Message, TID: r.Data["tid"], BankRefNum: r.Data["bank_ref_num"], UserCode: r.Data["user_code"],
-		Aadhaar: aadhaar, Amounts: amounts, Response: response,
+		Aadhaar: aadhaar, Amounts: amounts, Response: r.Response, // masked by the store, as every jsonb value
 		Signal: func(t db.TxRef, responseID int64) (db.OutboxEntry, error) {
 			key := "eko_response:" + itoa(responseID)
 			// tx_status is request text that the workflow quotes in reasons: masked here, since

@@ -8,13 +8,11 @@ import "log/slog"
 func LogAttr(_ []string, a slog.Attr) slog.Attr {
 	switch a.Value.Kind() {
 	case slog.KindString:
-		if out, changed := Body([]byte(a.Value.String())); changed {
-			a.Value = slog.StringValue(string(out))
-		}
+		a.Value = slog.StringValue(Text(a.Value.String()))
 	case slog.KindAny:
 		if err, ok := a.Value.Any().(error); ok {
-			if out, changed := Body([]byte(errorText(err))); changed {
-				a.Value = slog.StringValue(string(out))
+			if s := errorText(err); Text(s) != s {
+				a.Value = slog.StringValue(Text(s)) // only then: a handler may format errors its own way
 			}
 		}
 	}
