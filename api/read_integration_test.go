@@ -111,21 +111,22 @@ func TestReadTransaction(t *testing.T) {
 		if status, body := admin(t, a, http.MethodGet, "/healthz", "", ""); status != http.StatusOK || body["status"] != "ok" {
 			t.Errorf("/healthz %d %v", status, body)
 		}
-		if status, body := admin(t, a, http.MethodGet, "/readyz", "", ""); status != http.StatusOK || body["ready"] != true {
+		if status, body := admin(t, a, http.MethodGet, "/readyz", "", ""); status != http.StatusOK || body["ready"] != true || body["degraded"] != false {
 			t.Errorf("/readyz %d %v", status, body)
 		}
 	})
 }
 
-// TestReadyzWithoutTemporal: not ready while Temporal is unreachable, still alive.
+// TestReadyzWithoutTemporal: still ready while Temporal is unreachable (the replica takes callbacks
+// and keeps them in the outbox), reported as degraded with the reason.
 func TestReadyzWithoutTemporal(t *testing.T) {
 	t.Parallel()
 	a := apptest.Start(t, apptest.Options{TemporalAddress: "127.0.0.1:1", NoWorker: true, NoRelay: true})
 	status, body := admin(t, a, http.MethodGet, "/readyz", "", "")
 	checks, _ := body["checks"].(map[string]any)
-	if status != http.StatusServiceUnavailable || body["ready"] != false || checks["postgres"] != "ok" ||
+	if status != http.StatusOK || body["ready"] != true || body["degraded"] != true || checks["postgres"] != "ok" ||
 		!strings.HasPrefix(checks["temporal"].(string), "unreachable") {
-		t.Fatalf("/readyz %d %v, want 503 naming temporal", status, body)
+		t.Fatalf("/readyz %d %v, want 200 ready, degraded, naming temporal", status, body)
 	}
 	if status, _ := admin(t, a, http.MethodGet, "/healthz", "", ""); status != http.StatusOK {
 		t.Fatalf("/healthz %d", status)

@@ -176,28 +176,32 @@ func (s *Server) requireAdmin(c *gin.Context) {
 	c.Next()
 }
 
+// readyz answers whether this replica can take callbacks: PostgreSQL answers. Temporal away is
+// reported as degraded, not as not-ready: the outbox lets the API keep confirming and recording
+// callbacks then, and pulling every replica out of service during a Temporal outage would turn
+// it into a full outage.
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
 	defer cancel()
 	checks := gin.H{}
-	ok := true
+	ready, degraded := true, false
 	if err := s.Store.Ping(ctx); err != nil {
-		checks["postgres"], ok = "unreachable: "+err.Error(), false
+		checks["postgres"], ready = "unreachable: "+err.Error(), false
 	} else {
 		checks["postgres"] = "ok"
 	}
 	if s.Temporal == nil {
-		checks["temporal"], ok = "not configured", false
+		checks["temporal"], degraded = "not configured", true
 	} else if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		checks["temporal"], ok = "unreachable: "+err.Error(), false
+		checks["temporal"], degraded = "unreachable (callbacks are kept in the outbox): "+err.Error(), true
 	} else {
 		checks["temporal"] = "ok"
 	}
 	status := http.StatusOK
-	if !ok {
+	if !ready {
 		status = http.StatusServiceUnavailable
 	}
-	c.JSON(status, gin.H{"ready": ok, "checks": checks})
+	c.JSON(status, gin.H{"ready": ready, "degraded": degraded, "checks": checks})
 }
 
 // rawRequest reads a callback's body within the configured limit and builds its stored record.

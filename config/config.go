@@ -33,7 +33,10 @@ const (
 type Config struct {
 	AppEnv string // development | production
 
-	HTTPAddr        string
+	HTTPAddr string
+	// WorkerHTTPAddr is where a worker process serves /healthz, /readyz and /metrics ("" when
+	// WORKER_HTTP_ADDR=off).
+	WorkerHTTPAddr  string
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
 	RequestTimeout  time.Duration // budget for the database work behind one callback
@@ -97,6 +100,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("app_env", c.AppEnv),
 		slog.String("http_addr", c.HTTPAddr),
+		slog.String("worker_http_addr", c.WorkerHTTPAddr),
 		slog.String("temporal_address", c.TemporalAddress),
 		slog.String("temporal_namespace", c.TemporalNamespace),
 		slog.String("task_queue", c.TemporalTaskQueue),
@@ -128,6 +132,7 @@ func Load(env Getenv) (Config, error) {
 	c := Config{
 		AppEnv:            r.oneOf("APP_ENV", "production", "development", "production"),
 		HTTPAddr:          r.str("HTTP_ADDR", ":8080"),
+		WorkerHTTPAddr:    r.str("WORKER_HTTP_ADDR", ":8081"),
 		MaxBodyBytes:      int64(r.int("MAX_BODY_BYTES", 64<<10)),
 		ShutdownTimeout:   r.dur("SHUTDOWN_TIMEOUT", 20*time.Second),
 		RequestTimeout:    r.dur("REQUEST_TIMEOUT", 900*time.Millisecond),
@@ -209,6 +214,9 @@ func Load(env Getenv) (Config, error) {
 	}
 	if c.MaxBodyBytes < 1024 {
 		r.fail("MAX_BODY_BYTES", errors.New("must be at least 1024"))
+	}
+	if strings.EqualFold(c.WorkerHTTPAddr, "off") {
+		c.WorkerHTTPAddr = ""
 	}
 	if c.RelayBatchSize < 1 {
 		r.fail("OUTBOX_BATCH_SIZE", errors.New("must be at least 1"))
