@@ -19,6 +19,11 @@ const (
 	Expired               = "expired"
 )
 
+// All lists every state, for validating a state named in a request.
+func All() []State {
+	return []State{Pending, Inquiry, ReversalPending, Unknown, NeedsReview, Success, Failed, Reversed, Expired}
+}
+
 // IsFinal reports whether state ends the transaction.
 func IsFinal(state State) bool {
 	switch state {
