@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/txstate"
 )
 
 // List page sizes: JSON pages are bounded (a page is built in memory); the CSV export streams
@@ -32,22 +34,22 @@ var CSVColumns = []string{"reference", "provider", "type", "agent", "amount", "c
 
 // listItem is one transaction in the JSON list.
 type listItem struct {
-	Reference   string  `json:"reference"`
-	ProviderRef string  `json:"provider_ref"`
-	Provider    string  `json:"provider"`
-	Type        string  `json:"type"`
-	Agent       string  `json:"agent"`
-	Amount      *string `json:"amount"`
-	Commission  *string `json:"commission"`
-	TDS         *string `json:"tds"`
-	State       string  `json:"state"`
-	StateReason string  `json:"state_reason"`
-	TID         string  `json:"tid"`
-	BankRef     string  `json:"bank_reference"`
-	Created     string  `json:"created"`
-	Final       *string `json:"final"`
-	Flagged     bool    `json:"flagged"`
-	FlagReason  string  `json:"flag_reason,omitempty"`
+	Reference   string        `json:"reference"`
+	ProviderRef string        `json:"provider_ref"`
+	Provider    string        `json:"provider"`
+	Type        string        `json:"type"`
+	Agent       string        `json:"agent"`
+	Amount      *string       `json:"amount"`
+	Commission  *string       `json:"commission"`
+	TDS         *string       `json:"tds"`
+	State       txstate.State `json:"state"`
+	StateReason string        `json:"state_reason"`
+	TID         string        `json:"tid"`
+	BankRef     string        `json:"bank_reference"`
+	Created     string        `json:"created"`
+	Final       *string       `json:"final"`
+	Flagged     bool          `json:"flagged"`
+	FlagReason  string        `json:"flag_reason,omitempty"`
 }
 
 // Money prints an exact amount with at least two decimals ("100.00", "0.325"), never through a
@@ -94,9 +96,7 @@ func (s *Server) location() *time.Location {
 var (
 	dateRE     = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 	providerRE = regexp.MustCompile(`^(eko|partner:.+)$`)
-	knownState = map[string]bool{"pending": true, "inquiry": true, "reversal_pending": true, "unknown": true,
-		"needs_review": true, "success": true, "failed": true, "reversed": true, "expired": true}
-	knownType = map[string]bool{"cash_withdrawal": true, "balance_inquiry": true, "mini_statement": true}
+	knownType  = map[string]bool{"cash_withdrawal": true, "balance_inquiry": true, "mini_statement": true}
 )
 
 // parseBound reads from/to: a date (YYYY-MM-DD, a whole day in LIMIT_TIMEZONE; "to" includes it)
@@ -136,7 +136,7 @@ func (s *Server) parseListFilter(c *gin.Context, csvOut bool) (db.ListFilter, er
 	if f.Agent != "" && !userCodeRE.MatchString(f.Agent) {
 		return f, errors.New("agent must be a user_code: 1 to 32 letters, digits, '_' or '-'")
 	}
-	if f.State = c.Query("state"); f.State != "" && !knownState[f.State] {
+	if f.State = txstate.State(c.Query("state")); f.State != "" && !slices.Contains(txstate.All(), f.State) {
 		return f, fmt.Errorf("unknown state %q", f.State)
 	}
 	if f.Type = c.Query("type"); f.Type != "" && !knownType[f.Type] {
@@ -243,7 +243,7 @@ func (s *Server) csvRecord(r db.FinanceRow, rec []string) []string {
 		final = s.timeText(r.FinalAt.Time)
 	}
 	return append(rec[:0], csvSafe(r.ClientRefID), csvSafe(r.Provider), r.TxType, csvSafe(r.AgentUserCode.String),
-		opt(r.Amount), opt(r.Commission), opt(r.TDS), r.State, csvSafe(r.TID), csvSafe(r.BankRefNum),
+		opt(r.Amount), opt(r.Commission), opt(r.TDS), string(r.State), csvSafe(r.TID), csvSafe(r.BankRefNum),
 		s.timeText(r.CreatedAt), final, strconv.FormatBool(r.Flagged))
 }
 

@@ -12,6 +12,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
+
+	"github.com/aepsflow/aepsflow/txstate"
 )
 
 // FinanceRow is one transaction as finance reads it (view tx_finance).
@@ -28,7 +30,7 @@ type FinanceRow struct {
 	TDS           decimal.NullDecimal `db:"tds"`
 	TID           string              `db:"tid"`
 	BankRefNum    string              `db:"bank_ref_num"`
-	State         string              `db:"state"`
+	State         txstate.State       `db:"state"`
 	StateReason   string              `db:"state_reason"`
 	Flagged       bool                `db:"flagged"`
 	FlagReason    string              `db:"flag_reason"`
@@ -78,7 +80,7 @@ func DecodeCursor(s string) (Cursor, error) {
 type ListFilter struct {
 	From, To time.Time // created_at in [From, To)
 	Agent    string
-	State    string
+	State    txstate.State
 	Type     string
 	Provider string
 	Flagged  *bool
