@@ -97,6 +97,7 @@ func (s *Server) Handler() http.Handler {
 	admin := r.Group("/v1", s.requireAdmin)
 	admin.GET("/transactions", s.listTransactions)
 	admin.GET("/transactions/:ref", s.getTransaction)
+	admin.GET("/reports/daily", s.dailyReport)
 	admin.POST("/transactions/:ref/resolve", s.resolveTransaction)
 	admin.GET("/agents/:user_code", s.getAgent)
 	admin.PUT("/agents/:user_code", s.putAgent)
