@@ -16,6 +16,7 @@ import (
 	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/outbox"
 	"github.com/aepsflow/aepsflow/redact"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -124,8 +125,8 @@ func (s *Server) workflowState(ctx context.Context, workflowID string) any {
 }
 
 type resolveRequest struct {
-	State  string `json:"state"`
-	Reason string `json:"reason"`
+	State  txstate.State `json:"state"`
+	Reason string        `json:"reason"`
 	// By is who resolves: taken from the token. Kept for older clients; when sent it must name the
 	// token's operator, so that the record can never say someone else did it.
 	By string `json:"by"`
@@ -138,7 +139,7 @@ func (s *Server) resolveTransaction(c *gin.Context) {
 		return
 	}
 	req.Reason, req.By = strings.TrimSpace(req.Reason), strings.TrimSpace(req.By)
-	if (req.State != workflows.StateSuccess && req.State != workflows.StateFailed) || req.Reason == "" {
+	if (req.State != txstate.Success && req.State != txstate.Failed) || req.Reason == "" {
 		c.JSON(http.StatusBadRequest, gin.H{"error": "state must be success or failed, and reason is required"})
 		return
 	}

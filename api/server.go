@@ -37,6 +37,8 @@ type Server struct {
 	NewClientRefID func() (string, error)
 	// Metrics may be nil (no /metrics route, nothing recorded).
 	Metrics *metrics.Metrics
+	// OnExportFlush, when set, is called at each flush of a CSV export (tests check streaming).
+	OnExportFlush func()
 }
 
 // Handler builds the Gin engine with every route.
@@ -91,7 +93,9 @@ func (s *Server) Handler() http.Handler {
 	})
 
 	admin := r.Group("/v1", s.requireAdmin)
+	admin.GET("/transactions", s.listTransactions)
 	admin.GET("/transactions/:ref", s.getTransaction)
+	admin.GET("/reports/daily", s.dailyReport)
 	admin.POST("/transactions/:ref/resolve", s.resolveTransaction)
 	admin.GET("/agents/:user_code", s.getAgent)
 	admin.PUT("/agents/:user_code", s.putAgent)
@@ -179,13 +183,21 @@ func (s *Server) requireAdmin(c *gin.Context) {
 	c.Next()
 }
 
+// isAdmin reports whether the request carries an operator's token.
+func (s *Server) isAdmin(c *gin.Context) bool {
+	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	_, known := s.Config.OperatorByToken(token)
+	return ok && known
+}
+
 // operator is the name of the operator the request authenticated as (set by requireAdmin).
 func operator(c *gin.Context) string { return c.GetString(keyOperator) }
 
 // readyz answers whether this replica can take callbacks: PostgreSQL answers. Temporal away is
 // reported as degraded, not as not-ready: the outbox lets the API keep confirming and recording
 // callbacks then, and pulling every replica out of service during a Temporal outage would turn
-// it into a full outage.
+// it into a full outage. Only an operator's token sees why: the errors name hosts, ports and
+// driver messages, which a stranger probing the service has no business reading.
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
 	defer cancel()
@@ -206,6 +218,10 @@ func (s *Server) readyz(c *gin.Context) {
 	status := http.StatusOK
 	if !ready {
 		status = http.StatusServiceUnavailable
+	}
+	if !s.isAdmin(c) {
+		c.JSON(status, gin.H{"ready": ready, "degraded": degraded})
+		return
 	}
 	c.JSON(status, gin.H{"ready": ready, "degraded": degraded, "checks": checks})
 }
