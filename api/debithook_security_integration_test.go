@@ -96,7 +96,7 @@ func TestDebitHookSignsOnlyTheBooking(t *testing.T) {
 	if status, r := post(t, a, cashHook(apptest.Ref(t), limited, "100").body(t)); status != http.StatusOK || !r.allowed() {
 		t.Fatalf("the limited agent's one withdrawal: %d %+v", status, r)
 	}
-	if status, r := post(t, a, cashHook(apptest.Ref(t), limited, "100").body(t)); r.allowed() || !strings.Contains(r.Message, "Daily limit") {
+	if status, r := post(t, a, cashHook(apptest.Ref(t), limited, "100").body(t)); r.allowed() || !strings.Contains(r.Message, "daily limit") {
 		t.Fatalf("the limited agent's second withdrawal: %d %+v, want the daily limit", status, r)
 	}
 
@@ -295,7 +295,7 @@ func TestEkoResponseBeforeDebitHookDoesNotBlockIt(t *testing.T) {
 		t.Fatalf("early eko-response: %d %+v", status, r)
 	}
 	status, r = post(t, a, cashHook(other, "20819999", "100").body(t))
-	if status != http.StatusOK || !r.isRefusal() || !strings.Contains(r.Message, "not registered") {
+	if status != http.StatusOK || !r.isRefusal() || !strings.Contains(r.Message, "cannot make AePS transactions") {
 		t.Fatalf("unknown agent's debit-hook: %d %+v, want refused as an unknown agent", status, r)
 	}
 }

@@ -219,7 +219,7 @@ func repeatDecision(h DebitHook, known knownReference) Decision {
 		// Eko has reported on the transaction (or someone has, in its name): a confirmation
 		// now could only serve a replay, whatever state the workflow has reached.
 		return Decision{Code: "already_reported", Message: processed}
-	case known.State.String != txstate.Pending && !h.AllowRepeatAfterResult:
+	case txstate.State(known.State.String) != txstate.Pending && !h.AllowRepeatAfterResult:
 		return Decision{Code: "already_processed", Message: processed}
 	}
 	return Decision{Allow: true, Code: "allowed_repeat", ClientRefID: known.ClientRefID.String}

@@ -5,8 +5,6 @@ package workflows
 import (
 	"time"
 
-	"go.temporal.io/sdk/temporal"
-
 	"github.com/aepsflow/aepsflow/txstate"
 )
 
@@ -16,19 +14,6 @@ const (
 	SignalOutcome           = "outcome"
 	SignalResolve           = "resolve"
 	QueryState              = "state"
-)
-
-// States, re-exported for readers of this package.
-const (
-	StatePending         = txstate.Pending
-	StateInquiry         = txstate.Inquiry
-	StateReversalPending = txstate.ReversalPending
-	StateUnknown         = txstate.Unknown
-	StateNeedsReview     = txstate.NeedsReview
-	StateSuccess         = txstate.Success
-	StateFailed          = txstate.Failed
-	StateReversed        = txstate.Reversed
-	StateExpired         = txstate.Expired
 )
 
 // Providers.
@@ -42,22 +27,6 @@ const (
 // transaction, and the same ID whichever replica or retry computes it.
 func WorkflowID(provider, clientRefID string) string {
 	return "aeps/" + provider + "/" + clientRefID
-}
-
-// Search attributes operators filter on in the Temporal Web UI. Each must be registered on the
-// server (Keyword); the worker refuses to start otherwise, since an unregistered attribute would
-// wedge every workflow task that upserts it.
-var (
-	AttrClientRefID   = temporal.NewSearchAttributeKeyKeyword("ClientRefID")
-	AttrAgentUserCode = temporal.NewSearchAttributeKeyKeyword("AgentUserCode")
-	AttrTxType        = temporal.NewSearchAttributeKeyKeyword("TxType")
-	AttrTxState       = temporal.NewSearchAttributeKeyKeyword("TxState")
-	AttrTxProvider    = temporal.NewSearchAttributeKeyKeyword("TxProvider")
-)
-
-// SearchAttributeNames lists the custom attributes the worker checks for at start-up.
-func SearchAttributeNames() []string {
-	return []string{"ClientRefID", "AgentUserCode", "TxType", "TxState", "TxProvider"}
 }
 
 // Policy carries the timings a workflow runs with. It travels in the input so that a
@@ -139,18 +108,18 @@ const (
 
 // Resolution is an operator's decision on a transaction that needs review.
 type Resolution struct {
-	EventID string `json:"event_id"`
-	State   string `json:"state"` // success | failed
-	Reason  string `json:"reason"`
-	By      string `json:"by"`
+	EventID string        `json:"event_id"`
+	State   txstate.State `json:"state"` // success | failed
+	Reason  string        `json:"reason"`
+	By      string        `json:"by"`
 }
 
 // Snapshot is what the state query returns.
 type Snapshot struct {
-	State           string `json:"state"`
-	Reason          string `json:"reason"`
-	ClaimedTxStatus string `json:"claimed_tx_status,omitempty"`
-	InquiryTxStatus string `json:"inquiry_tx_status,omitempty"`
-	Inquiries       int    `json:"inquiries"`
-	Outcomes        int    `json:"outcomes"`
+	State           txstate.State `json:"state"`
+	Reason          string        `json:"reason"`
+	ClaimedTxStatus string        `json:"claimed_tx_status,omitempty"`
+	InquiryTxStatus string        `json:"inquiry_tx_status,omitempty"`
+	Inquiries       int           `json:"inquiries"`
+	Outcomes        int           `json:"outcomes"`
 }
