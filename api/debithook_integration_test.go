@@ -28,7 +28,7 @@ func TestDebitHookAllowed(t *testing.T) {
 		wantType   string
 		wantAmount string // amount_text as stored
 	}{
-		{"cash withdrawal, seed params", func(ref string) hook { return cashHook(ref, agentCode, "100") }, "cash_withdrawal", "100"},
+		{"cash withdrawal, documented params", func(ref string) hook { return cashHook(ref, agentCode, "100") }, "cash_withdrawal", "100"},
 		{"cash withdrawal, 100.00 signed as sent", func(ref string) hook { return cashHook(ref, agentCode, "100.00") }, "cash_withdrawal", "100.00"},
 		{"balance inquiry skips the absent amount", func(ref string) hook {
 			return hook{Ref: ref, Data: map[string]string{"customer_id": customer, "bank_code": "PUNB", "type": "3", "user_code": agentCode}}

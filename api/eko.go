@@ -23,7 +23,7 @@ func ekoHeaders(custom []string) []string {
 	return append([]string{"Origin", "Referer", "User-Agent", "Content-Type", "Content-Length", "X-Forwarded-For", "X-Request-Id"}, custom...)
 }
 
-// allowReply and refuseReply are the debit-hook reply shapes from the seed.
+// allowReply and refuseReply are the debit-hook reply shapes (docs/eko-aeps.md#debit-hook).
 type allowReply struct {
 	Action             string `json:"action"`
 	Allow              bool   `json:"allow"`
