@@ -59,6 +59,11 @@ var ErrNotAcknowledged = errors.New("event not acknowledged")
 // sent reports whether this call sent it; the error is ErrNotAcknowledged (wrapped) after a
 // non-2xx answer.
 func (s *Store) DeliverEvent(ctx context.Context, eventID string, send func(body []byte) Attempt) (sent bool, err error) {
+	// The row lock and the record outlive ctx (the caller's, which a worker's shutdown cancels):
+	// an acknowledgement that came back must be recorded, or the event would be sent again.
+	// send itself uses ctx, so a shutdown still cuts a pending POST short.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var e WebhookEvent
 		if err := tx.GetContext(ctx, &e, `SELECT `+webhookColumns+` FROM webhook_events WHERE event_id = $1 FOR UPDATE`, eventID); err != nil {
