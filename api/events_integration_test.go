@@ -140,7 +140,7 @@ func TestEventsToPlatform(t *testing.T) {
 			refs[ref] = []string{"transaction.needs_review", "transaction.resolved"}
 			waitTxState(t, a, ref, "needs_review")
 			if status, body := admin(t, a, http.MethodPost, "/v1/transactions/"+ref+"/resolve", apptest.AdminToken,
-				`{"state":"success","reason":"bank statement shows the debit","by":"asha"}`); status != http.StatusAccepted {
+				`{"state":"success","reason":"bank statement shows the debit"}`); status != http.StatusAccepted {
 				t.Fatalf("resolve: %d %v", status, body)
 			}
 		}
@@ -261,7 +261,7 @@ func TestEventsPastDeadline(t *testing.T) {
 	post(t, a, ekoResponse(t, ref, "9", nil))
 	waitTxState(t, a, ref, "needs_review")
 	if status, body := admin(t, a, http.MethodPost, "/v1/transactions/"+ref+"/resolve", apptest.AdminToken,
-		`{"state":"failed","reason":"no debit on the statement","by":"asha"}`); status != http.StatusAccepted {
+		`{"state":"failed","reason":"no debit on the statement"}`); status != http.StatusAccepted {
 		t.Fatalf("resolve: %d %v", status, body)
 	}
 	workflowResult(t, a, wfID)
