@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/aepsflow/aepsflow/apptest"
+	"github.com/aepsflow/aepsflow/txstate"
 )
 
 // TestPartnerAmountMismatch (issue 10, finding 3, partner side): a partner's later report for the
@@ -16,7 +17,7 @@ func TestPartnerAmountMismatch(t *testing.T) {
 	tests := []struct {
 		name       string
 		amount     string // the second report's txnAmount (JSON)
-		wantState  string
+		wantState  txstate.State
 		wantReason []string
 	}{
 		{"another amount", `"9000"`, "needs_review", []string{`txnAmount "9000"`, `earlier report gave "2000"`}},

@@ -52,6 +52,26 @@ type responseReply struct {
 
 const unavailable = "Service temporarily unavailable. Please try again in a minute."
 
+// recorded is the reply to every eko-response that was stored, whatever it meant.
+var recorded = responseReply{Status: "ok", Outcome: "recorded"}
+
+// agentMessage is what a refused debit-hook tells the agent: what to do, never which internal
+// state caused it (reported, processed, in review), whether an agent code is registered or
+// suspended, or another agent's limits and usage, since anyone can send a debit-hook for any
+// reference or agent code. The code and the store's detailed message stay in the log and the
+// stored request.
+func agentMessage(code string) string {
+	switch code {
+	case "reference_conflict", "already_processed", "reference_already_reported":
+		return "This transaction reference cannot be used again. Please start a new transaction."
+	case "unknown_agent", "agent_suspended":
+		return "This agent account cannot make AePS transactions now. Please contact support."
+	case "daily_count_limit", "daily_amount_limit":
+		return "This withdrawal is over the agent's daily limit. Please try a smaller amount or try again tomorrow."
+	}
+	return "This transaction cannot be confirmed. Please start a new transaction or contact support."
+}
+
 func (s *Server) ekoCallback(c *gin.Context) {
 	start := time.Now()
 	body, in, tooLarge, readErr := s.rawRequest(c, "eko", ekoHeaders(s.Config.EkoAllowedHeaders))
@@ -150,7 +170,7 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 	if !d.Allow {
 		log.Info("debit-hook refused", "message", d.Message)
 		mark(c, d.Code)
-		c.JSON(http.StatusOK, refuse(d.Message))
+		c.JSON(http.StatusOK, refuse(agentMessage(d.Code)))
 		return
 	}
 	// One fresh timestamp signs both secret_key and request_hash.
@@ -244,8 +264,11 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 		c.JSON(http.StatusServiceUnavailable, responseReply{Status: "error", Message: unavailable})
 		return
 	}
-	log.Info("eko-response recorded", "outcome", res.Outcome, "flagged", res.Flagged, "signalled", res.Signalled,
-		"over_cap", res.OverCap, "latency", time.Since(start))
+	log.Info("eko-response recorded", "outcome", res.Outcome, "flagged", res.Flagged, "flag_reason", res.FlagReason,
+		"signalled", res.Signalled, "over_cap", res.OverCap, "latency", time.Since(start))
 	mark(c, res.Outcome)
-	c.JSON(http.StatusOK, responseReply{Status: "ok", Outcome: res.Outcome, Message: res.FlagReason})
+	// One neutral reply for everything stored: whoever sends an eko-response (any browser) must
+	// not learn whether the reference exists, is final or was reported before. The detail is in
+	// the log line above and in the stored rows.
+	c.JSON(http.StatusOK, recorded)
 }

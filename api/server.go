@@ -39,6 +39,8 @@ type Server struct {
 	NewClientRefID func() (string, error)
 	// Metrics may be nil (no /metrics route, nothing recorded).
 	Metrics *metrics.Metrics
+	// OnExportFlush, when set, is called at each flush of a CSV export (tests check streaming).
+	OnExportFlush func()
 }
 
 // Handler builds the Gin engine with every route.
@@ -93,7 +95,9 @@ func (s *Server) Handler() http.Handler {
 	})
 
 	admin := r.Group("/v1", s.requireAdmin)
+	admin.GET("/transactions", s.listTransactions)
 	admin.GET("/transactions/:ref", s.getTransaction)
+	admin.GET("/reports/daily", s.dailyReport)
 	admin.POST("/transactions/:ref/resolve", s.resolveTransaction)
 	admin.GET("/agents/:user_code", s.getAgent)
 	admin.PUT("/agents/:user_code", s.putAgent)
@@ -164,18 +168,25 @@ func (s *Server) observe(source string) gin.HandlerFunc {
 	}
 }
 
-// requireAdmin checks the bearer token in constant time (over digests, so length leaks nothing).
+// requireAdmin lets only a caller with the admin token through.
 func (s *Server) requireAdmin(c *gin.Context) {
-	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-	want := sha256.Sum256([]byte(s.Config.AdminToken))
-	got := sha256.Sum256([]byte(token))
-	if !ok || s.Config.AdminToken == "" || subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
+	if !s.isAdmin(c) {
 		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "missing or invalid admin token"})
 		return
 	}
 	c.Next()
 }
 
+// isAdmin checks the bearer token in constant time (over digests, so length leaks nothing).
+func (s *Server) isAdmin(c *gin.Context) bool {
+	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	want := sha256.Sum256([]byte(s.Config.AdminToken))
+	got := sha256.Sum256([]byte(token))
+	return ok && s.Config.AdminToken != "" && subtle.ConstantTimeCompare(want[:], got[:]) == 1
+}
+
+// readyz answers 200 or 503. Only the admin token sees why: the errors name hosts, ports and
+// driver messages, which a stranger probing the service has no business reading.
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
 	defer cancel()
@@ -196,6 +207,10 @@ func (s *Server) readyz(c *gin.Context) {
 	status := http.StatusOK
 	if !ok {
 		status = http.StatusServiceUnavailable
+	}
+	if !s.isAdmin(c) {
+		c.JSON(status, gin.H{"ready": ok})
+		return
 	}
 	c.JSON(status, gin.H{"ready": ok, "checks": checks})
 }

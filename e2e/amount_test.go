@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/aepsflow/aepsflow/apptest"
+	"github.com/aepsflow/aepsflow/txstate"
 )
 
 // TestInquiryAmountIsChecked (issue 10, finding 3): a cash withdrawal allowed for Rs 100 that Eko's
@@ -18,7 +19,7 @@ func TestInquiryAmountIsChecked(t *testing.T) {
 		name       string
 		report     string // eko-response tx_status, and the inquiry's
 		ekoAmount  string // what Eko's inquiry reports
-		wantState  string
+		wantState  txstate.State
 		wantReason []string
 	}{
 		{"success for Rs 10,000", "0", "10000.0", "needs_review", []string{`"10000.0"`, `allowed for "100"`}},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aepsflow/aepsflow/activities"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -32,61 +33,61 @@ func TestReportedAmount(t *testing.T) {
 		in              workflows.Input
 		steps           []step
 		inquire         inquiryFn
-		wantTransitions []string
-		wantState       string
+		wantTransitions []txstate.State
+		wantState       txstate.State
 		wantReason      []string
 	}{
 		{
 			name: "success for the allowed amount", in: ekoInput(),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "0")}, inquire: answers(inquiry(activities.ClassFinal, "0", "100.00")),
-			wantTransitions: []string{"inquiry", "success"}, wantState: "success", wantReason: []string{"confirmed by Transaction Inquiry"},
+			wantTransitions: []txstate.State{"inquiry", "success"}, wantState: "success", wantReason: []string{"confirmed by Transaction Inquiry"},
 		},
 		{
 			name: "success for another amount", in: ekoInput(),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "0")}, inquire: answers(inquiry(activities.ClassFinal, "0", "10000.0")),
-			wantTransitions: []string{"inquiry", "needs_review"}, wantState: "needs_review",
+			wantTransitions: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review",
 			wantReason: []string{`"10000.0"`, `allowed for "100"`, "tx_status 0"},
 		},
 		{
 			name: "success a paisa off", in: ekoInput(),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "0")}, inquire: answers(inquiry(activities.ClassFinal, "0", "100.01")),
-			wantTransitions: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantReason: []string{`"100.01"`, `"100"`},
+			wantTransitions: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review", wantReason: []string{`"100.01"`, `"100"`},
 		},
 		{
 			name: "success without an amount", in: ekoInput(),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "0")}, inquire: answers(inquiry(activities.ClassFinal, "0", "")),
-			wantTransitions: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantReason: []string{"no amount", `"100"`},
+			wantTransitions: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review", wantReason: []string{"no amount", `"100"`},
 		},
 		{
 			name: "success with an amount that is not a number", in: ekoInput(),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "0")}, inquire: answers(inquiry(activities.ClassFinal, "0", "1e2x")),
-			wantTransitions: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantReason: []string{`"1e2x"`},
+			wantTransitions: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review", wantReason: []string{`"1e2x"`},
 		},
 		{
 			name: "no eko-response, inquiry success for another amount", in: ekoInput(),
 			inquire:         answers(pending, inquiry(activities.ClassFinal, "0", "5000")),
-			wantTransitions: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantReason: []string{`"5000"`, `"100"`},
+			wantTransitions: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review", wantReason: []string{`"5000"`, `"100"`},
 		},
 		{
 			name: "refund for another amount", in: ekoInput(verifyFailure),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "4")}, inquire: answers(inquiry(activities.ClassFinal, "4", "200")),
-			wantTransitions: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantReason: []string{"tx_status 4", `"200"`},
+			wantTransitions: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review", wantReason: []string{"tx_status 4", `"200"`},
 		},
 		{
 			name: "refund pending for another amount", in: ekoInput(),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "3")}, inquire: answers(inquiry(activities.ClassReversalPending, "3", "150")),
-			wantTransitions: []string{"reversal_pending", "needs_review"}, wantState: "needs_review", wantReason: []string{"tx_status 3", `"150"`},
+			wantTransitions: []txstate.State{"reversal_pending", "needs_review"}, wantState: "needs_review", wantReason: []string{"tx_status 3", `"150"`},
 		},
 		{
 			name: "failure is not compared", in: ekoInput(verifyFailure),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "1")}, inquire: answers(inquiry(activities.ClassFinal, "1", "")),
-			wantTransitions: []string{"inquiry", "failed"}, wantState: "failed",
+			wantTransitions: []txstate.State{"inquiry", "failed"}, wantState: "failed",
 		},
 		{
 			name: "partner report for the first amount", in: partnerInput(func(in *workflows.Input) { in.Amount = "2000" }),
 			steps:           []step{partnerAmount(time.Minute, "partner:1", "success", "0", "2000.00")},
 			inquire:         noInquiry,
-			wantTransitions: []string{"success"}, wantState: "success",
+			wantTransitions: []txstate.State{"success"}, wantState: "success",
 		},
 		{
 			name: "partner report for another amount", in: partnerInput(func(in *workflows.Input) { in.Amount = "2000" }),
@@ -95,20 +96,20 @@ func TestReportedAmount(t *testing.T) {
 				partnerAmount(time.Hour, "partner:2", "success", "0", "9000"),
 			},
 			inquire:         noInquiry,
-			wantTransitions: []string{"unknown", "needs_review"}, wantState: "needs_review",
+			wantTransitions: []txstate.State{"unknown", "needs_review"}, wantState: "needs_review",
 			wantReason: []string{"partner:2", `txnAmount "9000"`, `earlier report gave "2000"`},
 		},
 		{
 			name: "partner balance enquiry: empty and zero are the same", in: partnerInput(func(in *workflows.Input) { in.Amount, in.TxType = "", "balance_inquiry" }),
 			steps:           []step{partnerAmount(time.Minute, "partner:1", "success", "0", "0")},
 			inquire:         noInquiry,
-			wantTransitions: []string{"success"}, wantState: "success",
+			wantTransitions: []txstate.State{"success"}, wantState: "success",
 		},
 		{
 			name: "partner signal from before the comparison carries no amount", in: partnerInput(func(in *workflows.Input) { in.Amount = "2000" }),
 			steps:           []step{partnerCb(time.Minute, "partner:1", "success", "0")},
 			inquire:         noInquiry,
-			wantTransitions: []string{"success"}, wantState: "success",
+			wantTransitions: []txstate.State{"success"}, wantState: "success",
 		},
 	}
 	for _, tc := range tests {

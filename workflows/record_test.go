@@ -29,6 +29,7 @@ import (
 	"github.com/aepsflow/aepsflow/apptest"
 	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/testenv"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -51,15 +52,15 @@ func TestRecordHistories(t *testing.T) {
 	ok := func(r activities.InquiryResult) answer { return answer{res: r} }
 	paths := []struct {
 		name        string
-		txStatuses  []string // eko-responses after the debit-hook
-		respondIn   string   // wait for this state before sending the eko-responses
-		inquiries   []answer // the last one repeats
-		wantEvents  []string // state changes recorded in PostgreSQL, in order
-		resolve     string   // operator's resolution once in needs_review
-		partner     []string // partner statuses, each a callback with its own txnId, instead of Eko's
-		amounts     []string // the partner callbacks' txnAmount (default 2000)
-		wantKind    string   // an event (no state change) that must be recorded too
-		wantState   string
+		txStatuses  []string      // eko-responses after the debit-hook
+		respondIn   txstate.State // wait for this state before sending the eko-responses
+		inquiries   []answer      // the last one repeats
+		wantEvents  []string      // state changes recorded in PostgreSQL, in order
+		resolve     txstate.State // operator's resolution once in needs_review
+		partner     []string      // partner statuses, each a callback with its own txnId, instead of Eko's
+		amounts     []string      // the partner callbacks' txnAmount (default 2000)
+		wantKind    string        // an event (no state change) that must be recorded too
+		wantState   txstate.State
 		wantRunning bool // parked in needs_review
 	}{
 		{name: "success_verified", txStatuses: []string{"0"}, inquiries: []answer{ok(final("0"))},
@@ -168,7 +169,7 @@ func TestRecordHistories(t *testing.T) {
 			}
 			// The TxState search attribute is upserted by the workflow task after the Record
 			// activity: waiting for it also makes sure the history is complete.
-			testenv.WaitFor(t, 60*time.Second, wid+" TxState "+p.wantState, func() (bool, error) {
+			testenv.WaitFor(t, 60*time.Second, wid+" TxState "+string(p.wantState), func() (bool, error) {
 				d, err := a.Temporal.DescribeWorkflowExecution(ctx, wid, "")
 				if err != nil {
 					return false, err
@@ -178,7 +179,7 @@ func TestRecordHistories(t *testing.T) {
 				if !running && info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 					return false, fmt.Errorf("workflow %s is %s", wid, info.GetStatus())
 				}
-				return keyword(info.GetSearchAttributes(), "TxState") == p.wantState && running == p.wantRunning, nil
+				return keyword(info.GetSearchAttributes(), "TxState") == string(p.wantState) && running == p.wantRunning, nil
 			})
 			checkEvents(t, a, ref, provider, p.wantEvents)
 
@@ -298,9 +299,9 @@ func findTx(t *testing.T, a *apptest.App, ref, provider string) (db.Transaction,
 	return txs[0], true
 }
 
-func waitState(t *testing.T, a *apptest.App, ref, provider, state string) {
+func waitState(t *testing.T, a *apptest.App, ref, provider string, state txstate.State) {
 	t.Helper()
-	testenv.WaitFor(t, 60*time.Second, ref+" in state "+state, func() (bool, error) {
+	testenv.WaitFor(t, 60*time.Second, ref+" in state "+string(state), func() (bool, error) {
 		tx, ok := findTx(t, a, ref, provider)
 		return ok && tx.State == state, nil
 	})
@@ -333,7 +334,7 @@ func checkEvents(t *testing.T, a *apptest.App, ref, provider string, want []stri
 	var got []string
 	for _, e := range evs {
 		if e.To != "" && e.Kind != "created" { // "created" (to pending) is the API's, not the workflow's
-			got = append(got, e.To)
+			got = append(got, string(e.To))
 		}
 	}
 	if !slices.Equal(got, want) {
