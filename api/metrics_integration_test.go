@@ -10,6 +10,7 @@ import (
 )
 
 func TestMetricsCountCallbacks(t *testing.T) {
+	// No relay: otherwise it may deliver the start before /metrics is read.
 	a := apptest.Start(t, apptest.Options{NoWorker: true, NoRelay: true})
 	a.RegisterAgent("20810200", nil, nil)
 	if status, r := post(t, a, cashHook(apptest.Ref(t), "20810200", "100").body(t)); status != http.StatusOK || !r.allowed() {
