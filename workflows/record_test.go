@@ -52,54 +52,54 @@ func TestRecordHistories(t *testing.T) {
 	ok := func(r activities.InquiryResult) answer { return answer{res: r} }
 	paths := []struct {
 		name        string
-		txStatuses  []string // eko-responses after the debit-hook
-		respondIn   string   // wait for this state before sending the eko-responses
-		inquiries   []answer // the last one repeats
-		wantEvents  []string // state changes recorded in PostgreSQL, in order
-		resolve     string   // operator's resolution once in needs_review
-		partner     []string // partner statuses, each a callback with its own txnId, instead of Eko's
-		wantKind    string   // an event (no state change) that must be recorded too
-		wantState   string
+		txStatuses  []string        // eko-responses after the debit-hook
+		respondIn   txstate.State   // wait for this state before sending the eko-responses
+		inquiries   []answer        // the last one repeats
+		wantEvents  []txstate.State // state changes recorded in PostgreSQL, in order
+		resolve     string          // operator's resolution once in needs_review
+		partner     []string        // partner statuses, each a callback with its own txnId, instead of Eko's
+		wantKind    string          // an event (no state change) that must be recorded too
+		wantState   txstate.State
 		wantRunning bool // parked in needs_review
 	}{
 		{name: "success_verified", txStatuses: []string{"0"}, inquiries: []answer{ok(final("0"))},
-			wantEvents: []string{"inquiry", "success"}, wantState: "success"},
+			wantEvents: []txstate.State{"inquiry", "success"}, wantState: "success"},
 		{name: "failed_verified", txStatuses: []string{"1"}, inquiries: []answer{ok(final("1"))},
-			wantEvents: []string{"inquiry", "failed"}, wantState: "failed"},
+			wantEvents: []txstate.State{"inquiry", "failed"}, wantState: "failed"},
 		{name: "forged_failure_needs_review", txStatuses: []string{"1"}, inquiries: []answer{ok(final("0"))},
-			wantEvents: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
+			wantEvents: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
 		{name: "refund_verified", txStatuses: []string{"4"}, inquiries: []answer{ok(final("4"))},
-			wantEvents: []string{"inquiry", "reversed"}, wantState: "reversed"},
+			wantEvents: []txstate.State{"inquiry", "reversed"}, wantState: "reversed"},
 		{name: "no_callback_inquiry_success", inquiries: []answer{ok(pending), ok(final("0"))},
-			wantEvents: []string{"inquiry", "success"}, wantState: "success"},
+			wantEvents: []txstate.State{"inquiry", "success"}, wantState: "success"},
 		{name: "pending_then_failed", txStatuses: []string{"2"}, inquiries: []answer{ok(pending), ok(pending), ok(final("1"))},
-			wantEvents: []string{"inquiry", "failed"}, wantState: "failed"},
+			wantEvents: []txstate.State{"inquiry", "failed"}, wantState: "failed"},
 		{name: "inquiry_retried_then_success", txStatuses: []string{"2"},
 			inquiries:  []answer{{err: errors.New("connection reset by peer")}, ok(final("0"))},
-			wantEvents: []string{"inquiry", "success"}, wantState: "success"},
+			wantEvents: []txstate.State{"inquiry", "success"}, wantState: "success"},
 		// Eko's inquiry API keeps failing; an eko-response parks the transaction meanwhile and
 		// the inquiry still being retried is abandoned.
 		{name: "callback_during_failing_inquiry", respondIn: "inquiry", txStatuses: []string{"9"},
 			inquiries:  []answer{{err: errors.New("connection refused")}},
-			wantEvents: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
+			wantEvents: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
 		{name: "pending_until_deadline_needs_review", txStatuses: []string{"2"}, inquiries: []answer{ok(pending)},
-			wantEvents: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
+			wantEvents: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
 		{name: "verify_denied_needs_review", txStatuses: []string{"0"}, inquiries: []answer{ok(final("1"))},
-			wantEvents: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
+			wantEvents: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
 		{name: "suspicious_needs_review", txStatuses: []string{"9"},
-			wantEvents: []string{"needs_review"}, wantState: "needs_review", wantRunning: true},
+			wantEvents: []txstate.State{"needs_review"}, wantState: "needs_review", wantRunning: true},
 		{name: "reversal", txStatuses: []string{"3"}, inquiries: []answer{ok(reversalPending), ok(reversalPending), ok(final("4"))},
-			wantEvents: []string{"reversal_pending", "reversed"}, wantState: "reversed"},
+			wantEvents: []txstate.State{"reversal_pending", "reversed"}, wantState: "reversed"},
 		{name: "expired_not_found", inquiries: []answer{ok(notFound)},
-			wantEvents: []string{"inquiry", "expired"}, wantState: "expired"},
+			wantEvents: []txstate.State{"inquiry", "expired"}, wantState: "expired"},
 		{name: "resolved_by_operator", txStatuses: []string{"9"}, resolve: "failed",
-			wantEvents: []string{"needs_review", "failed"}, wantState: "failed"},
+			wantEvents: []txstate.State{"needs_review", "failed"}, wantState: "failed"},
 		{name: "partner_success", partner: []string{"SUCCESS"},
-			wantEvents: []string{"success"}, wantState: "success"},
+			wantEvents: []txstate.State{"success"}, wantState: "success"},
 		// Neither success nor failure, so review after the window; the partner's final answer
 		// then arrives and is recorded for the operator (record-partner-report-in-review).
 		{name: "partner_unknown_review_then_report", partner: []string{"DEBIT TIMEOUT", "SUCCESS"}, respondIn: "needs_review",
-			wantEvents: []string{"unknown", "needs_review"}, wantKind: "outcome_in_review", wantState: "needs_review", wantRunning: true},
+			wantEvents: []txstate.State{"unknown", "needs_review"}, wantKind: "outcome_in_review", wantState: "needs_review", wantRunning: true},
 	}
 	// Histories go to a fresh directory and replace the kept ones only if every path passed.
 	outDir := t.TempDir()
@@ -158,7 +158,7 @@ func TestRecordHistories(t *testing.T) {
 			}
 			// The TxState search attribute is upserted by the workflow task after the Record
 			// activity: waiting for it also makes sure the history is complete.
-			testenv.WaitFor(t, 60*time.Second, wid+" TxState "+p.wantState, func() (bool, error) {
+			testenv.WaitFor(t, 60*time.Second, wid+" TxState "+string(p.wantState), func() (bool, error) {
 				d, err := a.Temporal.DescribeWorkflowExecution(ctx, wid, "")
 				if err != nil {
 					return false, err
@@ -168,7 +168,7 @@ func TestRecordHistories(t *testing.T) {
 				if !running && info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 					return false, fmt.Errorf("workflow %s is %s", wid, info.GetStatus())
 				}
-				return keyword(info.GetSearchAttributes(), "TxState") == p.wantState && running == p.wantRunning, nil
+				return keyword(info.GetSearchAttributes(), "TxState") == string(p.wantState) && running == p.wantRunning, nil
 			})
 			checkEvents(t, a, ref, provider, p.wantEvents)
 
@@ -310,7 +310,7 @@ func waitEvent(t *testing.T, a *apptest.App, ref, provider, kind string) {
 }
 
 // checkEvents compares the state changes the Record activity wrote to PostgreSQL.
-func checkEvents(t *testing.T, a *apptest.App, ref, provider string, want []string) {
+func checkEvents(t *testing.T, a *apptest.App, ref, provider string, want []txstate.State) {
 	t.Helper()
 	tx, ok := findTx(t, a, ref, provider)
 	if !ok {
@@ -320,7 +320,7 @@ func checkEvents(t *testing.T, a *apptest.App, ref, provider string, want []stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
+	var got []txstate.State
 	for _, e := range evs {
 		if e.To != "" && e.Kind != "created" { // "created" (to pending) is the API's, not the workflow's
 			got = append(got, e.To)
