@@ -22,10 +22,10 @@ func TestEkoResponseBeforeDebitHookRefusesIt(t *testing.T) {
 	if status != http.StatusOK || r.allowed() || !strings.Contains(r.Message, "cannot be used again") {
 		t.Fatalf("debit-hook after its response: %d %+v, want a refusal", status, r)
 	}
-	if n := queryInt(t, a, `SELECT count(*) FROM transactions WHERE provider_ref = $1`, ref); n != 0 {
+	if n := a.QueryInt(t, `SELECT count(*) FROM transactions WHERE provider_ref = $1`, ref); n != 0 {
 		t.Fatalf("%d transactions created, want 0", n)
 	}
-	if n := queryInt(t, a, `SELECT count(*) FROM inbound_requests WHERE reference = $1 AND outcome = 'refused'
+	if n := a.QueryInt(t, `SELECT count(*) FROM inbound_requests WHERE reference = $1 AND outcome = 'refused'
 		AND outcome_detail LIKE 'reference_already_reported%'`, ref); n != 1 {
 		t.Fatalf("refusal recorded %d times, want 1", n)
 	}
