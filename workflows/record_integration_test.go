@@ -52,54 +52,61 @@ func TestRecordHistories(t *testing.T) {
 	ok := func(r activities.InquiryResult) answer { return answer{res: r} }
 	paths := []struct {
 		name        string
-		txStatuses  []string        // eko-responses after the debit-hook
-		respondIn   txstate.State   // wait for this state before sending the eko-responses
-		inquiries   []answer        // the last one repeats
-		wantEvents  []txstate.State // state changes recorded in PostgreSQL, in order
-		resolve     string          // operator's resolution once in needs_review
-		partner     []string        // partner statuses, each a callback with its own txnId, instead of Eko's
-		wantKind    string          // an event (no state change) that must be recorded too
+		txStatuses  []string      // eko-responses after the debit-hook
+		respondIn   txstate.State // wait for this state before sending the eko-responses
+		inquiries   []answer      // the last one repeats
+		wantEvents  []string      // state changes recorded in PostgreSQL, in order
+		resolve     txstate.State // operator's resolution once in needs_review
+		partner     []string      // partner statuses, each a callback with its own txnId, instead of Eko's
+		amounts     []string      // the partner callbacks' txnAmount (default 2000)
+		wantKind    string        // an event (no state change) that must be recorded too
 		wantState   txstate.State
 		wantRunning bool // parked in needs_review
 	}{
 		{name: "success_verified", txStatuses: []string{"0"}, inquiries: []answer{ok(final("0"))},
-			wantEvents: []txstate.State{"inquiry", "success"}, wantState: "success"},
+			wantEvents: []string{"inquiry", "success"}, wantState: "success"},
 		{name: "failed_verified", txStatuses: []string{"1"}, inquiries: []answer{ok(final("1"))},
-			wantEvents: []txstate.State{"inquiry", "failed"}, wantState: "failed"},
+			wantEvents: []string{"inquiry", "failed"}, wantState: "failed"},
 		{name: "forged_failure_needs_review", txStatuses: []string{"1"}, inquiries: []answer{ok(final("0"))},
-			wantEvents: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
+			wantEvents: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
 		{name: "refund_verified", txStatuses: []string{"4"}, inquiries: []answer{ok(final("4"))},
-			wantEvents: []txstate.State{"inquiry", "reversed"}, wantState: "reversed"},
+			wantEvents: []string{"inquiry", "reversed"}, wantState: "reversed"},
 		{name: "no_callback_inquiry_success", inquiries: []answer{ok(pending), ok(final("0"))},
-			wantEvents: []txstate.State{"inquiry", "success"}, wantState: "success"},
+			wantEvents: []string{"inquiry", "success"}, wantState: "success"},
 		{name: "pending_then_failed", txStatuses: []string{"2"}, inquiries: []answer{ok(pending), ok(pending), ok(final("1"))},
-			wantEvents: []txstate.State{"inquiry", "failed"}, wantState: "failed"},
+			wantEvents: []string{"inquiry", "failed"}, wantState: "failed"},
 		{name: "inquiry_retried_then_success", txStatuses: []string{"2"},
 			inquiries:  []answer{{err: errors.New("connection reset by peer")}, ok(final("0"))},
-			wantEvents: []txstate.State{"inquiry", "success"}, wantState: "success"},
+			wantEvents: []string{"inquiry", "success"}, wantState: "success"},
 		// Eko's inquiry API keeps failing; an eko-response parks the transaction meanwhile and
 		// the inquiry still being retried is abandoned.
 		{name: "callback_during_failing_inquiry", respondIn: "inquiry", txStatuses: []string{"9"},
 			inquiries:  []answer{{err: errors.New("connection refused")}},
-			wantEvents: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
+			wantEvents: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
 		{name: "pending_until_deadline_needs_review", txStatuses: []string{"2"}, inquiries: []answer{ok(pending)},
-			wantEvents: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
+			wantEvents: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
 		{name: "verify_denied_needs_review", txStatuses: []string{"0"}, inquiries: []answer{ok(final("1"))},
-			wantEvents: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
+			wantEvents: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
 		{name: "suspicious_needs_review", txStatuses: []string{"9"},
-			wantEvents: []txstate.State{"needs_review"}, wantState: "needs_review", wantRunning: true},
+			wantEvents: []string{"needs_review"}, wantState: "needs_review", wantRunning: true},
 		{name: "reversal", txStatuses: []string{"3"}, inquiries: []answer{ok(reversalPending), ok(reversalPending), ok(final("4"))},
-			wantEvents: []txstate.State{"reversal_pending", "reversed"}, wantState: "reversed"},
+			wantEvents: []string{"reversal_pending", "reversed"}, wantState: "reversed"},
 		{name: "expired_not_found", inquiries: []answer{ok(notFound)},
-			wantEvents: []txstate.State{"inquiry", "expired"}, wantState: "expired"},
+			wantEvents: []string{"inquiry", "expired"}, wantState: "expired"},
 		{name: "resolved_by_operator", txStatuses: []string{"9"}, resolve: "failed",
-			wantEvents: []txstate.State{"needs_review", "failed"}, wantState: "failed"},
+			wantEvents: []string{"needs_review", "failed"}, wantState: "failed"},
 		{name: "partner_success", partner: []string{"SUCCESS"},
-			wantEvents: []txstate.State{"success"}, wantState: "success"},
+			wantEvents: []string{"success"}, wantState: "success"},
+		// compare-reported-amount: Eko confirms a success for another amount than allowed.
+		{name: "inquiry_amount_mismatch_needs_review", txStatuses: []string{"0"},
+			inquiries:  []answer{ok(activities.InquiryResult{Class: activities.ClassFinal, TxStatus: "0", Amount: "10000.0", TID: "2881234567", BankRefNum: "230612077853"})},
+			wantEvents: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
+		{name: "partner_amount_mismatch_needs_review", partner: []string{"DEBIT TIMEOUT", "SUCCESS"}, amounts: []string{"2000", "9000"},
+			respondIn: "unknown", wantEvents: []string{"unknown", "needs_review"}, wantState: "needs_review", wantRunning: true},
 		// Neither success nor failure, so review after the window; the partner's final answer
 		// then arrives and is recorded for the operator (record-partner-report-in-review).
 		{name: "partner_unknown_review_then_report", partner: []string{"DEBIT TIMEOUT", "SUCCESS"}, respondIn: "needs_review",
-			wantEvents: []txstate.State{"unknown", "needs_review"}, wantKind: "outcome_in_review", wantState: "needs_review", wantRunning: true},
+			wantEvents: []string{"unknown", "needs_review"}, wantKind: "outcome_in_review", wantState: "needs_review", wantRunning: true},
 	}
 	// Histories go to a fresh directory and replace the kept ones only if every path passed.
 	outDir := t.TempDir()
@@ -130,7 +137,11 @@ func TestRecordHistories(t *testing.T) {
 				if i == len(p.partner)-1 && p.respondIn != "" {
 					a.WaitTxState(t, provider, ref, p.respondIn)
 				}
-				postPartner(t, a, ref, fmt.Sprintf("9%s%02d", ref, i), st)
+				amount := "2000"
+				if i < len(p.amounts) {
+					amount = p.amounts[i]
+				}
+				postPartner(t, a, ref, fmt.Sprintf("9%s%02d", ref, i), st, amount)
 			}
 			if len(p.partner) == 0 {
 				a.DebitHook(t, ref, agent)
@@ -249,12 +260,12 @@ const (
 )
 
 // postPartner delivers a partner status callback for ref (a cash withdrawal) and requires "0".
-func postPartner(t *testing.T, a *apptest.App, ref, txnID, status string) {
+func postPartner(t *testing.T, a *apptest.App, ref, txnID, status, amount string) {
 	t.Helper()
 	body := fmt.Sprintf(`{"statusDesc":"as reported","createdDate":"2022-11-02 12:12:13","updatedDate":"2022-11-02 12:12:50",`+
-		`"productCode":"AEPS","txnType":"AEPS_CASH_WITHDRAWAL","txnAmount":"2000","txnDateTime":"2022-11-02 12:12:50",`+
+		`"productCode":"AEPS","txnType":"AEPS_CASH_WITHDRAWAL","txnAmount":%q,"txnDateTime":"2022-11-02 12:12:50",`+
 		`"customeridentIfication":"xxxx-xxxx-5604","status":%q,"rrn":"230612077853","txnId":%s,"username":"Sagarikatest",`+
-		`"ClientRefID":%q,"param_b":"771","param_c":""}`, status, txnID, ref)
+		`"ClientRefID":%q,"param_b":"771","param_c":""}`, amount, status, txnID, ref)
 	req, err := http.NewRequest(http.MethodPost, a.URL+"/partner/aeps/callback", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -299,7 +310,7 @@ func waitEvent(t *testing.T, a *apptest.App, ref, provider, kind string) {
 }
 
 // checkEvents compares the state changes the Record activity wrote to PostgreSQL.
-func checkEvents(t *testing.T, a *apptest.App, ref, provider string, want []txstate.State) {
+func checkEvents(t *testing.T, a *apptest.App, ref, provider string, want []string) {
 	t.Helper()
 	tx, ok := findTx(t, a, ref, provider)
 	if !ok {
@@ -309,10 +320,10 @@ func checkEvents(t *testing.T, a *apptest.App, ref, provider string, want []txst
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []txstate.State
+	var got []string
 	for _, e := range evs {
 		if e.To != "" && e.Kind != "created" { // "created" (to pending) is the API's, not the workflow's
-			got = append(got, e.To)
+			got = append(got, string(e.To))
 		}
 	}
 	if !slices.Equal(got, want) {
@@ -351,7 +362,7 @@ func history(t *testing.T, a *apptest.App, wid string) *historypb.History {
 
 // historySet is the directory the recorder (re)writes: one per workflow version, so that the
 // histories of earlier versions stay and keep proving that running workflows still replay.
-const historySet = "v3"
+const historySet = "v4"
 
 func replaceHistories(from, to string) error {
 	if err := os.MkdirAll(to, 0o755); err != nil {
