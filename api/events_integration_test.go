@@ -289,7 +289,7 @@ func TestEventsPastDeadline(t *testing.T) {
 		t.Fatalf("re-send: %d %v", status, body)
 	}
 	// The re-send is an audit event of ravi's, naming the two events it set out to send.
-	if n := queryInt(t, a, `SELECT count(*) FROM audit_events WHERE operator = 'ravi' AND action = 'resend'
+	if n := a.QueryInt(t, `SELECT count(*) FROM audit_events WHERE operator = 'ravi' AND action = 'resend'
 		AND target = $1 AND jsonb_array_length(detail->'event_ids') = 2`, wfID); n != 1 {
 		t.Errorf("%d audit events of ravi's re-send of 2 events, want 1", n)
 	}
