@@ -5,6 +5,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +14,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +38,10 @@ const (
 type Config struct {
 	AppEnv string // development | production
 
-	HTTPAddr        string
+	HTTPAddr string
+	// WorkerHTTPAddr is where a worker process serves /healthz, /readyz and /metrics ("" when
+	// WORKER_HTTP_ADDR=off).
+	WorkerHTTPAddr  string
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
 	RequestTimeout  time.Duration // budget for the database work behind one callback
@@ -59,7 +65,10 @@ type Config struct {
 
 	ClientRefIDSource string // eko | own
 
-	AdminToken string
+	// Operators may call the admin API (/v1/*), each with a token of their own
+	// (OPERATOR_TOKENS=name:token,...; ADMIN_TOKEN is the operator "admin"). Only the tokens'
+	// SHA-256 digests are kept: a dumped Config holds no usable token.
+	Operators []Operator
 
 	// Debit-hook rules.
 	CashMinAmount          decimal.Decimal
@@ -118,6 +127,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("app_env", c.AppEnv),
 		slog.String("http_addr", c.HTTPAddr),
+		slog.String("worker_http_addr", c.WorkerHTTPAddr),
 		slog.String("temporal_address", c.TemporalAddress),
 		slog.String("temporal_namespace", c.TemporalNamespace),
 		slog.String("task_queue", c.TemporalTaskQueue),
@@ -126,6 +136,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("eko_allowed_origins", c.EkoAllowedOrigins),
 		slog.String("client_ref_id_source", c.ClientRefIDSource),
 		slog.Int("partners", len(c.PartnerClients)),
+		slog.Any("operators", c.OperatorNames()),
 		slog.Any("callback_rate_limit", c.EkoRateLimit),
 		slog.Any("partner_callback_rate_limit", c.PartnerRateLimit),
 		slog.Any("trusted_proxies", c.TrustedProxies),
@@ -135,6 +146,38 @@ func (c Config) LogValue() slog.Value {
 // Format prints what LogValue lists, for every verb (%v, %+v, %#v, %s): a Config printed with fmt
 // would otherwise show every secret field.
 func (c Config) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.LogValue()) }
+
+// Operator is one admin API caller: a name and the SHA-256 digest of their token.
+type Operator struct {
+	Name        string
+	TokenDigest [sha256.Size]byte
+}
+
+// OperatorNames lists the configured operators' names (safe to log).
+func (c Config) OperatorNames() []string {
+	names := make([]string, len(c.Operators))
+	for i, o := range c.Operators {
+		names[i] = o.Name
+	}
+	return names
+}
+
+// OperatorByToken returns the name of the operator whose token this is. Every configured digest
+// is compared, in constant time, whether or not one already matched: neither the timing nor the
+// order of the list tells an attacker anything.
+func (c Config) OperatorByToken(token string) (string, bool) {
+	if token == "" {
+		return "", false
+	}
+	got := sha256.Sum256([]byte(token))
+	name, found := "", 0
+	for _, o := range c.Operators {
+		if subtle.ConstantTimeCompare(o.TokenDigest[:], got[:]) == 1 {
+			name, found = o.Name, found+1
+		}
+	}
+	return name, found == 1
+}
 
 // Development reports whether development defaults are allowed.
 func (c Config) Development() bool { return c.AppEnv == "development" }
@@ -152,6 +195,7 @@ func Load(env Getenv) (Config, error) {
 	c := Config{
 		AppEnv:            r.oneOf("APP_ENV", "production", "development", "production"),
 		HTTPAddr:          r.str("HTTP_ADDR", ":8080"),
+		WorkerHTTPAddr:    r.str("WORKER_HTTP_ADDR", ":8081"),
 		MaxBodyBytes:      int64(r.int("MAX_BODY_BYTES", 64<<10)),
 		ShutdownTimeout:   r.dur("SHUTDOWN_TIMEOUT", 20*time.Second),
 		RequestTimeout:    r.dur("REQUEST_TIMEOUT", 900*time.Millisecond),
@@ -227,10 +271,7 @@ func Load(env Getenv) (Config, error) {
 	}
 	c.EkoDeveloperKey = r.secret("EKO_DEVELOPER_KEY", dev, uatDeveloperKey)
 	c.EkoInitiatorID = r.secret("EKO_INITIATOR_ID", dev, uatInitiatorID)
-	c.AdminToken = r.secret("ADMIN_TOKEN", dev, "dev-admin-token")
-	if c.AdminToken != "" && len(c.AdminToken) < 12 && !dev {
-		r.fail("ADMIN_TOKEN", errors.New("must be at least 12 characters"))
-	}
+	c.Operators = r.operators(dev)
 	if c.DatabaseURL == "" {
 		r.fail("DATABASE_URL", errors.New("is required"))
 	}
@@ -244,6 +285,9 @@ func Load(env Getenv) (Config, error) {
 	}
 	if c.MaxBodyBytes < 1024 {
 		r.fail("MAX_BODY_BYTES", errors.New("must be at least 1024"))
+	}
+	if strings.EqualFold(c.WorkerHTTPAddr, "off") {
+		c.WorkerHTTPAddr = ""
 	}
 	for name, l := range map[string]RateLimit{"CALLBACK_RATE_BURST": c.EkoRateLimit, "PARTNER_CALLBACK_RATE_BURST": c.PartnerRateLimit} {
 		if l.On() && l.Burst < 1 {
@@ -412,6 +456,56 @@ func (r *reader) origins(name string) []string {
 			continue
 		}
 		out = append(out, o)
+	}
+	return out
+}
+
+var operatorNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._@-]{0,63}$`)
+
+// operators reads ADMIN_TOKEN (the operator "admin") and OPERATOR_TOKENS ("name:token,..."). Outside
+// development at least one operator is required and every token must be at least 12 characters;
+// a name or a token may appear only once, so that a token always names one person.
+func (r *reader) operators(dev bool) []Operator {
+	var out []Operator
+	seenName, seenToken := map[string]bool{}, map[[sha256.Size]byte]bool{}
+	add := func(name, token, source string) {
+		d := sha256.Sum256([]byte(token))
+		switch {
+		case len(token) < 12 && !dev:
+			r.fail(source, fmt.Errorf("token of %q must be at least 12 characters", name))
+		case seenName[name]:
+			r.fail(source, fmt.Errorf("operator %q appears twice", name))
+		case seenToken[d]:
+			r.fail(source, fmt.Errorf("operator %q has the same token as another operator", name))
+		}
+		seenName[name], seenToken[d] = true, true
+		out = append(out, Operator{Name: name, TokenDigest: d})
+	}
+	admin, _ := r.env("ADMIN_TOKEN")
+	if admin = strings.TrimSpace(admin); admin != "" {
+		add("admin", admin, "ADMIN_TOKEN")
+	}
+	raw, _ := r.env("OPERATOR_TOKENS")
+	for i, item := range strings.Split(raw, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		name, token, ok := strings.Cut(item, ":")
+		name, token = strings.TrimSpace(name), strings.TrimSpace(token)
+		if !ok || token == "" || !operatorNameRE.MatchString(name) {
+			// The entry is not quoted: it may be a token pasted without its name.
+			r.fail("OPERATOR_TOKENS", fmt.Errorf("entry %d must be name:token, the name in lower case letters, digits, '.', '_', '@' or '-'", i+1))
+			continue
+		}
+		add(name, token, "OPERATOR_TOKENS")
+	}
+	if len(out) == 0 {
+		if !dev {
+			r.fail("ADMIN_TOKEN/OPERATOR_TOKENS", errors.New("at least one operator token is required outside APP_ENV=development"))
+			return nil
+		}
+		add("admin", "dev-admin-token", "ADMIN_TOKEN")
 	}
 	return out
 }
