@@ -309,7 +309,7 @@ func TestNoFullAadhaarAnywhere(t *testing.T) {
 	request(t, http.MethodGet, a.URL+"/partner/aeps/callback?aadhaar="+probe, map[string]string{"client_id": probe}, "")
 
 	// Let everything reach Temporal and settle: the outbox delivered, and no workflow with work
-	// pending (its activities write to PostgreSQL too).
+	// pending that could carry request text (its activities write to PostgreSQL too).
 	var workflowIDs []string
 	if err := a.Store.DB().Select(&workflowIDs, `SELECT workflow_id FROM transactions ORDER BY id`); err != nil {
 		t.Fatal(err)
@@ -329,6 +329,9 @@ func TestNoFullAadhaarAnywhere(t *testing.T) {
 				return false, fmt.Errorf("workflow %s has a workflow task pending", id)
 			}
 			for _, pa := range d.GetPendingActivities() {
+				if pa.GetActivityType().GetName() == "Inquire" {
+					continue // pendingInquirer's answer and its record hold no request text
+				}
 				return false, fmt.Errorf("workflow %s has activity %s pending (%s, scheduled %s, attempt %d, last failure %v)", id,
 					pa.GetActivityType().GetName(), pa.GetState(), pa.GetLastStartedTime().AsTime(), pa.GetAttempt(), pa.GetLastFailure().GetMessage())
 			}
