@@ -8,10 +8,10 @@ func TestTextMasksBareNumbers(t *testing.T) {
 		"234567890124":                  "XXXXXXXX0124",
 		"/eko/aeps/234567890124?x=1":    "/eko/aeps/XXXXXXXX0124?x=1",
 		"a234567890124b,987654321012":   "aXXXXXXXX0124b,XXXXXXXX1012",
-		"234567890123":                  "234567890123",  // no check digit
-		"1234567890124":                 "1234567890124", // 13 digits: a reference, a timestamp
-		"23456789012":                   "23456789012",   // 11 digits
-		"034567890124x":                 "034567890124x", // no Aadhaar number starts with 0 or 1
+		"234567890123":                  "234567890123",   // no check digit
+		"1234567890124":                 "1234567890124",  // 13 digits: a reference, a timestamp
+		"23456789012":                   "23456789012",    // 11 digits
+		"034567890124x":                 "034567890124x",  // no Aadhaar number starts with 0 or 1
 		"2345 6789 0124":                "XXXX XXXX 0124", // Body's rule still applies
 	} {
 		if got := Text(in); got != want {

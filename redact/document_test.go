@@ -250,7 +250,7 @@ func TestDocumentKeepsValidJSON(t *testing.T) {
 		// References stay exact, even a bare number that passes the check.
 		`{"client_ref_id":"234567890124","ClientRefID":234567890124,"tid":"234567890124","bank_ref_num":"234567890124","rrn":"234567890124","txnId":234567890124,"TXN_ID":"234567890124"}`,
 		`{"data":{"tid":{"nested":["234567890124"]}},"x":"2345678901241","y":"1234567890124"}`, // 13 digits are not bare
-		"{\"note\":\"2345\\n6789\\n0123\",\"t\":\"a\\tb\"}", // not Verhoeff-valid
+		"{\"note\":\"2345\\n6789\\n0123\",\"t\":\"a\\tb\"}",                                    // not Verhoeff-valid
 		`  {"a" : [1, 2.5e3, "x"]}  `,
 	}
 	for _, in := range tests {
