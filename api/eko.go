@@ -126,6 +126,7 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 		BusinessDay:            now.In(cfg.LimitLocation),
 		DefaultLimits:          db.Limits{Count: cfg.DailyCashCountLimit, Amount: cfg.DailyCashAmountLimit},
 		AllowRepeatAfterResult: cfg.AllowRepeatAfterResult,
+		RequireLaunchWithin:    requireLaunchWithin(cfg.Gateway),
 		WorkflowID:             func(ref string) string { return workflows.WorkflowID(workflows.ProviderEko, ref) },
 		Start: func(ref string, createdAt time.Time) (db.OutboxEntry, error) {
 			in := s.input(workflows.ProviderEko, ref, h.ClientRefID, h.Type, h.Data["user_code"], h.Data["amount"], createdAt)

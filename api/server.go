@@ -7,8 +7,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"io"
 	"log/slog"
 	"net/http"
@@ -92,6 +90,8 @@ func (s *Server) Handler() http.Handler {
 		}
 	})
 
+	s.gatewayRoutes(r)
+
 	admin := r.Group("/v1", s.requireAdmin)
 	admin.GET("/transactions/:ref", s.getTransaction)
 	admin.POST("/transactions/:ref/resolve", s.resolveTransaction)
@@ -166,10 +166,8 @@ func (s *Server) observe(source string) gin.HandlerFunc {
 
 // requireAdmin checks the bearer token in constant time (over digests, so length leaks nothing).
 func (s *Server) requireAdmin(c *gin.Context) {
-	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-	want := sha256.Sum256([]byte(s.Config.AdminToken))
-	got := sha256.Sum256([]byte(token))
-	if !ok || s.Config.AdminToken == "" || subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
+	token, ok := bearer(c)
+	if !ok || !tokenEqual(s.Config.AdminToken, token) {
 		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "missing or invalid admin token"})
 		return
 	}

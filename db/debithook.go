@@ -32,6 +32,9 @@ type DebitHook struct {
 	DefaultLimits  Limits
 	// AllowRepeatAfterResult confirms a repeated debit-hook even once an outcome is known.
 	AllowRepeatAfterResult bool
+	// RequireLaunchWithin > 0 refuses a new transaction of an agent without an issued gateway
+	// launch that recent (REQUIRE_GATEWAY_SESSION; see checkLaunch).
+	RequireLaunchWithin time.Duration
 	// WorkflowID derives the workflow ID from our client_ref_id.
 	WorkflowID func(clientRefID string) string
 	// Start builds the outbox entry that starts the workflow for a new transaction.
@@ -47,7 +50,7 @@ type Limits struct {
 // Decision is the answer to a debit-hook.
 type Decision struct {
 	Allow         bool
-	Code          string // allowed | allowed_repeat | unknown_agent | agent_suspended | daily_count_limit | daily_amount_limit | reference_conflict | already_processed
+	Code          string // allowed | allowed_repeat | unknown_agent | agent_suspended | no_gateway_session | daily_count_limit | daily_amount_limit | reference_conflict | already_processed
 	Message       string // shown to the agent when refused
 	ClientRefID   string // our key for the transaction
 	TransactionID int64
@@ -82,6 +85,9 @@ func decide(ctx context.Context, tx *sqlx.Tx, h DebitHook) (Decision, error) {
 	}
 
 	d, err := checkAgent(ctx, tx, h)
+	if err == nil && d.Allow {
+		d, err = checkLaunch(ctx, tx, h)
+	}
 	if err == nil && limitRefusal(d.Code) {
 		// The same debit-hook, sent twice at once, may have been allowed by the other request
 		// while this one waited for the agent lock: its withdrawal is then counted as used, and

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/aepsflow/aepsflow/redact"
 	"github.com/aepsflow/aepsflow/searchattr"
@@ -23,6 +24,7 @@ commands:
   migrate   apply database migrations
   agent     register, suspend, activate an agent or set its limits (aepsflow agent -h)
   resolve   resolve a transaction that needs review (aepsflow resolve -h)
+  gateway   gateway token --user-code C: mint an agent's launch token for POST /v1/gateway/session
   search-attributes
             print the custom search attributes the workflows set, "Name Type" a line
 
@@ -50,6 +52,8 @@ func main() {
 		err = agentCommand(ctx, args, os.Stdout)
 	case "resolve":
 		err = resolveCommand(ctx, args, os.Stdout)
+	case "gateway":
+		err = gatewayCommand(args, os.Stdout, os.Stderr, os.Getenv, time.Now())
 	case "search-attributes":
 		fmt.Print(searchattr.Lines())
 	case "-h", "--help", "help":
