@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aepsflow/aepsflow/apptest"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -277,7 +278,7 @@ func TestEkoResponse(t *testing.T) {
 	t.Run("end states", func(t *testing.T) {
 		tests := []struct {
 			txStatus any
-			want     string
+			want     txstate.State
 			final    bool
 		}{
 			{"0", "success", true},

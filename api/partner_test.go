@@ -24,6 +24,7 @@ import (
 	"github.com/aepsflow/aepsflow/api"
 	"github.com/aepsflow/aepsflow/apptest"
 	"github.com/aepsflow/aepsflow/testenv"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -178,9 +179,9 @@ func partnerTakeSnapshot(t *testing.T, a *apptest.App, provider, ref string) par
 	return s
 }
 
-func partnerWaitState(t *testing.T, a *apptest.App, provider, ref, state string) {
+func partnerWaitState(t *testing.T, a *apptest.App, provider, ref string, state txstate.State) {
 	t.Helper()
-	testenv.WaitFor(t, 60*time.Second, ref+" in state "+state, func() (bool, error) {
+	testenv.WaitFor(t, 60*time.Second, ref+" in state "+string(state), func() (bool, error) {
 		txs, err := a.Store.FindTransactions(context.Background(), ref, provider)
 		if err != nil || len(txs) != 1 {
 			return false, err
@@ -212,25 +213,25 @@ func TestPartnerCallbackOutcomes(t *testing.T) {
 		txType      string
 		amount      string // "" = NULL
 		businessDay string
-		states      []string // states the transaction must pass through, last one final or needs_review
+		states      []txstate.State // states the transaction must pass through, last one final or needs_review
 		flagged     bool
 	}{
-		{"cash withdrawal success", nil, "cash_withdrawal", "2000", "2022-11-02", []string{"success"}, false},
+		{"cash withdrawal success", nil, "cash_withdrawal", "2000", "2022-11-02", []txstate.State{"success"}, false},
 		{"balance enquiry empty amount success", map[string]string{"txnType": `"AEPS_BALANCE_ENQUIRY"`, "txnAmount": `""`},
-			"balance_inquiry", "", "2022-11-02", []string{"success"}, false},
+			"balance_inquiry", "", "2022-11-02", []txstate.State{"success"}, false},
 		{"mini statement failed", map[string]string{"txnType": `"AEPS_MINI_STATEMENT"`, "txnAmount": `"0"`, "status": `"FAILED"`},
-			"mini_statement", "0", "2022-11-02", []string{"failed"}, false},
+			"mini_statement", "0", "2022-11-02", []txstate.State{"failed"}, false},
 		{"aadhaar pay auth decline", map[string]string{"txnType": `"AADHAAR_PAY"`, "txnAmount": `"500.50"`, "status": `"AUTH_DECLINE"`},
-			"aadhaar_pay", "500.5", "2022-11-02", []string{"failed"}, false},
-		{"cash withdrawal FAILURE lower case", map[string]string{"status": `"failure"`}, "cash_withdrawal", "2000", "2022-11-02", []string{"failed"}, false},
+			"aadhaar_pay", "500.5", "2022-11-02", []txstate.State{"failed"}, false},
+		{"cash withdrawal FAILURE lower case", map[string]string{"status": `"failure"`}, "cash_withdrawal", "2000", "2022-11-02", []txstate.State{"failed"}, false},
 		{"debit timeout is unknown then needs review", map[string]string{"status": `"DEBIT TIMEOUT"`, "statusDesc": `"DEBIT TIMEOUT"`},
-			"cash_withdrawal", "2000", "2022-11-02", []string{"unknown", "needs_review"}, false},
+			"cash_withdrawal", "2000", "2022-11-02", []txstate.State{"unknown", "needs_review"}, false},
 		{"statusDesc never decides", map[string]string{"status": `"PENDING"`, "statusDesc": `"SUCCESS"`},
-			"cash_withdrawal", "2000", "2022-11-02", []string{"unknown", "needs_review"}, false},
+			"cash_withdrawal", "2000", "2022-11-02", []txstate.State{"unknown", "needs_review"}, false},
 		{"business day in IST just after midnight", map[string]string{"txnDateTime": `"2022-11-03 00:10:00"`},
-			"cash_withdrawal", "2000", "2022-11-03", []string{"success"}, false},
+			"cash_withdrawal", "2000", "2022-11-03", []txstate.State{"success"}, false},
 		{"unknown txnType kept and flagged", map[string]string{"txnType": `"AEPS_FUND_TRANSFER"`, "txnAmount": `"50"`},
-			"aeps_fund_transfer", "50", "2022-11-02", []string{"success"}, true},
+			"aeps_fund_transfer", "50", "2022-11-02", []txstate.State{"success"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -289,7 +290,7 @@ func TestPartnerCallbackOutcomes(t *testing.T) {
 }
 
 type partnerView struct {
-	State  string          `json:"state"`
+	State  txstate.State   `json:"state"`
 	Events json.RawMessage `json:"events"`
 }
 

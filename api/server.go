@@ -37,6 +37,8 @@ type Server struct {
 	NewClientRefID func() (string, error)
 	// Metrics may be nil (no /metrics route, nothing recorded).
 	Metrics *metrics.Metrics
+	// OnExportFlush, when set, is called at each flush of a CSV export (tests check streaming).
+	OnExportFlush func()
 }
 
 // Handler builds the Gin engine with every route.
@@ -93,7 +95,9 @@ func (s *Server) Handler() http.Handler {
 	s.gatewayRoutes(r)
 
 	admin := r.Group("/v1", s.requireAdmin)
+	admin.GET("/transactions", s.listTransactions)
 	admin.GET("/transactions/:ref", s.getTransaction)
+	admin.GET("/reports/daily", s.dailyReport)
 	admin.POST("/transactions/:ref/resolve", s.resolveTransaction)
 	admin.GET("/agents/:user_code", s.getAgent)
 	admin.PUT("/agents/:user_code", s.putAgent)

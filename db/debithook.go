@@ -167,7 +167,7 @@ func lookUpReference(ctx context.Context, tx *sqlx.Tx, h DebitHook) (knownRefere
 
 // repeatOf decides, and records, a debit-hook whose reference is already a transaction.
 func repeatOf(ctx context.Context, tx *sqlx.Tx, h DebitHook, known knownReference) (Decision, error) {
-	d := repeatDecision(h, known.ClientRefID.String, known.DetailsHash.String, known.State.String)
+	d := repeatDecision(h, known.ClientRefID.String, known.DetailsHash.String, txstate.State(known.State.String))
 	d.TransactionID = known.ID.Int64
 	return d, finishInbound(ctx, tx, h.Inbound, d)
 }
@@ -176,7 +176,7 @@ func limitRefusal(code string) bool {
 	return code == "daily_count_limit" || code == "daily_amount_limit"
 }
 
-func repeatDecision(h DebitHook, clientRefID, detailsHash, state string) Decision {
+func repeatDecision(h DebitHook, clientRefID, detailsHash string, state txstate.State) Decision {
 	switch {
 	case detailsHash != h.DetailsHash:
 		return Decision{Code: "reference_conflict",
