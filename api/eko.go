@@ -23,7 +23,7 @@ func ekoHeaders(custom []string) []string {
 	return append([]string{"Origin", "Referer", "User-Agent", "Content-Type", "Content-Length", "X-Forwarded-For", "X-Request-Id"}, custom...)
 }
 
-// allowReply and refuseReply are the debit-hook reply shapes from the seed.
+// allowReply and refuseReply are the debit-hook reply shapes (docs/eko-aeps.md#debit-hook).
 type allowReply struct {
 	Action             string `json:"action"`
 	Allow              bool   `json:"allow"`
@@ -51,6 +51,29 @@ type responseReply struct {
 }
 
 const unavailable = "Service temporarily unavailable. Please try again in a minute."
+
+// recorded is the reply to every eko-response that was stored, whatever it meant.
+var recorded = responseReply{Status: "ok", Outcome: "recorded"}
+
+// agentMessage is what a refused debit-hook tells the agent: what to do, never which internal
+// state caused it (reported, processed, in review), whether an agent code is registered or
+// suspended, or another agent's limits and usage, since anyone can send a debit-hook for any
+// reference or agent code. The code and the store's detailed message stay in the log and the
+// stored request.
+func agentMessage(code string) string {
+	switch code {
+	case "reference_conflict", "already_processed", "reference_already_reported":
+		return "This transaction reference cannot be used again. Please start a new transaction."
+	case "unknown_agent", "agent_suspended":
+		return "This agent account cannot make AePS transactions now. Please contact support."
+	case "no_gateway_session":
+		// REQUIRE_GATEWAY_SESSION: the agent can act on it, and a forger learns nothing useful.
+		return "Please open the AePS gateway again from your portal, then start the transaction."
+	case "daily_count_limit", "daily_amount_limit":
+		return "This withdrawal is over the agent's daily limit. Please try a smaller amount or try again tomorrow."
+	}
+	return "This transaction cannot be confirmed. Please start a new transaction or contact support."
+}
 
 func (s *Server) ekoCallback(c *gin.Context) {
 	start := time.Now()
@@ -151,7 +174,7 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 	if !d.Allow {
 		log.Info("debit-hook refused", "message", d.Message)
 		mark(c, d.Code)
-		c.JSON(http.StatusOK, refuse(d.Message))
+		c.JSON(http.StatusOK, refuse(agentMessage(d.Code)))
 		return
 	}
 	// One fresh timestamp signs both secret_key and request_hash.
@@ -244,7 +267,11 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 		c.JSON(http.StatusServiceUnavailable, responseReply{Status: "error", Message: unavailable})
 		return
 	}
-	log.Info("eko-response recorded", "outcome", res.Outcome, "flagged", res.Flagged, "latency", time.Since(start))
+	log.Info("eko-response recorded", "outcome", res.Outcome, "flagged", res.Flagged, "flag_reason", res.FlagReason,
+		"latency", time.Since(start))
 	mark(c, res.Outcome)
-	c.JSON(http.StatusOK, responseReply{Status: "ok", Outcome: res.Outcome, Message: res.FlagReason})
+	// One neutral reply for everything stored: whoever sends an eko-response (any browser) must
+	// not learn whether the reference exists, is final or was reported before. The detail is in
+	// the log line above and in the stored rows.
+	c.JSON(http.StatusOK, recorded)
 }

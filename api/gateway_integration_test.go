@@ -332,7 +332,7 @@ func TestRequireGatewaySession(t *testing.T) {
 	refused := func(t *testing.T) {
 		t.Helper()
 		ref, r := debitHook(t)
-		if r.allowed() || !strings.Contains(r.Message, "not started from an authorised AePS session") {
+		if r.allowed() || !strings.Contains(r.Message, "open the AePS gateway again") {
 			t.Fatalf("debit-hook without a recent launch: %+v, want refused", r)
 		}
 		if _, ok := findTx(t, a, ref); ok {

@@ -136,7 +136,8 @@ func (h hook) body(t testing.TB) string {
 	return mustJSON(t, env)
 }
 
-// ekoResponse builds an eko-response like the seed's sample; data entries override the sample's.
+// ekoResponse builds an eko-response like the sample in docs/eko-aeps.md; data entries override
+// the sample's.
 func ekoResponse(t testing.TB, ref string, txStatus any, data map[string]any) string {
 	t.Helper()
 	d := map[string]any{
@@ -160,7 +161,7 @@ func ekoResponse(t testing.TB, ref string, txStatus any, data map[string]any) st
 	})
 }
 
-// ekoMAC is Eko's signature computed from scratch, as the seed's PHP does: HMAC-SHA256 keyed with
+// ekoMAC is Eko's signature computed from scratch, as Eko's guide describes it (docs/eko-aeps.md#signing): HMAC-SHA256 keyed with
 // the base64 text of the access key, base64 encoded.
 func ekoMAC(msg string) string {
 	m := hmac.New(sha256.New, []byte(base64.StdEncoding.EncodeToString([]byte(devAccessKey))))

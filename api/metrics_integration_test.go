@@ -15,11 +15,11 @@ func TestEkoResponseBeforeDebitHookRefusesIt(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{NoWorker: true})
 	a.RegisterAgent("20810200", nil, nil)
 	ref := apptest.Ref(t)
-	if status, r := post(t, a, ekoResponse(t, ref, "0", nil)); status != http.StatusOK || r.Outcome != "unknown_reference" {
+	if status, r := post(t, a, ekoResponse(t, ref, "0", nil)); status != http.StatusOK || r.Outcome != "recorded" {
 		t.Fatalf("early eko-response: %d %+v", status, r)
 	}
 	status, r := post(t, a, cashHook(ref, "20810200", "100").body(t))
-	if status != http.StatusOK || r.allowed() || !strings.Contains(r.Message, "already been reported") {
+	if status != http.StatusOK || r.allowed() || !strings.Contains(r.Message, "cannot be used again") {
 		t.Fatalf("debit-hook after its response: %d %+v, want a refusal", status, r)
 	}
 	if n := queryInt(t, a, `SELECT count(*) FROM transactions WHERE provider_ref = $1`, ref); n != 0 {

@@ -51,7 +51,7 @@ func startPartnerApp(t *testing.T, env map[string]string, opts apptest.Options) 
 // partnerTxnID returns a unique 19-digit txnId: above 2^53, so a float would corrupt it.
 func partnerTxnID(t *testing.T) string { return apptest.Ref(t) + apptest.Ref(t)[:6] }
 
-// partnerBody is the rebuilt sample (shared/notes/partner-callback.md) for ref and txn, with
+// partnerBody is the example of docs/partner-callback.md for ref and txn, with
 // changes given as raw JSON values ("<absent>" removes the key). txnId is sent as a number.
 func partnerBody(ref, txn string, changes map[string]string) []byte {
 	m := map[string]string{
@@ -98,7 +98,7 @@ type partnerDelivery struct {
 var asP1 = partnerDelivery{clientID: "p1", secret: p1Secret, contentType: "application/json"}
 
 // postPartner delivers a callback the way the partner does: header names in lower case with
-// underscores, exactly as the seed spells them.
+// underscores, exactly as the partner's document spells them.
 func postPartner(t *testing.T, baseURL string, d partnerDelivery, body []byte) (int, partnerReply) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, baseURL+"/partner/aeps/callback", bytes.NewReader(body))
@@ -518,8 +518,8 @@ func (s *partnerLogBuffer) String() string {
 func TestPartnerTxnIDExactness(t *testing.T) {
 	a := startPartnerApp(t, nil, apptest.Options{NoWorker: true, NoRelay: true})
 	tests := []struct{ name, sent, want string }{
-		{"seed sample as number", `1037255263620431872`, "1037255263620431872"},
-		{"seed sample plus one as string", `"1037255263620431873"`, "1037255263620431873"},
+		{"documented example as number", `1037255263620431872`, "1037255263620431872"},
+		{"documented example plus one as string", `"1037255263620431873"`, "1037255263620431873"},
 		{"2^53+1 as number", `9007199254740993`, "9007199254740993"},
 		{"uint64 max as string", `"18446744073709551615"`, "18446744073709551615"},
 		{"uint64 max minus one as number", `18446744073709551614`, "18446744073709551614"},

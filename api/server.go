@@ -168,16 +168,23 @@ func (s *Server) observe(source string) gin.HandlerFunc {
 	}
 }
 
-// requireAdmin checks the bearer token in constant time (over digests, so length leaks nothing).
+// requireAdmin lets only a caller with the admin token through.
 func (s *Server) requireAdmin(c *gin.Context) {
-	token, ok := bearer(c)
-	if !ok || !tokenEqual(s.Config.AdminToken, token) {
+	if !s.isAdmin(c) {
 		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "missing or invalid admin token"})
 		return
 	}
 	c.Next()
 }
 
+// isAdmin checks the bearer token in constant time (over digests, so length leaks nothing).
+func (s *Server) isAdmin(c *gin.Context) bool {
+	token, ok := bearer(c)
+	return ok && tokenEqual(s.Config.AdminToken, token)
+}
+
+// readyz answers 200 or 503. Only the admin token sees why: the errors name hosts, ports and
+// driver messages, which a stranger probing the service has no business reading.
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
 	defer cancel()
@@ -198,6 +205,10 @@ func (s *Server) readyz(c *gin.Context) {
 	status := http.StatusOK
 	if !ok {
 		status = http.StatusServiceUnavailable
+	}
+	if !s.isAdmin(c) {
+		c.JSON(status, gin.H{"ready": ok})
+		return
 	}
 	c.JSON(status, gin.H{"ready": ok, "checks": checks})
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Public Eko UAT credentials (../shared/notes/eko-aeps.md). They are used as defaults only when
+// Public Eko UAT credentials (docs/eko-aeps.md). They are used as defaults only when
 // APP_ENV=development, so a production process can never run on them by accident.
 const (
 	uatAccessKey    = "d2fe1d99-6298-4af2-8cc5-d97dcf46df30"

@@ -33,7 +33,7 @@ func TestParseDebitHook(t *testing.T) {
 		wantAmount string // Data["amount"], the exact text kept
 		wantRef    string
 	}{
-		{name: "seed cash withdrawal", detail: detail(cash), wantType: TypeCashWithdrawal, wantAmount: "100", wantRef: "1540880592059"},
+		{name: "sample cash withdrawal", detail: detail(cash), wantType: TypeCashWithdrawal, wantAmount: "100", wantRef: "1540880592059"},
 		{name: "type 2 as JSON number", detail: detail(`{"customer_id":"9999999999","type":2,"user_code":"20810200","amount":"100"}`), wantType: TypeCashWithdrawal, wantAmount: "100"},
 		{name: "type 3 as string, no amount", detail: detail(`{"customer_id":"9999999999","type":"3","user_code":"20810200"}`), wantType: TypeBalanceInquiry},
 		{name: "type 3 as JSON number", detail: detail(`{"customer_id":"9999999999","type":3,"user_code":"20810200"}`), wantType: TypeBalanceInquiry},
@@ -242,7 +242,7 @@ func TestParseEkoResponse(t *testing.T) {
 		wantTxStatus string
 		wantData     map[string]string
 	}{
-		{name: "seed sample, tx_status string", detail: `{"client_ref_id":"1546497183438","is_final":true,"response":{"status":0,"message":"Transaction successful","data":{"tx_status":"0","amount":"2000.0","tds":"0.3","tid":"14563687","commission":"6.0","aadhaar":"XXXX XXXX 9999","customer_balance":""}}}`,
+		{name: "sample eko-response, tx_status string", detail: `{"client_ref_id":"1546497183438","is_final":true,"response":{"status":0,"message":"Transaction successful","data":{"tx_status":"0","amount":"2000.0","tds":"0.3","tid":"14563687","commission":"6.0","aadhaar":"XXXX XXXX 9999","customer_balance":""}}}`,
 			wantTxStatus: "0", wantData: map[string]string{"amount": "2000.0", "tds": "0.3", "tid": "14563687", "commission": "6.0", "aadhaar": "XXXX XXXX 9999", "customer_balance": ""}},
 		{name: "tx_status number 0", detail: `{"client_ref_id":"1","response":{"status":0,"data":{"tx_status":0,"amount":2000.0}}}`,
 			wantTxStatus: "0", wantData: map[string]string{"amount": "2000.0"}},

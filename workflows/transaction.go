@@ -264,8 +264,9 @@ func (t *txn) conflict(txStatus string) string {
 	return ""
 }
 
-// applyEko moves the transaction on an eko-response's tx_status (seed: 0 success, 1 failed,
-// 2 inquire, anything else suspicious; the Inquiry API adds 3 refund pending, 4 refunded).
+// applyEko moves the transaction on an eko-response's tx_status (docs/eko-aeps.md#status-codes:
+// 0 success, 1 failed, 2 inquire, anything else suspicious; the Inquiry API adds 3 refund
+// pending, 4 refunded).
 func (t *txn) applyEko(ctx workflow.Context, txStatus string) error {
 	t.lastReport = orNone(txStatus)
 	state := t.snap.State
