@@ -239,11 +239,11 @@ func androidBundle(r sessionReply) map[string]string {
 	}
 }
 
-// mintLaunchToken is the admin API's way to mint a launch token (ADMIN_TOKEN, or GATEWAY_TOKEN:
+// mintLaunchToken is the admin API's way to mint a launch token (an operator's token, or GATEWAY_TOKEN:
 // the platform's backend mints one for the agent's browser).
 func (s *Server) mintLaunchToken(c *gin.Context) {
 	token, _ := bearer(c)
-	if !tokenEqual(s.Config.AdminToken, token) && !tokenEqual(s.Config.Gateway.Token, token) {
+	if !s.isAdmin(c) && !tokenEqual(s.Config.Gateway.Token, token) {
 		gatewayRefuse(c, http.StatusUnauthorized, "unauthenticated", "missing or invalid token: send ADMIN_TOKEN or GATEWAY_TOKEN")
 		return
 	}

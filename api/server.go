@@ -7,6 +7,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -56,20 +57,35 @@ func (s *Server) Handler() http.Handler {
 	r.UseEscapedPath = true
 	r.UnescapePathValues = false
 	r.RedirectTrailingSlash = false
+	// The client's address is the connection's unless it comes from a trusted proxy (none by
+	// default): otherwise anyone could pick their own address for the rate limit with a header.
+	if err := r.SetTrustedProxies(s.Config.TrustedProxies); err != nil {
+		panic(fmt.Sprintf("TRUSTED_PROXIES: %v", err)) // config.Load validated them
+	}
+
+	// Per-address rate limits on the callback URLs, which anyone can reach (off in development
+	// by default). The Eko limit runs after CORS, so that a browser can read the refusal.
+	ekoThrottle := s.newThrottle(s.Config.EkoRateLimit, throttle{source: "eko",
+		headers: ekoHeaders(s.Config.EkoAllowedHeaders), needsBody: true, action: ekoAction, reply: ekoRefusal(tooManyRequests)})
+	partnerThrottle := s.newThrottle(s.Config.PartnerRateLimit, throttle{source: "partner",
+		headers: partnerHeaders(), action: func([]byte) string { return "post-request" },
+		reply: func([]byte) any {
+			return partnerReply{Status: "1", StatusDesc: "too many requests; deliver again later"}
+		}})
 
 	eko := r.Group("/eko/aeps")
-	eko.Use(s.observe("eko"), s.ekoCORS())
+	eko.Use(s.observe("eko"), s.ekoCORS(), ekoThrottle.middleware(s))
 	eko.POST("/callback", s.ekoCallback)
 	eko.OPTIONS("/callback", func(c *gin.Context) { c.Status(http.StatusNoContent) })
 
-	r.POST("/partner/aeps/callback", s.observe("partner"), s.partnerCallback)
+	r.POST("/partner/aeps/callback", s.observe("partner"), partnerThrottle.middleware(s), s.partnerCallback)
 
 	// Another method on a callback URL, or a URL beside one (a trailing slash, a typo), is bad
 	// input like any other: stored and answered in the protocol's shape (gin's own 404 and 405
 	// are plain text and keep nothing).
-	ekoMisrouted := s.misrouted("eko", "POST, OPTIONS", ekoHeaders(s.Config.EkoAllowedHeaders),
+	ekoMisrouted := s.misrouted(ekoThrottle, "POST, OPTIONS", ekoHeaders(s.Config.EkoAllowedHeaders),
 		func(string) any { return refuse("Invalid request: use POST to the callback URL.") })
-	partnerMisrouted := s.misrouted("partner", "POST", partnerHeaders(),
+	partnerMisrouted := s.misrouted(partnerThrottle, "POST", partnerHeaders(),
 		func(desc string) any { return partnerReply{Status: "1", StatusDesc: desc} })
 	r.NoMethod(func(c *gin.Context) {
 		switch c.Request.URL.Path {
@@ -101,6 +117,7 @@ func (s *Server) Handler() http.Handler {
 	admin.POST("/transactions/:ref/resolve", s.resolveTransaction)
 	admin.GET("/agents/:user_code", s.getAgent)
 	admin.PUT("/agents/:user_code", s.putAgent)
+	admin.GET("/audit", s.getAudit)
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
@@ -168,49 +185,63 @@ func (s *Server) observe(source string) gin.HandlerFunc {
 	}
 }
 
-// requireAdmin lets only a caller with the admin token through.
+// keyOperator holds the name of the operator whose token authorised the request.
+const keyOperator = "aepsflow.operator"
+
+// requireAdmin admits a request whose bearer token is an operator's (compared in constant time,
+// over digests) and records that operator's name for the handler and the audit log.
 func (s *Server) requireAdmin(c *gin.Context) {
-	if !s.isAdmin(c) {
+	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	name, known := s.Config.OperatorByToken(token)
+	if !ok || !known {
 		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "missing or invalid admin token"})
 		return
 	}
+	c.Set(keyOperator, name)
 	c.Next()
 }
 
-// isAdmin checks the bearer token in constant time (over digests, so length leaks nothing).
+// isAdmin reports whether the request carries an operator's token.
 func (s *Server) isAdmin(c *gin.Context) bool {
-	token, ok := bearer(c)
-	return ok && tokenEqual(s.Config.AdminToken, token)
+	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	_, known := s.Config.OperatorByToken(token)
+	return ok && known
 }
 
-// readyz answers 200 or 503. Only the admin token sees why: the errors name hosts, ports and
+// operator is the name of the operator the request authenticated as (set by requireAdmin).
+func operator(c *gin.Context) string { return c.GetString(keyOperator) }
+
+// readyz answers whether this replica can take callbacks: PostgreSQL answers. Temporal away is
+// reported as degraded, not as not-ready: the outbox lets the API keep confirming and recording
+// callbacks then, and pulling every replica out of service during a Temporal outage would turn
+// it into a full outage. Only an operator's token sees why: the errors name hosts, ports and
 // driver messages, which a stranger probing the service has no business reading.
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
 	defer cancel()
 	checks := gin.H{}
-	ok := true
+	ready, degraded := true, false
 	if err := s.Store.Ping(ctx); err != nil {
-		checks["postgres"], ok = "unreachable: "+err.Error(), false
+		checks["postgres"], ready = "unreachable: "+err.Error(), false
 	} else {
 		checks["postgres"] = "ok"
 	}
 	if s.Temporal == nil {
-		checks["temporal"], ok = "not configured", false
+		checks["temporal"], degraded = "not configured", true
 	} else if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		checks["temporal"], ok = "unreachable: "+err.Error(), false
+		checks["temporal"], degraded = "unreachable (callbacks are kept in the outbox): "+err.Error(), true
 	} else {
 		checks["temporal"] = "ok"
 	}
 	status := http.StatusOK
-	if !ok {
+	if !ready {
 		status = http.StatusServiceUnavailable
 	}
 	if !s.isAdmin(c) {
-		c.JSON(status, gin.H{"ready": ok})
+		c.JSON(status, gin.H{"ready": ready, "degraded": degraded})
 		return
 	}
-	c.JSON(status, gin.H{"ready": ok, "checks": checks})
+	c.JSON(status, gin.H{"ready": ready, "degraded": degraded, "checks": checks})
 }
 
 // rawRequest reads a callback's body within the configured limit and builds its stored record.
@@ -245,9 +276,14 @@ func (s *Server) rawRequest(c *gin.Context, source string, headerNames []string)
 // misrouted stores a request that reached a callback URL with another method than POST (405),
 // or a URL beside a callback's (404), and answers in the caller's protocol shape, built by reply
 // from the reason.
-func (s *Server) misrouted(source, allow string, headerNames []string, reply func(reason string) any) func(*gin.Context, int) {
+func (s *Server) misrouted(t *throttle, allow string, headerNames []string, reply func(reason string) any) func(*gin.Context, int) {
+	source := t.source
 	return func(c *gin.Context, status int) {
 		start := time.Now()
+		if s.throttled(c, t) { // the same limit as the URL beside it: a flood gains nothing by a typo
+			s.Metrics.Observe(source, "", "rate_limited", time.Since(start))
+			return
+		}
 		_, in, _, _ := s.rawRequest(c, source, headerNames)
 		outcome, reason := "not_found", "no callback at "+truncate(c.Request.URL.Path, 100)+"; POST to the callback URL"
 		if status == http.StatusMethodNotAllowed {

@@ -86,7 +86,7 @@ func NewWorker(ctx context.Context, cfg config.Config, store *db.Store, tc clien
 	if err := CheckSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
 		return nil, fmt.Errorf("refusing to run the worker: %w", err)
 	}
-	w := worker.New(tc, cfg.TemporalTaskQueue, worker.Options{})
+	w := worker.New(tc, cfg.TemporalTaskQueue, worker.Options{Identity: WorkerIdentity()})
 	w.RegisterWorkflowWithOptions(workflows.Transaction, workflow.RegisterOptions{Name: workflows.TransactionWorkflowName})
 	w.RegisterActivity(&activities.Activities{Store: store, Inquirer: inq})
 	return w, nil

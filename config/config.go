@@ -5,12 +5,17 @@
 package config
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -39,7 +44,10 @@ const (
 type Config struct {
 	AppEnv string // development | production
 
-	HTTPAddr        string
+	HTTPAddr string
+	// WorkerHTTPAddr is where a worker process serves /healthz, /readyz and /metrics ("" when
+	// WORKER_HTTP_ADDR=off).
+	WorkerHTTPAddr  string
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
 	RequestTimeout  time.Duration // budget for the database work behind one callback
@@ -63,7 +71,10 @@ type Config struct {
 
 	ClientRefIDSource string // eko | own
 
-	AdminToken string
+	// Operators may call the admin API (/v1/*), each with a token of their own
+	// (OPERATOR_TOKENS=name:token,...; ADMIN_TOKEN is the operator "admin"). Only the tokens'
+	// SHA-256 digests are kept: a dumped Config holds no usable token.
+	Operators []Operator
 
 	// Gateway launch (POST /v1/gateway/session).
 	Gateway Gateway
@@ -82,6 +93,16 @@ type Config struct {
 
 	// Partner callbacks: client_id -> client_secret.
 	PartnerClients map[string]string
+
+	// Rate limits of the callback URLs per client address (Rate 0: off).
+	EkoRateLimit     RateLimit
+	PartnerRateLimit RateLimit
+	// RefusedStoreLimit bounds the refused requests stored per client; past it they are counted.
+	RefusedStoreLimit RateLimit
+	RateLimitClients  int // clients tracked at once, per callback URL
+	// TrustedProxies are the addresses (IPs or CIDRs) whose X-Forwarded-For is believed when
+	// telling the client's address; none by default.
+	TrustedProxies []string
 
 	// Outbox relay.
 	RelaySweepInterval time.Duration
@@ -131,11 +152,21 @@ type Lifecycle struct {
 	PartnerUnknownReview  time.Duration // partner status neither success nor failure: review after
 }
 
+// RateLimit is a token bucket: Rate requests per second sustained, Burst at once.
+type RateLimit struct {
+	Rate  float64
+	Burst int
+}
+
+// On reports whether the limit applies.
+func (r RateLimit) On() bool { return r.Rate > 0 }
+
 // LogValue lists only what is safe to log.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("app_env", c.AppEnv),
 		slog.String("http_addr", c.HTTPAddr),
+		slog.String("worker_http_addr", c.WorkerHTTPAddr),
 		slog.String("temporal_address", c.TemporalAddress),
 		slog.String("temporal_namespace", c.TemporalNamespace),
 		slog.String("task_queue", c.TemporalTaskQueue),
@@ -150,12 +181,48 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("launch_tokens", c.Gateway.LaunchKey != ""),
 		slog.Bool("demo_agent_page", c.Gateway.DemoAgentPage),
 		slog.Int("partners", len(c.PartnerClients)),
+		slog.Any("operators", c.OperatorNames()),
+		slog.Any("callback_rate_limit", c.EkoRateLimit),
+		slog.Any("partner_callback_rate_limit", c.PartnerRateLimit),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 	)
 }
 
 // Format prints what LogValue lists, for every verb (%v, %+v, %#v, %s): a Config printed with fmt
 // would otherwise show every secret field.
 func (c Config) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.LogValue()) }
+
+// Operator is one admin API caller: a name and the SHA-256 digest of their token.
+type Operator struct {
+	Name        string
+	TokenDigest [sha256.Size]byte
+}
+
+// OperatorNames lists the configured operators' names (safe to log).
+func (c Config) OperatorNames() []string {
+	names := make([]string, len(c.Operators))
+	for i, o := range c.Operators {
+		names[i] = o.Name
+	}
+	return names
+}
+
+// OperatorByToken returns the name of the operator whose token this is. Every configured digest
+// is compared, in constant time, whether or not one already matched: neither the timing nor the
+// order of the list tells an attacker anything.
+func (c Config) OperatorByToken(token string) (string, bool) {
+	if token == "" {
+		return "", false
+	}
+	got := sha256.Sum256([]byte(token))
+	name, found := "", 0
+	for _, o := range c.Operators {
+		if subtle.ConstantTimeCompare(o.TokenDigest[:], got[:]) == 1 {
+			name, found = o.Name, found+1
+		}
+	}
+	return name, found == 1
+}
 
 // Development reports whether development defaults are allowed.
 func (c Config) Development() bool { return c.AppEnv == "development" }
@@ -173,6 +240,7 @@ func Load(env Getenv) (Config, error) {
 	c := Config{
 		AppEnv:            r.oneOf("APP_ENV", "production", "development", "production"),
 		HTTPAddr:          r.str("HTTP_ADDR", ":8080"),
+		WorkerHTTPAddr:    r.str("WORKER_HTTP_ADDR", ":8081"),
 		MaxBodyBytes:      int64(r.int("MAX_BODY_BYTES", 64<<10)),
 		ShutdownTimeout:   r.dur("SHUTDOWN_TIMEOUT", 20*time.Second),
 		RequestTimeout:    r.dur("REQUEST_TIMEOUT", 900*time.Millisecond),
@@ -236,6 +304,17 @@ func Load(env Getenv) (Config, error) {
 		baseURL = strings.TrimSuffix(baseURL, "/v3") + "/v1"
 	}
 	c.EkoAPIBaseURL = r.str("EKO_API_BASE_URL", baseURL)
+	// Rate limits are on by default in production and off in development, where one developer's
+	// curl loop or load test is the only client.
+	ekoRate, partnerRate := "5/s", "20/s"
+	if dev {
+		ekoRate, partnerRate = "off", "off"
+	}
+	c.EkoRateLimit = RateLimit{Rate: r.rate("CALLBACK_RATE_LIMIT", ekoRate), Burst: r.int("CALLBACK_RATE_BURST", 50)}
+	c.PartnerRateLimit = RateLimit{Rate: r.rate("PARTNER_CALLBACK_RATE_LIMIT", partnerRate), Burst: r.int("PARTNER_CALLBACK_RATE_BURST", 200)}
+	c.RefusedStoreLimit = RateLimit{Rate: r.rate("CALLBACK_REFUSED_STORE_LIMIT", "1/m"), Burst: r.int("CALLBACK_REFUSED_STORE_BURST", 10)}
+	c.RateLimitClients = r.int("CALLBACK_RATE_CLIENTS", 10000)
+	c.TrustedProxies = r.proxies("TRUSTED_PROXIES")
 	c.EkoAccessKey = r.secret("EKO_ACCESS_KEY", dev, uatAccessKey)
 	// One access key normally signs both the debit-hook replies and the Inquiry API calls, but
 	// Eko's gateway documents show another key for the gateway's staging than its API's public
@@ -246,10 +325,7 @@ func Load(env Getenv) (Config, error) {
 	}
 	c.EkoDeveloperKey = r.secret("EKO_DEVELOPER_KEY", dev, uatDeveloperKey)
 	c.EkoInitiatorID = r.secret("EKO_INITIATOR_ID", dev, uatInitiatorID)
-	c.AdminToken = r.secret("ADMIN_TOKEN", dev, "dev-admin-token")
-	if c.AdminToken != "" && len(c.AdminToken) < 12 && !dev {
-		r.fail("ADMIN_TOKEN", errors.New("must be at least 12 characters"))
-	}
+	c.Operators = r.operators(dev)
 	if c.DatabaseURL == "" {
 		r.fail("DATABASE_URL", errors.New("is required"))
 	}
@@ -264,6 +340,20 @@ func Load(env Getenv) (Config, error) {
 	}
 	if c.MaxBodyBytes < 1024 {
 		r.fail("MAX_BODY_BYTES", errors.New("must be at least 1024"))
+	}
+	if strings.EqualFold(c.WorkerHTTPAddr, "off") {
+		c.WorkerHTTPAddr = ""
+	}
+	for name, l := range map[string]RateLimit{"CALLBACK_RATE_BURST": c.EkoRateLimit, "PARTNER_CALLBACK_RATE_BURST": c.PartnerRateLimit} {
+		if l.On() && l.Burst < 1 {
+			r.fail(name, errors.New("must be at least 1"))
+		}
+	}
+	if !c.RefusedStoreLimit.On() || c.RefusedStoreLimit.Burst < 0 {
+		r.fail("CALLBACK_REFUSED_STORE_LIMIT/CALLBACK_REFUSED_STORE_BURST", errors.New("need a rate and a burst of at least 0"))
+	}
+	if c.RateLimitClients < 1 {
+		r.fail("CALLBACK_RATE_CLIENTS", errors.New("must be at least 1"))
 	}
 	if c.RelayBatchSize < 1 {
 		r.fail("OUTBOX_BATCH_SIZE", errors.New("must be at least 1"))
@@ -375,6 +465,37 @@ func (r *reader) list(name string) []string {
 	return out
 }
 
+// rate reads a rate as "N/s", "N/m", "N/h" or a bare N (per second); "off" or 0 turns it off (0).
+func (r *reader) rate(name, def string) float64 {
+	v := strings.ToLower(r.str(name, def))
+	if v == "off" {
+		return 0
+	}
+	num, unit, _ := strings.Cut(v, "/")
+	per := map[string]float64{"": 1, "s": 1, "m": 60, "h": 3600}[unit]
+	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || per == 0 || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+		r.fail(name, fmt.Errorf("must be off or a rate like 5/s, 300/m or 1000/h, got %q", v))
+		return 0
+	}
+	return n / per
+}
+
+// proxies reads a list of IP addresses and CIDR networks.
+func (r *reader) proxies(name string) []string {
+	var out []string
+	for _, p := range r.list(name) {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				r.fail(name, fmt.Errorf("entry %q must be an IP address or a CIDR network", p))
+				continue
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
 // origins reads a list of browser origins (scheme://host[:port]). Browsers send the Origin header in
 // lower case and without a path, so an entry is lower-cased and a trailing '/' dropped; anything
 // else (a path, "*", no scheme) is an error here rather than a CORS grant that never matches or a
@@ -390,6 +511,56 @@ func (r *reader) origins(name string) []string {
 			continue
 		}
 		out = append(out, o)
+	}
+	return out
+}
+
+var operatorNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._@-]{0,63}$`)
+
+// operators reads ADMIN_TOKEN (the operator "admin") and OPERATOR_TOKENS ("name:token,..."). Outside
+// development at least one operator is required and every token must be at least 12 characters;
+// a name or a token may appear only once, so that a token always names one person.
+func (r *reader) operators(dev bool) []Operator {
+	var out []Operator
+	seenName, seenToken := map[string]bool{}, map[[sha256.Size]byte]bool{}
+	add := func(name, token, source string) {
+		d := sha256.Sum256([]byte(token))
+		switch {
+		case len(token) < 12 && !dev:
+			r.fail(source, fmt.Errorf("token of %q must be at least 12 characters", name))
+		case seenName[name]:
+			r.fail(source, fmt.Errorf("operator %q appears twice", name))
+		case seenToken[d]:
+			r.fail(source, fmt.Errorf("operator %q has the same token as another operator", name))
+		}
+		seenName[name], seenToken[d] = true, true
+		out = append(out, Operator{Name: name, TokenDigest: d})
+	}
+	admin, _ := r.env("ADMIN_TOKEN")
+	if admin = strings.TrimSpace(admin); admin != "" {
+		add("admin", admin, "ADMIN_TOKEN")
+	}
+	raw, _ := r.env("OPERATOR_TOKENS")
+	for i, item := range strings.Split(raw, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		name, token, ok := strings.Cut(item, ":")
+		name, token = strings.TrimSpace(name), strings.TrimSpace(token)
+		if !ok || token == "" || !operatorNameRE.MatchString(name) {
+			// The entry is not quoted: it may be a token pasted without its name.
+			r.fail("OPERATOR_TOKENS", fmt.Errorf("entry %d must be name:token, the name in lower case letters, digits, '.', '_', '@' or '-'", i+1))
+			continue
+		}
+		add(name, token, "OPERATOR_TOKENS")
+	}
+	if len(out) == 0 {
+		if !dev {
+			r.fail("ADMIN_TOKEN/OPERATOR_TOKENS", errors.New("at least one operator token is required outside APP_ENV=development"))
+			return nil
+		}
+		add("admin", "dev-admin-token", "ADMIN_TOKEN")
 	}
 	return out
 }
@@ -445,9 +616,9 @@ func (r *reader) gateway(c Config, dev bool) Gateway {
 	if g.Token != "" && !dev && len(g.Token) < 12 {
 		r.fail("GATEWAY_TOKEN", errors.New("must be at least 12 characters"))
 	}
-	if g.Token != "" && g.Token == c.AdminToken {
+	if _, operator := c.OperatorByToken(g.Token); g.Token != "" && operator {
 		// The platform's backend must not hold the operators' token, nor they its.
-		r.fail("GATEWAY_TOKEN", errors.New("must differ from ADMIN_TOKEN"))
+		r.fail("GATEWAY_TOKEN", errors.New("must differ from ADMIN_TOKEN and every OPERATOR_TOKENS token"))
 	}
 	if v, ok := r.env("GATEWAY_LAUNCH_KEY"); ok && strings.TrimSpace(v) != "" {
 		g.LaunchKey = strings.TrimSpace(v)
@@ -457,7 +628,7 @@ func (r *reader) gateway(c Config, dev bool) Gateway {
 	if g.LaunchKey != "" && len(g.LaunchKey) < 32 {
 		r.fail("GATEWAY_LAUNCH_KEY", errors.New("must be at least 32 characters"))
 	}
-	if g.LaunchKey != "" && (g.LaunchKey == g.Token || g.LaunchKey == c.AdminToken) {
+	if _, operator := c.OperatorByToken(g.LaunchKey); g.LaunchKey != "" && (g.LaunchKey == g.Token || operator) {
 		r.fail("GATEWAY_LAUNCH_KEY", errors.New("must differ from GATEWAY_TOKEN and ADMIN_TOKEN"))
 	}
 	if g.LaunchTokenTTL > g.LaunchTokenMax {

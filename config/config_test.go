@@ -141,8 +141,8 @@ func TestDevelopmentDefaults(t *testing.T) {
 	if c.EkoAccessKey != "d2fe1d99-6298-4af2-8cc5-d97dcf46df30" || c.EkoDeveloperKey != "becbbce45f79c6f5109f848acd540567" || c.EkoInitiatorID != "9962981729" {
 		t.Errorf("development did not default to the public UAT credentials")
 	}
-	if c.AdminToken == "" {
-		t.Error("development has no admin token")
+	if name, ok := c.OperatorByToken("dev-admin-token"); !ok || name != "admin" {
+		t.Errorf("development: dev-admin-token is operator %q %v, want admin", name, ok)
 	}
 }
 
@@ -205,7 +205,22 @@ func TestInvalidValues(t *testing.T) {
 		{"zero multiple", "CASH_AMOUNT_MULTIPLE", "0"},
 		{"unknown time zone", "LIMIT_TIMEZONE", "Mars/Olympus"},
 		{"short admin token", "ADMIN_TOKEN", "short"},
+		{"short operator token", "OPERATOR_TOKENS", "asha:short"},
+		{"operator without a token", "OPERATOR_TOKENS", "asha"},
+		{"operator name in capitals", "OPERATOR_TOKENS", "Asha:asha-token-0123456789"},
+		{"operator twice", "OPERATOR_TOKENS", "asha:asha-token-0123456789,asha:asha-token-9876543210"},
+		{"two operators, one token", "OPERATOR_TOKENS", "asha:shared-token-0123456,ravi:shared-token-0123456"},
+		{"operator admin beside ADMIN_TOKEN", "OPERATOR_TOKENS", "admin:other-admin-token-0123"},
+		{"operator with the admin token", "OPERATOR_TOKENS", "asha:" + secretAdminToken},
 		{"database missing", "DATABASE_URL", ""},
+		{"rate without a number", "CALLBACK_RATE_LIMIT", "fast"},
+		{"rate per day", "CALLBACK_RATE_LIMIT", "100/d"},
+		{"negative rate", "PARTNER_CALLBACK_RATE_LIMIT", "-1/s"},
+		{"zero burst", "CALLBACK_RATE_BURST", "0"},
+		{"refused store off", "CALLBACK_REFUSED_STORE_LIMIT", "off"},
+		{"no clients", "CALLBACK_RATE_CLIENTS", "0"},
+		{"proxy not an address", "TRUSTED_PROXIES", "10.0.0.1,proxy.internal"},
+		{"proxy bad CIDR", "TRUSTED_PROXIES", "10.0.0.0/33"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -293,8 +308,8 @@ func TestSecretWhitespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.EkoAccessKey != secretAccessKey || c.AdminToken != secretAdminToken {
-		t.Errorf("secrets kept their whitespace: %q %q", c.EkoAccessKey, c.AdminToken)
+	if name, ok := c.OperatorByToken(secretAdminToken); c.EkoAccessKey != secretAccessKey || !ok || name != "admin" {
+		t.Errorf("secrets kept their whitespace: %q, admin token matches %q %v", c.EkoAccessKey, name, ok)
 	}
 	for _, name := range []string{"EKO_ACCESS_KEY", "EKO_DEVELOPER_KEY", "EKO_INITIATOR_ID", "ADMIN_TOKEN"} {
 		_, err := load(with(production(), name, " \n\t "))
@@ -392,6 +407,92 @@ func TestGatewayConfigErrors(t *testing.T) {
 				if strings.Contains(err.Error(), s) {
 					t.Errorf("error leaks a secret value: %q", err)
 				}
+			}
+		})
+	}
+}
+
+// TestOperators: each token names one operator, ADMIN_TOKEN being "admin"; only digests are kept,
+// and OPERATOR_TOKENS alone is enough outside development.
+func TestOperators(t *testing.T) {
+	const asha, ravi = "asha-token-0123456789", "ravi:token:with:colons"
+	c, err := load(with(production(), "OPERATOR_TOKENS", " asha:"+asha+" , ravi@ops.example:"+ravi+" "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		token, want string
+		ok          bool
+	}{
+		{secretAdminToken, "admin", true},
+		{asha, "asha", true},
+		{ravi, "ravi@ops.example", true},
+		{asha + "x", "", false},
+		{asha[:len(asha)-1], "", false},
+		{"", "", false},
+		{"asha", "", false},
+	}
+	for _, tt := range tests {
+		if name, ok := c.OperatorByToken(tt.token); name != tt.want || ok != tt.ok {
+			t.Errorf("OperatorByToken(%q) = %q %v, want %q %v", tt.token, name, ok, tt.want, tt.ok)
+		}
+	}
+	if got := strings.Join(c.OperatorNames(), ","); got != "admin,asha,ravi@ops.example" {
+		t.Errorf("operators %s", got)
+	}
+	dump := fmt.Sprintf("%#v %+v", c.Operators, c)
+	for _, tok := range []string{asha, ravi, secretAdminToken} {
+		if strings.Contains(dump, tok) {
+			t.Errorf("a token is kept in the configuration: %s", dump)
+		}
+	}
+	// Without ADMIN_TOKEN: the named operators alone.
+	c, err = load(with(without(production(), "ADMIN_TOKEN"), "OPERATOR_TOKENS", "asha:"+asha))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.OperatorByToken("dev-admin-token"); ok {
+		t.Error("production accepts the development token")
+	}
+	if name, ok := c.OperatorByToken(asha); !ok || name != "asha" {
+		t.Errorf("asha's token: %q %v", name, ok)
+	}
+}
+
+// TestRateLimits: on by default in production, off in development, and every rate spelling.
+func TestRateLimits(t *testing.T) {
+	tests := []struct {
+		name           string
+		env            map[string]string
+		eko, partner   RateLimit
+		trustedProxies []string
+	}{
+		{"production defaults", production(), RateLimit{5, 50}, RateLimit{20, 200}, nil},
+		{"development defaults", map[string]string{"APP_ENV": "development", "DATABASE_URL": "postgres://x"},
+			RateLimit{0, 50}, RateLimit{0, 200}, nil},
+		{"per minute and per hour", with(production(), "CALLBACK_RATE_LIMIT", "120/m", "CALLBACK_RATE_BURST", "7",
+			"PARTNER_CALLBACK_RATE_LIMIT", "3600/h"), RateLimit{2, 7}, RateLimit{1, 200}, nil},
+		{"bare number is per second, off turns it off", with(production(), "CALLBACK_RATE_LIMIT", "2.5",
+			"PARTNER_CALLBACK_RATE_LIMIT", "OFF"), RateLimit{2.5, 50}, RateLimit{0, 200}, nil},
+		{"on in development when asked", map[string]string{"APP_ENV": "development", "DATABASE_URL": "postgres://x",
+			"CALLBACK_RATE_LIMIT": "10/s"}, RateLimit{10, 50}, RateLimit{0, 200}, nil},
+		{"trusted proxies", with(production(), "TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1,::1"),
+			RateLimit{5, 50}, RateLimit{20, 200}, []string{"10.0.0.0/8", "192.0.2.1", "::1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.EkoRateLimit != tt.eko || c.PartnerRateLimit != tt.partner {
+				t.Errorf("limits %+v %+v, want %+v %+v", c.EkoRateLimit, c.PartnerRateLimit, tt.eko, tt.partner)
+			}
+			if fmt.Sprint(c.TrustedProxies) != fmt.Sprint(tt.trustedProxies) {
+				t.Errorf("trusted proxies %q, want %q", c.TrustedProxies, tt.trustedProxies)
+			}
+			if c.RefusedStoreLimit != (RateLimit{1.0 / 60, 10}) || c.RateLimitClients != 10000 {
+				t.Errorf("refused store %+v, clients %d", c.RefusedStoreLimit, c.RateLimitClients)
 			}
 		})
 	}
