@@ -186,8 +186,12 @@ func (a *App) stop() {
 	}
 }
 
-// Logs returns what the system has logged so far (masked as the binary's logs are).
-func (a *App) Logs() string { return a.logs.String() }
+// Logs returns what the system has logged so far (API, relay, worker and Temporal client), and
+// whether all of it was kept (past the buffer's bound further lines are dropped).
+func (a *App) Logs() (string, bool) {
+	s := a.logs.String()
+	return s, len(s) <= a.logs.Max
+}
 
 // RegisterAgent registers an active agent with optional limits.
 func (a *App) RegisterAgent(userCode string, countLimit *int, amountLimit *string) {
