@@ -87,6 +87,9 @@ type Config struct {
 	DailyCashAmountLimit   decimal.Decimal
 	LimitLocation          *time.Location
 	AllowRepeatAfterResult bool
+	// EkoMaxReports caps the eko-responses delivered to one transaction's workflow; past it a
+	// report is stored and the transaction flagged (eko-responses are unauthenticated).
+	EkoMaxReports int
 
 	// Workflow timings.
 	Lifecycle Lifecycle
@@ -107,6 +110,15 @@ type Config struct {
 	// Outbox relay.
 	RelaySweepInterval time.Duration
 	RelayBatchSize     int
+
+	// Events to the platform: off when WebhookURL is empty.
+	WebhookURL     string
+	WebhookSecret  string
+	WebhookTimeout time.Duration // one POST
+
+	// Scheduled reconciliation.
+	ReconcileAt     string // HH:MM in LimitLocation, daily
+	ReconcileSample string // "all", "N" transactions or "P%" of the day's successful withdrawals
 }
 
 // Gateway configures the launch of Eko's AePS gateway: what the session endpoint hands to the
@@ -150,6 +162,11 @@ type Lifecycle struct {
 	VerifySuccess         bool          // confirm tx_status 0 on cash withdrawals by inquiry
 	VerifyFailure         bool          // confirm tx_status 1 and 4 on cash withdrawals by inquiry
 	PartnerUnknownReview  time.Duration // partner status neither success nor failure: review after
+	// Events to the platform (WEBHOOK_URL set): retried with backoff until EventDeadline.
+	Events              bool
+	EventDeadline       time.Duration
+	EventInitialBackoff time.Duration
+	EventMaxBackoff     time.Duration
 }
 
 // RateLimit is a token bucket: Rate requests per second sustained, Burst at once.
@@ -181,6 +198,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("launch_tokens", c.Gateway.LaunchKey != ""),
 		slog.Bool("demo_agent_page", c.Gateway.DemoAgentPage),
 		slog.Int("partners", len(c.PartnerClients)),
+		slog.String("webhook", webhookHost(c.WebhookURL)),
 		slog.Any("operators", c.OperatorNames()),
 		slog.Any("callback_rate_limit", c.EkoRateLimit),
 		slog.Any("partner_callback_rate_limit", c.PartnerRateLimit),
@@ -259,6 +277,7 @@ func Load(env Getenv) (Config, error) {
 		DailyCashCountLimit:    r.int("AGENT_DAILY_CASH_COUNT_LIMIT", 50),
 		DailyCashAmountLimit:   r.dec("AGENT_DAILY_CASH_AMOUNT_LIMIT", "200000"),
 		AllowRepeatAfterResult: r.bool("ALLOW_REPEAT_DEBIT_HOOK_AFTER_RESULT", false),
+		EkoMaxReports:          r.int("EKO_MAX_REPORTS", 20),
 
 		Lifecycle: Lifecycle{
 			EkoResponseTimeout:    r.dur("EKO_RESPONSE_TIMEOUT", 5*time.Minute),
@@ -269,7 +288,14 @@ func Load(env Getenv) (Config, error) {
 			VerifySuccess:         r.bool("VERIFY_SUCCESS", true),
 			VerifyFailure:         r.bool("VERIFY_FAILURE", true),
 			PartnerUnknownReview:  r.dur("PARTNER_UNKNOWN_REVIEW_AFTER", 24*time.Hour),
+			EventDeadline:         r.dur("WEBHOOK_DEADLINE", 72*time.Hour),
+			EventInitialBackoff:   r.dur("WEBHOOK_INITIAL_BACKOFF", 10*time.Second),
+			EventMaxBackoff:       r.dur("WEBHOOK_MAX_BACKOFF", 10*time.Minute),
 		},
+		WebhookURL:      r.str("WEBHOOK_URL", ""),
+		WebhookTimeout:  r.dur("WEBHOOK_TIMEOUT", 10*time.Second),
+		ReconcileAt:     r.str("RECONCILE_AT", "02:00"),
+		ReconcileSample: r.str("RECONCILE_SAMPLE", "all"),
 
 		RelaySweepInterval: r.dur("OUTBOX_SWEEP_INTERVAL", 2*time.Second),
 		RelayBatchSize:     r.int("OUTBOX_BATCH_SIZE", 64),
@@ -340,6 +366,33 @@ func Load(env Getenv) (Config, error) {
 	}
 	if c.MaxBodyBytes < 1024 {
 		r.fail("MAX_BODY_BYTES", errors.New("must be at least 1024"))
+	}
+	if c.EkoMaxReports < 1 {
+		r.fail("EKO_MAX_REPORTS", errors.New("must be at least 1"))
+	}
+	if c.WebhookURL != "" {
+		c.Lifecycle.Events = true
+		if u, err := url.Parse(c.WebhookURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			r.fail("WEBHOOK_URL", errors.New("must be an http(s) URL"))
+		}
+		// No development default: a platform must never accept events signed with a known key.
+		if v, ok := r.env("WEBHOOK_SECRET"); ok && strings.TrimSpace(v) != "" {
+			c.WebhookSecret = strings.TrimSpace(v)
+		} else {
+			r.fail("WEBHOOK_SECRET", errors.New("is required when WEBHOOK_URL is set"))
+		}
+		if len(c.WebhookSecret) > 0 && len(c.WebhookSecret) < 16 {
+			r.fail("WEBHOOK_SECRET", errors.New("must be at least 16 characters"))
+		}
+	}
+	if c.Lifecycle.EventMaxBackoff < c.Lifecycle.EventInitialBackoff {
+		r.fail("WEBHOOK_MAX_BACKOFF", errors.New("must not be below WEBHOOK_INITIAL_BACKOFF"))
+	}
+	if _, _, err := ParseClock(c.ReconcileAt); err != nil {
+		r.fail("RECONCILE_AT", err)
+	}
+	if _, _, err := ParseSample(c.ReconcileSample); err != nil {
+		r.fail("RECONCILE_SAMPLE", err)
 	}
 	if strings.EqualFold(c.WorkerHTTPAddr, "off") {
 		c.WorkerHTTPAddr = ""
@@ -686,4 +739,44 @@ func (r *reader) pairs(name string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// ParseClock reads a time of day "HH:MM".
+func ParseClock(v string) (hour, minute int, err error) {
+	t, err := time.Parse("15:04", v)
+	if err != nil {
+		return 0, 0, fmt.Errorf("must be a time of day HH:MM, got %q", v)
+	}
+	return t.Hour(), t.Minute(), nil
+}
+
+// ParseSample reads the reconciliation's sample: "all" (0, 0), "N" transactions (n, 0) or "P%"
+// of them (0, p).
+func ParseSample(v string) (n int, percent float64, err error) {
+	v = strings.TrimSpace(strings.ToLower(v))
+	if v == "all" || v == "" || v == "100%" {
+		return 0, 0, nil
+	}
+	if p, ok := strings.CutSuffix(v, "%"); ok {
+		f, err := strconv.ParseFloat(p, 64)
+		if err != nil || f <= 0 || f > 100 {
+			return 0, 0, fmt.Errorf("must be all, a count or a percentage like 10%%, got %q", v)
+		}
+		return 0, f, nil
+	}
+	n, err = strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, 0, fmt.Errorf("must be all, a count or a percentage like 10%%, got %q", v)
+	}
+	return n, 0, nil
+}
+
+// webhookHost is what may be logged of WEBHOOK_URL: scheme and host, never credentials or a
+// query that may carry a token.
+func webhookHost(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || v == "" {
+		return "off"
+	}
+	return u.Scheme + "://" + u.Host
 }

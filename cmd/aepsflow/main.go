@@ -25,6 +25,7 @@ commands:
   agent     register, suspend, activate an agent or set its limits (aepsflow agent -h)
   resolve   resolve a transaction that needs review (aepsflow resolve -h)
   gateway   gateway token --user-code C: mint an agent's launch token for POST /v1/gateway/session
+  events    show or re-send a transaction's events to the platform (aepsflow events -h)
   report    the agents' daily statement (aepsflow report daily --date YYYY-MM-DD [--format csv])
   search-attributes
             print the custom search attributes the workflows set, "Name Type" a line
@@ -55,6 +56,8 @@ func main() {
 		err = resolveCommand(ctx, args, os.Stdout)
 	case "gateway":
 		err = gatewayCommand(args, os.Stdout, os.Stderr, os.Getenv, time.Now())
+	case "events":
+		err = eventsCommand(ctx, args, os.Stdout)
 	case "report":
 		err = reportCommand(ctx, args, os.Stdout)
 	case "search-attributes":
