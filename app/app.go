@@ -52,6 +52,11 @@ func NewMetrics(store *db.Store) *metrics.Metrics {
 		defer cancel()
 		return store.OutboxBacklog(ctx)
 	})
+	m.ReconciliationFunc(func() (int, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return store.LatestReconciliationMismatches(ctx)
+	})
 	return m
 }
 
@@ -91,7 +96,9 @@ func NewWorker(ctx context.Context, cfg config.Config, store *db.Store, tc clien
 	}
 	w := worker.New(tc, cfg.TemporalTaskQueue, worker.Options{Identity: WorkerIdentity()})
 	w.RegisterWorkflowWithOptions(workflows.Transaction, workflow.RegisterOptions{Name: workflows.TransactionWorkflowName})
-	w.RegisterActivity(&activities.Activities{Store: store, Inquirer: inq, Webhook: NewWebhook(cfg)})
+	w.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
+	w.RegisterActivity(&activities.Activities{Store: store, Inquirer: inq, Webhook: NewWebhook(cfg),
+		Workflows: transactionWorkflows{tc: tc, cfg: cfg}})
 	return w, nil
 }
 

@@ -115,3 +115,17 @@ func (m *Metrics) BacklogFunc(read func() (count int, oldest time.Duration, err 
 			func() float64 { _, a := last(); return a.Seconds() }),
 	)
 }
+
+// ReconciliationFunc registers aepsflow_reconciliation_mismatches, read at scrape time: the
+// mismatches the latest reconciliation run found (-1: none ran, or unknown).
+func (m *Metrics) ReconciliationFunc(read func() (int, error)) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aepsflow_reconciliation_mismatches",
+		Help: "Successful withdrawals that Eko's Inquiry API did not confirm, in the latest reconciliation run (-1: none ran or unknown)."},
+		func() float64 {
+			n, err := read()
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}))
+}

@@ -140,6 +140,12 @@ func runTemporalWorker(ctx context.Context, cfg config.Config, store *db.Store, 
 	}
 	probe.SetStarted(true)
 	log.Info("worker running", "task_queue", cfg.TemporalTaskQueue)
+	// The daily reconciliation: created, or updated to this configuration, at every start.
+	if err := app.EnsureReconcileSchedule(ctx, tc, cfg); err != nil {
+		log.Error("could not create or update the reconciliation schedule", "err", err)
+	} else {
+		log.Info("reconciliation scheduled", "schedule_id", app.ReconcileScheduleID(cfg), "at", cfg.ReconcileAt, "zone", cfg.LimitLocation.String())
+	}
 	<-ctx.Done()
 	probe.SetStarted(false)
 	w.Stop()
