@@ -143,7 +143,7 @@ func TestGatewaySession(t *testing.T) {
 	}
 	for _, tt := range refusals {
 		t.Run(tt.name, func(t *testing.T) {
-			before := queryInt(t, a, `SELECT count(*) FROM gateway_launches`)
+			before := a.QueryInt(t, `SELECT count(*) FROM gateway_launches`)
 			status, raw, out := gatewayCall(t, a, "/v1/gateway/session", tt.token, tt.body)
 			replies = append(replies, raw)
 			if status != tt.status || out["code"] != tt.code || !strings.Contains(out["error"].(string), tt.message) {
@@ -152,11 +152,11 @@ func TestGatewaySession(t *testing.T) {
 			if _, ok := out["config"]; ok {
 				t.Fatal("a refusal carries a config")
 			}
-			after := queryInt(t, a, `SELECT count(*) FROM gateway_launches`)
+			after := a.QueryInt(t, `SELECT count(*) FROM gateway_launches`)
 			switch {
 			case tt.recorded == "" && after != before:
 				t.Errorf("a request refused before authentication was recorded as a launch")
-			case tt.recorded != "" && (after != before+1 || queryInt(t, a, `SELECT count(*) FROM gateway_launches
+			case tt.recorded != "" && (after != before+1 || a.QueryInt(t, `SELECT count(*) FROM gateway_launches
 				WHERE id = (SELECT max(id) FROM gateway_launches) AND outcome = $1 AND launched_at > now() - interval '1 minute'`, tt.recorded) != 1):
 				t.Errorf("refusal not recorded as %s", tt.recorded)
 			}
@@ -222,7 +222,7 @@ func TestGatewaySession(t *testing.T) {
 				b["callback_url_custom_headers"] != `{"X-Platform":"shops"}` || b["callback_url_custom_params"] != `{"shop_id":"12"}` {
 				t.Errorf("android_bundle = %v", b)
 			}
-			if queryInt(t, a, `SELECT count(*) FROM gateway_launches WHERE id = $1 AND user_code = $2 AND outcome = 'issued'
+			if a.QueryInt(t, `SELECT count(*) FROM gateway_launches WHERE id = $1 AND user_code = $2 AND outcome = 'issued'
 				AND auth = $3 AND secret_key_timestamp = $4`, r.LaunchID, agentCode, tt.auth, ts) != 1 {
 				t.Errorf("launch %d not recorded as issued by %s", r.LaunchID, tt.auth)
 			}
