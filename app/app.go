@@ -21,6 +21,7 @@ import (
 	"github.com/aepsflow/aepsflow/ekosign"
 	"github.com/aepsflow/aepsflow/metrics"
 	"github.com/aepsflow/aepsflow/outbox"
+	"github.com/aepsflow/aepsflow/retention"
 	"github.com/aepsflow/aepsflow/webhook"
 	"github.com/aepsflow/aepsflow/workflows"
 )
@@ -41,6 +42,14 @@ func NewRelay(cfg config.Config, store *db.Store, tc client.Client, logger *slog
 		Deliverer: &outbox.Temporal{Client: tc, TaskQueue: cfg.TemporalTaskQueue, Late: LateOutcome(store)},
 		Sweep:     cfg.RelaySweepInterval, BatchSize: cfg.RelayBatchSize, Concurrency: 16, CallTimeout: 5 * time.Second,
 		Metrics: m,
+	}
+}
+
+// NewPruner builds the retention loop. m may be nil.
+func NewPruner(cfg config.Config, store *db.Store, logger *slog.Logger, m *metrics.Metrics) *retention.Pruner {
+	return &retention.Pruner{
+		Store: store, OutboxAge: cfg.RetentionOutboxAge, RawAge: cfg.RetentionRawAge, Batch: cfg.RetentionBatch,
+		Pause: 200 * time.Millisecond, Interval: cfg.RetentionInterval, Logger: logger.With("component", "retention"), Metrics: m,
 	}
 }
 

@@ -46,6 +46,9 @@ func serve(ctx context.Context, logger *slog.Logger, runAPI, runWorker bool) err
 		m := app.NewMetrics(store)
 		g.Go(func() error { return runHTTP(ctx, cfg, store, tc, logger, m) })
 		g.Go(func() error { return app.NewRelay(cfg, store, tc, logger, m).Run(ctx) })
+		if cfg.RetentionEnabled {
+			g.Go(func() error { return app.NewPruner(cfg, store, logger, m).Run(ctx) })
+		}
 	}
 	if runWorker {
 		probe := &app.WorkerProbe{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue, Identity: app.WorkerIdentity(),
