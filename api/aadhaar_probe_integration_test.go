@@ -315,7 +315,7 @@ func TestNoFullAadhaarAnywhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 90*time.Second, "the outbox delivered and every workflow idle", func() (bool, error) {
-		if n := queryInt(t, a, `SELECT count(*) FROM outbox WHERE delivered_at IS NULL`); n > 0 {
+		if n := a.QueryInt(t, `SELECT count(*) FROM outbox WHERE delivered_at IS NULL`); n > 0 {
 			return false, fmt.Errorf("%d outbox entries undelivered", n)
 		}
 		for _, id := range workflowIDs {
