@@ -128,7 +128,7 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 		AllowRepeatAfterResult: cfg.AllowRepeatAfterResult,
 		WorkflowID:             func(ref string) string { return workflows.WorkflowID(workflows.ProviderEko, ref) },
 		Start: func(ref string, createdAt time.Time) (db.OutboxEntry, error) {
-			in := s.input(workflows.ProviderEko, ref, h.ClientRefID, h.Type, h.Data["user_code"], h.Data["amount"], createdAt)
+			in := s.input(workflows.ProviderEko, ref, h.ClientRefID, h.Type, h.Data["user_code"], h.Data["amount"], h.Data["customer_id"], createdAt)
 			return outbox.StartEntry(workflows.WorkflowID(workflows.ProviderEko, ref), in)
 		},
 	}
@@ -169,12 +169,15 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 }
 
 // input builds a workflow's start input with the configured lifecycle policy.
-func (s *Server) input(provider, clientRefID, providerRef, txType, agent, amount string, createdAt time.Time) workflows.Input {
+func (s *Server) input(provider, clientRefID, providerRef, txType, agent, amount, customer string, createdAt time.Time) workflows.Input {
 	l := s.Config.Lifecycle
 	review := l.PartnerUnknownReview
+	if customer != "" {
+		customer = redact.Mobile(customer)
+	}
 	return workflows.Input{
 		Provider: provider, ClientRefID: clientRefID, ProviderRef: providerRef, TxType: txType,
-		AgentUserCode: agent, Amount: amount, CreatedAt: createdAt.UTC(),
+		AgentUserCode: agent, Amount: amount, CreatedAt: createdAt.UTC(), Customer: customer, APIURL: s.Config.PublicAPIURL,
 		Policy: workflows.Policy{
 			ResponseTimeout: l.EkoResponseTimeout, InquiryInitialBackoff: l.InquiryInitialBackoff,
 			InquiryMaxBackoff: l.InquiryMaxBackoff, InquiryDeadline: l.InquiryDeadline,
@@ -186,7 +189,8 @@ func (s *Server) input(provider, clientRefID, providerRef, txType, agent, amount
 
 // txInput rebuilds a workflow input from a stored transaction, for a signal that may start it.
 func (s *Server) txInput(t db.TxRef) workflows.Input {
-	return s.input(t.Provider, t.ClientRefID, t.ProviderRef, t.TxType, t.AgentUserCode.String, t.AmountText.String, t.CreatedAt)
+	return s.input(t.Provider, t.ClientRefID, t.ProviderRef, t.TxType, t.AgentUserCode.String, t.AmountText.String,
+		t.CustomerMobile.String, t.CreatedAt)
 }
 
 func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, start time.Time) {
@@ -230,7 +234,8 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 			key := "eko_response:" + itoa(responseID)
 			// tx_status is request text that the workflow quotes in reasons: masked here, since
 			// the outbox payload (the workflow's input too) is stored as built.
-			o := workflows.Outcome{EventID: key, Source: workflows.SourceEko, TxStatus: redact.Text(r.TxStatus)}
+			o := workflows.Outcome{EventID: key, Source: workflows.SourceEko, TxStatus: redact.Text(r.TxStatus),
+				ProviderTxnID: redact.Text(r.Data["tid"])}
 			return outbox.SignalEntry(t.WorkflowID, workflows.SignalOutcome, key, s.txInput(t), o)
 		},
 	})

@@ -117,7 +117,7 @@ func (s *Server) partnerCallback(c *gin.Context) {
 		Signal: func(t db.TxRef, callbackID int64) (db.OutboxEntry, error) {
 			key := "partner_callback:" + itoa(callbackID)
 			o := workflows.Outcome{EventID: key, Source: workflows.SourcePartner, PartnerOutcome: string(outcome),
-				PartnerStatus: redact.Text(status)} // request text, masked as in api/eko.go
+				PartnerStatus: redact.Text(status), ProviderTxnID: redact.Text(cb.TxnID)} // request text, masked as in api/eko.go
 			return outbox.SignalEntry(t.WorkflowID, workflows.SignalOutcome, key, s.txInput(t), o)
 		},
 	})

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -59,6 +60,10 @@ type Config struct {
 
 	AdminToken string
 
+	// PublicAPIURL is the API's base URL as operators reach it, for the read-API links and
+	// resolve commands shown in the Temporal Web UI ("": paths only).
+	PublicAPIURL string
+
 	// Debit-hook rules.
 	CashMinAmount          decimal.Decimal
 	CashMaxAmount          decimal.Decimal
@@ -92,6 +97,22 @@ type Lifecycle struct {
 	PartnerUnknownReview  time.Duration // partner status neither success nor failure: review after
 }
 
+// defaultPublicURL is the API's own address in development (loopback when it listens on every
+// interface) and nothing elsewhere: a production link must be configured, never guessed.
+func defaultPublicURL(dev bool, httpAddr string) string {
+	if !dev {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(httpAddr)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
 // LogValue lists only what is safe to log.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
@@ -102,6 +123,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("task_queue", c.TemporalTaskQueue),
 		slog.String("eko_env", c.EkoEnv),
 		slog.String("eko_api_base_url", c.EkoAPIBaseURL),
+		slog.String("public_api_url", c.PublicAPIURL),
 		slog.Any("eko_allowed_origins", c.EkoAllowedOrigins),
 		slog.String("client_ref_id_source", c.ClientRefIDSource),
 		slog.Int("partners", len(c.PartnerClients)),
@@ -182,6 +204,7 @@ func Load(env Getenv) (Config, error) {
 		baseURL = strings.TrimSuffix(baseURL, "/v3") + "/v1"
 	}
 	c.EkoAPIBaseURL = r.str("EKO_API_BASE_URL", baseURL)
+	c.PublicAPIURL = strings.TrimSuffix(r.str("PUBLIC_API_URL", defaultPublicURL(dev, c.HTTPAddr)), "/")
 	c.EkoAccessKey = r.secret("EKO_ACCESS_KEY", dev, uatAccessKey)
 	// One access key normally signs both the debit-hook replies and the Inquiry API calls, but
 	// Eko's gateway documents show another key for the gateway's staging than its API's public

@@ -56,11 +56,14 @@ type Temporal struct {
 
 // Options are the start options every transaction workflow gets. REJECT_DUPLICATE means a
 // finished transaction can never be started again by a late callback; USE_EXISTING makes a
-// repeated start of a running one a no-op.
+// repeated start of a running one a no-op. The summary and details are what the Temporal Web UI
+// shows an operator before anything else (they cost no workflow task).
 func Options(workflowID, taskQueue string, in workflows.Input) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID:                       workflowID,
 		TaskQueue:                taskQueue,
+		StaticSummary:            in.Summary(),
+		StaticDetails:            in.Details(),
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
