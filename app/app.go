@@ -83,7 +83,7 @@ func NewInquirer(cfg config.Config) (activities.Inquirer, error) {
 
 // NewWorker checks the namespace's search attributes and builds the worker (not started).
 func NewWorker(ctx context.Context, cfg config.Config, store *db.Store, tc client.Client, inq activities.Inquirer) (worker.Worker, error) {
-	if err := workflows.CheckSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
+	if err := CheckSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
 		return nil, fmt.Errorf("refusing to run the worker: %w", err)
 	}
 	w := worker.New(tc, cfg.TemporalTaskQueue, worker.Options{})

@@ -15,38 +15,47 @@ import (
 
 	"github.com/aepsflow/aepsflow/app"
 	"github.com/aepsflow/aepsflow/config"
+	"github.com/aepsflow/aepsflow/searchattr"
 	"github.com/aepsflow/aepsflow/testenv"
-	"github.com/aepsflow/aepsflow/workflows"
 )
 
 // missingRE picks the list of attributes out of CheckSearchAttributes' error.
-var missingRE = regexp.MustCompile(`lacks Keyword search attributes (.+?): register them`)
+var missingRE = regexp.MustCompile(`lacks search attributes (.+?): register them`)
 
 // TestNewWorkerRefusesMissingSearchAttributes: app.NewWorker (what `aepsflow worker` runs) refuses
 // to build a worker on a namespace where a search attribute the workflow upserts is not registered
-// as a Keyword, and names exactly the ones missing or of the wrong type; on a server with all of
+// with its type, and names exactly the ones missing or of the wrong type; on a server with all of
 // them it builds the worker. Each case runs against a private dev server started with just the
 // listed attributes.
 func TestNewWorkerRefusesMissingSearchAttributes(t *testing.T) {
-	all := workflows.SearchAttributeNames()
-	keyword := func(names ...string) []string {
+	// spec gives each named attribute its own type, "Name=Type".
+	types := map[string]string{}
+	var all []string
+	for _, k := range searchattr.All() {
+		types[k.GetName()] = k.GetValueType().String()
+		all = append(all, k.GetName())
+	}
+	spec := func(names ...string) []string {
 		var attrs []string
 		for _, n := range names {
-			attrs = append(attrs, n+"=Keyword")
+			attrs = append(attrs, n+"="+types[n])
 		}
 		return attrs
+	}
+	except := func(skip ...string) []string {
+		return slices.DeleteFunc(slices.Clone(all), func(n string) bool { return slices.Contains(skip, n) })
 	}
 	tests := []struct {
 		name        string
 		attrs       []string // registered at server start, "Name=Type"
-		wantMissing []string // nil: the worker is built
+		wantMissing []string // "Name=Type"; nil: the worker is built
 	}{
-		{name: "none registered", attrs: nil, wantMissing: all},
-		{name: "two not registered", attrs: keyword("ClientRefID", "AgentUserCode", "TxType"),
-			wantMissing: []string{"TxState", "TxProvider"}},
-		{name: "one registered as Text", attrs: append(keyword("ClientRefID", "AgentUserCode", "TxType", "TxProvider"), "TxState=Text"),
-			wantMissing: []string{"TxState"}},
-		{name: "all registered as Keyword", attrs: keyword(all...)},
+		{name: "none registered", attrs: nil, wantMissing: spec(all...)},
+		{name: "two not registered", attrs: spec(except("TxState", "TxProvider")...),
+			wantMissing: spec("TxState", "TxProvider")},
+		{name: "one registered as Text", attrs: append(spec(except("TxState")...), "TxState=Text"),
+			wantMissing: spec("TxState")},
+		{name: "all registered with their types", attrs: spec(all...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/searchattr"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -67,11 +68,11 @@ func Options(workflowID, taskQueue string, in workflows.Input) client.StartWorkf
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrClientRefID.ValueSet(in.ClientRefID),
-			workflows.AttrAgentUserCode.ValueSet(in.AgentUserCode),
-			workflows.AttrTxType.ValueSet(in.TxType),
-			workflows.AttrTxState.ValueSet(workflows.StatePending),
-			workflows.AttrTxProvider.ValueSet(in.Provider),
+			searchattr.Key.ClientRefID.ValueSet(in.ClientRefID),
+			searchattr.Key.AgentUserCode.ValueSet(in.AgentUserCode),
+			searchattr.Key.TxType.ValueSet(in.TxType),
+			searchattr.Key.TxState.ValueSet(workflows.StatePending),
+			searchattr.Key.TxProvider.ValueSet(in.Provider),
 		),
 	}
 }

@@ -15,7 +15,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VERSION=${TEMPORAL_CLI_VERSION:-v1.5.1}
 CLI="$ROOT/bin/temporal"
-SEARCH_ATTRIBUTES=(ClientRefID AgentUserCode TxType TxState TxProvider)
+# "Name Type" lines, generated from package searchattr (`aepsflow search-attributes`).
+SEARCH_ATTRIBUTES_FILE="$ROOT/scripts/search-attributes.txt"
 
 log() { printf 'temporal.sh: %s\n' "$*" >&2; }
 die() { printf 'temporal.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -95,8 +96,10 @@ start() {
   Stop it, or find it with: ss -ltnp 'sport = :$port'"
 		fi
 		local args=(server start-dev --ip 127.0.0.1 --port "$port" --ui-port "$uiport" --log-level warn)
-		local sa
-		for sa in "${SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$sa=Keyword"); done
+		local sa_name sa_type
+		while read -r sa_name sa_type; do
+			[[ -z $sa_name || $sa_name == \#* ]] || args+=(--search-attribute "$sa_name=$sa_type")
+		done <"$SEARCH_ATTRIBUTES_FILE"
 		if [[ -n $dbfile ]]; then
 			[[ $dbfile == /* ]] || dbfile="$ROOT/$dbfile"
 			mkdir -p "$(dirname "$dbfile")"

@@ -36,14 +36,9 @@ import (
 	"github.com/lib/pq"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
-)
 
-// SearchAttributes returns the custom Keyword search attributes aepsflow's workflows upsert; every
-// dev server started here (and by scripts/temporal.sh) registers them, since upserting an
-// unregistered one makes the workflow task fail forever.
-func SearchAttributes() []string {
-	return []string{"ClientRefID", "AgentUserCode", "TxType", "TxState", "TxProvider"}
-}
+	"github.com/aepsflow/aepsflow/searchattr"
+)
 
 const (
 	envDatabaseURL     = "TEST_DATABASE_URL"
@@ -218,8 +213,8 @@ type DevServer struct {
 func StartDevServer(t testing.TB, dbFile string) *DevServer {
 	t.Helper()
 	var attrs []string
-	for _, sa := range SearchAttributes() {
-		attrs = append(attrs, sa+"=Keyword")
+	for _, k := range searchattr.All() {
+		attrs = append(attrs, k.GetName()+"="+k.GetValueType().String())
 	}
 	return StartDevServerWithSearchAttributes(t, dbFile, attrs...)
 }

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/aepsflow/aepsflow/activities"
+	"github.com/aepsflow/aepsflow/searchattr"
 	"github.com/aepsflow/aepsflow/txstate"
 )
 
@@ -131,7 +132,7 @@ func (t *txn) record(ctx workflow.Context, r activities.Record) error {
 	}
 	if r.To != "" {
 		t.snap.State, t.snap.Reason = r.To, r.Reason
-		if err := workflow.UpsertTypedSearchAttributes(ctx, AttrTxState.ValueSet(r.To)); err != nil {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, searchattr.Key.TxState.ValueSet(r.To)); err != nil {
 			return fmt.Errorf("upsert TxState: %w", err)
 		}
 	}

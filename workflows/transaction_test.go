@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/aepsflow/aepsflow/activities"
+	"github.com/aepsflow/aepsflow/searchattr"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -167,7 +168,7 @@ func runTx(t *testing.T, in workflows.Input, steps []step, inquire inquiryFn, re
 	}).Maybe()
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
 		sa := args.Get(0).(temporal.SearchAttributes)
-		v, ok := sa.GetKeyword(workflows.AttrTxState)
+		v, ok := sa.GetKeyword(searchattr.Key.TxState)
 		if !ok || sa.Size() != 1 {
 			t.Errorf("upsert of %d attributes without TxState", sa.Size())
 		}

@@ -5,8 +5,6 @@ package workflows
 import (
 	"time"
 
-	"go.temporal.io/sdk/temporal"
-
 	"github.com/aepsflow/aepsflow/txstate"
 )
 
@@ -42,22 +40,6 @@ const (
 // transaction, and the same ID whichever replica or retry computes it.
 func WorkflowID(provider, clientRefID string) string {
 	return "aeps/" + provider + "/" + clientRefID
-}
-
-// Search attributes operators filter on in the Temporal Web UI. Each must be registered on the
-// server (Keyword); the worker refuses to start otherwise, since an unregistered attribute would
-// wedge every workflow task that upserts it.
-var (
-	AttrClientRefID   = temporal.NewSearchAttributeKeyKeyword("ClientRefID")
-	AttrAgentUserCode = temporal.NewSearchAttributeKeyKeyword("AgentUserCode")
-	AttrTxType        = temporal.NewSearchAttributeKeyKeyword("TxType")
-	AttrTxState       = temporal.NewSearchAttributeKeyKeyword("TxState")
-	AttrTxProvider    = temporal.NewSearchAttributeKeyKeyword("TxProvider")
-)
-
-// SearchAttributeNames lists the custom attributes the worker checks for at start-up.
-func SearchAttributeNames() []string {
-	return []string{"ClientRefID", "AgentUserCode", "TxType", "TxState", "TxProvider"}
 }
 
 // Policy carries the timings a workflow runs with. It travels in the input so that a

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/aepsflow/aepsflow/redact"
+	"github.com/aepsflow/aepsflow/searchattr"
 )
 
 const usage = `usage: aepsflow <command> [flags]
@@ -22,6 +23,8 @@ commands:
   migrate   apply database migrations
   agent     register, suspend, activate an agent or set its limits (aepsflow agent -h)
   resolve   resolve a transaction that needs review (aepsflow resolve -h)
+  search-attributes
+            print the custom search attributes the workflows set, "Name Type" a line
 
 Configuration comes from environment variables; see README.md.`
 
@@ -47,6 +50,8 @@ func main() {
 		err = agentCommand(ctx, args, os.Stdout)
 	case "resolve":
 		err = resolveCommand(ctx, args, os.Stdout)
+	case "search-attributes":
+		fmt.Print(searchattr.Lines())
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 	default:

@@ -8,9 +8,10 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/aepsflow/aepsflow/searchattr"
 )
 
 // floorInsert measures the bare PostgreSQL floor: one INSERT of a transactions-shaped row per
@@ -176,10 +177,14 @@ func shapeWorkflow(local bool) func(ctx workflow.Context) error {
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second})
 		for _, step := range []func() error{
 			func() error { return record("inquiry") },
-			func() error { return workflow.UpsertTypedSearchAttributes(ctx, txState.ValueSet("inquiry")) },
+			func() error {
+				return workflow.UpsertTypedSearchAttributes(ctx, searchattr.Key.TxState.ValueSet("inquiry"))
+			},
 			func() error { return workflow.ExecuteActivity(actx, noopActivity, "inquire").Get(ctx, nil) },
 			func() error { return record("success") },
-			func() error { return workflow.UpsertTypedSearchAttributes(ctx, txState.ValueSet("success")) },
+			func() error {
+				return workflow.UpsertTypedSearchAttributes(ctx, searchattr.Key.TxState.ValueSet("success"))
+			},
 		} {
 			if err := step(); err != nil {
 				return err
@@ -188,8 +193,6 @@ func shapeWorkflow(local bool) func(ctx workflow.Context) error {
 		return nil
 	}
 }
-
-var txState = temporal.NewSearchAttributeKeyKeyword("TxState")
 
 // floorShapes runs shapeN workflows of each shape and records their started-and-completed rates.
 func (b *bench) floorShapes(ctx context.Context) error {

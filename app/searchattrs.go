@@ -1,17 +1,18 @@
-package workflows
+package app
 
 import (
 	"context"
 	"fmt"
 	"strings"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
+
+	"github.com/aepsflow/aepsflow/searchattr"
 )
 
 // CheckSearchAttributes fails unless every custom search attribute the workflow sets is
-// registered as a Keyword. An unregistered one does not fail a workflow: its tasks fail and retry
+// registered with its type. An unregistered one does not fail a workflow: its tasks fail and retry
 // forever, and the transaction looks stuck. Refusing to start is the clear alternative.
 func CheckSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
 	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
@@ -19,15 +20,16 @@ func CheckSearchAttributes(ctx context.Context, c client.Client, namespace strin
 		return fmt.Errorf("list search attributes of namespace %s: %w", namespace, err)
 	}
 	var missing []string
-	for _, name := range SearchAttributeNames() {
-		if t, ok := resp.GetCustomAttributes()[name]; !ok || t != enumspb.INDEXED_VALUE_TYPE_KEYWORD {
-			missing = append(missing, name)
+	for _, k := range searchattr.All() {
+		if t, ok := resp.GetCustomAttributes()[k.GetName()]; !ok || t != k.GetValueType() {
+			missing = append(missing, k.GetName()+"="+k.GetValueType().String())
 		}
 	}
 	if missing != nil {
-		return fmt.Errorf("namespace %s lacks Keyword search attributes %s: register them with "+
-			"`temporal operator search-attribute create --namespace %s --name <Name> --type Keyword` "+
-			"(make dev does this for the dev server)", namespace, strings.Join(missing, ", "), namespace)
+		return fmt.Errorf("namespace %s lacks search attributes %s: register them with "+
+			"`temporal operator search-attribute create --namespace %s --name <Name> --type <Type>` "+
+			"(make dev does this for the dev server; `aepsflow search-attributes` lists them)",
+			namespace, strings.Join(missing, ", "), namespace)
 	}
 	return nil
 }
