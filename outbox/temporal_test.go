@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aepsflow/aepsflow/searchattr"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -20,6 +21,20 @@ func TestOptionsOperatorView(t *testing.T) {
 	}
 	if !strings.Contains(o.StaticDetails, "XXXXXX9999") || !strings.Contains(o.StaticDetails, "http://127.0.0.1:8080/v1/transactions/77001") {
 		t.Errorf("StaticDetails = %q", o.StaticDetails)
+	}
+	sa := o.TypedSearchAttributes
+	if v, ok := sa.GetFloat64(searchattr.Key.TxAmount); !ok || v != 500 {
+		t.Errorf("TxAmount = %v, %v", v, ok)
+	}
+	if v, ok := sa.GetBool(searchattr.Key.TxFlagged); !ok || v {
+		t.Errorf("TxFlagged = %v, %v; want false at start", v, ok)
+	}
+	if v, _ := sa.GetKeyword(searchattr.Key.TxState); v != workflows.StatePending {
+		t.Errorf("TxState = %q", v)
+	}
+	in.TxType, in.Amount = "balance_inquiry", ""
+	if _, ok := Options("w", "q", in).TypedSearchAttributes.GetFloat64(searchattr.Key.TxAmount); ok {
+		t.Error("TxAmount set for a transaction without an amount")
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/shopspring/decimal"
 )
 
 // The operator's view of a transaction in the Temporal Web UI: a one-line summary and Markdown
@@ -34,6 +36,17 @@ func TypeName(txType string) string {
 func hasAmount(a string) bool {
 	a = strings.TrimSpace(a)
 	return a != "" && strings.Trim(a, "0.") != ""
+}
+
+// AmountIndex is the amount as the TxAmount search attribute holds it: rupees as a float64,
+// an index for the Web UI's column and range filters only (amounts have at most two decimals,
+// which a float64 gives back exactly as set). ok is false when the amount is not a number.
+func (in Input) AmountIndex() (rupees float64, ok bool) {
+	d, err := decimal.NewFromString(strings.TrimSpace(in.Amount))
+	if err != nil {
+		return 0, false
+	}
+	return d.InexactFloat64(), true
 }
 
 // Summary is the one line the Web UI shows for the workflow, e.g.

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shopspring/decimal"
 )
 
 func opInput(mod func(*Input)) Input {
@@ -128,6 +130,25 @@ func TestReasonClass(t *testing.T) {
 	} {
 		if got := ReasonClass(reason); got != want {
 			t.Errorf("ReasonClass(%q) = %s, want %s", reason, got, want)
+		}
+	}
+}
+
+// TestAmountIndex: a float64 gives back exactly the rupees set, for every amount with at most two
+// decimals (the shortest decimal that reads back as the same float64 is the amount itself).
+func TestAmountIndex(t *testing.T) {
+	for _, a := range []string{"0.01", "0.1", "100", "100.00", "500.5", "2000.50", "9999.99", "99999.99", "1234567.89", "12345678901.23"} {
+		got, ok := Input{Amount: a}.AmountIndex()
+		if !ok {
+			t.Fatalf("AmountIndex(%q) not ok", a)
+		}
+		if !decimal.NewFromFloat(got).Equal(decimal.RequireFromString(a)) {
+			t.Errorf("AmountIndex(%q) = %v, which reads back as %s", a, got, decimal.NewFromFloat(got))
+		}
+	}
+	for _, a := range []string{"", "abc", "1,000"} {
+		if _, ok := (Input{Amount: a}).AmountIndex(); ok {
+			t.Errorf("AmountIndex(%q) ok", a)
 		}
 	}
 }
