@@ -124,7 +124,7 @@ func (in Input) ResolveCommands() string {
 		resolve += "?provider=" + url.QueryEscape(in.Provider)
 	}
 	return fmt.Sprintf("ADMIN_TOKEN=… aepsflow resolve --client-ref-id %s%s --state success|failed --reason '<what you checked>' --by <you>\n"+
-		"curl -X POST %s -H \"Authorization: Bearer $ADMIN_TOKEN\" -d '{\"state\":\"failed\",\"reason\":\"<what you checked>\",\"by\":\"<you>\"}'",
+		"curl -X POST %s -H \"Authorization: Bearer $ADMIN_TOKEN\" -H 'Content-Type: application/json' -d '{\"state\":\"failed\",\"reason\":\"<what you checked>\",\"by\":\"<you>\"}'",
 		shellQuote(in.ClientRefID), provider, shellQuote(resolve))
 }
 
