@@ -27,8 +27,9 @@ test-faults: ## fault-injection suite (build tag faults): kills and outages on p
 bench: ## load benchmark: own stack, floors, load, Temporal outage, loss check (BENCHMARKS.md)
 	@bash $(ROOT)/scripts/bench.sh
 
-build: ## build every command into bin/
+build: ## build every command into bin/ (the load generator from its own module in bench/)
 	cd $(ROOT) && go build -o bin/ ./cmd/...
+	cd $(ROOT)/bench && go build -o ../bin/ ./cmd/...
 
 temporal: ## build bin/temporal (the pinned Temporal CLI) if missing
 	@$(ROOT)/scripts/temporal.sh ensure

@@ -2,14 +2,16 @@
 // PostgreSQL and asking Eko for a transaction's status. Each is safe to retry.
 package activities
 
+import "github.com/aepsflow/aepsflow/txstate"
+
 // Record is one entry in a transaction's history, optionally changing its state. Key makes the
 // write idempotent: a retried activity writes nothing twice.
 type Record struct {
 	WorkflowID string            `json:"workflow_id"`
 	Key        string            `json:"key"`
 	Kind       string            `json:"kind"` // state_changed | late_outcome | resolve_ignored ...
-	From       string            `json:"from,omitempty"`
-	To         string            `json:"to,omitempty"` // empty: no state change
+	From       txstate.State     `json:"from,omitempty"`
+	To         txstate.State     `json:"to,omitempty"` // empty: no state change
 	Reason     string            `json:"reason,omitempty"`
 	Final      bool              `json:"final,omitempty"`
 	Flag       string            `json:"flag,omitempty"` // non-empty: flag the transaction for review

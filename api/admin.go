@@ -15,6 +15,7 @@ import (
 	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/outbox"
 	"github.com/aepsflow/aepsflow/redact"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -123,9 +124,9 @@ func (s *Server) workflowState(ctx context.Context, workflowID string) any {
 }
 
 type resolveRequest struct {
-	State  string `json:"state"`
-	Reason string `json:"reason"`
-	By     string `json:"by"`
+	State  txstate.State `json:"state"`
+	Reason string        `json:"reason"`
+	By     string        `json:"by"`
 }
 
 func (s *Server) resolveTransaction(c *gin.Context) {
@@ -135,7 +136,7 @@ func (s *Server) resolveTransaction(c *gin.Context) {
 		return
 	}
 	req.Reason, req.By = strings.TrimSpace(req.Reason), strings.TrimSpace(req.By)
-	if (req.State != workflows.StateSuccess && req.State != workflows.StateFailed) || req.Reason == "" || req.By == "" {
+	if (req.State != txstate.Success && req.State != txstate.Failed) || req.Reason == "" || req.By == "" {
 		c.JSON(http.StatusBadRequest, gin.H{"error": "state must be success or failed, and reason and by are required"})
 		return
 	}

@@ -39,7 +39,7 @@ func preflight(t *testing.T, a *apptest.App, origin, reqHeaders string) *http.Re
 	return resp
 }
 
-// TestCORS: the gateway page's origin gets exactly the grant the seed lists (plus the configured
+// TestCORS: the gateway page's origin gets exactly the grant Eko's guide lists (docs/eko-aeps.md#cors) (plus the configured
 // custom header); any other origin gets none, and its POST is refused in the protocol's shape and
 // still stored.
 func TestCORS(t *testing.T) {

@@ -23,7 +23,7 @@ func ekoHeaders(custom []string) []string {
 	return append([]string{"Origin", "Referer", "User-Agent", "Content-Type", "Content-Length", "X-Forwarded-For", "X-Request-Id"}, custom...)
 }
 
-// allowReply and refuseReply are the debit-hook reply shapes from the seed.
+// allowReply and refuseReply are the debit-hook reply shapes (docs/eko-aeps.md#debit-hook).
 type allowReply struct {
 	Action             string `json:"action"`
 	Allow              bool   `json:"allow"`
@@ -51,6 +51,26 @@ type responseReply struct {
 }
 
 const unavailable = "Service temporarily unavailable. Please try again in a minute."
+
+// recorded is the reply to every eko-response that was stored, whatever it meant.
+var recorded = responseReply{Status: "ok", Outcome: "recorded"}
+
+// agentMessage is what a refused debit-hook tells the agent: what to do, never which internal
+// state caused it (reported, processed, in review), whether an agent code is registered or
+// suspended, or another agent's limits and usage, since anyone can send a debit-hook for any
+// reference or agent code. The code and the store's detailed message stay in the log and the
+// stored request.
+func agentMessage(code string) string {
+	switch code {
+	case "reference_conflict", "already_processed", "already_reported":
+		return "This transaction reference cannot be used again. Please start a new transaction."
+	case "unknown_agent", "agent_suspended":
+		return "This agent account cannot make AePS transactions now. Please contact support."
+	case "daily_count_limit", "daily_amount_limit":
+		return "This withdrawal is over the agent's daily limit. Please try a smaller amount or try again tomorrow."
+	}
+	return "This transaction cannot be confirmed. Please start a new transaction or contact support."
+}
 
 func (s *Server) ekoCallback(c *gin.Context) {
 	start := time.Now()
@@ -102,6 +122,10 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 	ctx, cancel := s.dbContext(c)
 	defer cancel()
 	cfg := s.Config
+	// Stored with every long number in it masked but the reference's, allowed or refused.
+	if masked, changed := eko.MaskDebitHookBody(in.Body); changed {
+		in.Body, in.BodyRedacted = masked, true
+	}
 	h, err := eko.ParseDebitHook(env.Detail, eko.Rules{MinAmount: cfg.CashMinAmount, MaxAmount: cfg.CashMaxAmount, Multiple: cfg.CashAmountMultiple})
 	if err != nil {
 		// Recorded under its reference when that was readable, so that the refusal is found with
@@ -111,24 +135,29 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 		s.storeOnly(ctx, in)
 		s.Logger.Info("debit-hook invalid", "client_ref_id", h.ClientRefID, "reason", err.Error())
 		mark(c, "invalid")
-		c.JSON(http.StatusBadRequest, refuse("Invalid transaction details: "+err.Error()))
+		c.JSON(http.StatusBadRequest, refuse("Invalid transaction details: "+err.Error()+". Please start a new transaction; if this happens again, contact support."))
 		return
 	}
 	in.Reference = h.ClientRefID
 	in.HTTPStatus = http.StatusOK
 	now := s.Now()
-	amount := decimal.NullDecimal{Decimal: h.Amount, Valid: h.Type == eko.TypeCashWithdrawal}
+	// What is booked, and nothing else, is what the reply signs (db.Decision.Booked).
+	b := h.Booking()
+	amount := decimal.NullDecimal{Decimal: h.Amount, Valid: b.Type == eko.TypeCashWithdrawal}
 	req := db.DebitHook{
 		Inbound: in, Provider: workflows.ProviderEko, ProviderRef: h.ClientRefID,
-		TxType: h.Type, CashWithdrawal: h.Type == eko.TypeCashWithdrawal,
-		AgentUserCode: h.Data["user_code"], CustomerMobile: h.Data["customer_id"], BankCode: h.Data["bank_code"],
-		Amount: amount, AmountText: h.Data["amount"], DetailsHash: h.DetailsHash(),
+		TxType: b.Type, CashWithdrawal: b.Type == eko.TypeCashWithdrawal,
+		AgentUserCode: b.UserCode, CustomerMobile: b.CustomerID, BankCode: b.BankCode,
+		Amount: amount, AmountText: b.Amount, DetailsHash: h.DetailsHash(),
+		// One fresh timestamp signs both secret_key and request_hash of a first allow; a repeat
+		// is signed with the first allow's, stored with the transaction.
+		Timestamp:              ekosign.Timestamp(now),
 		BusinessDay:            now.In(cfg.LimitLocation),
 		DefaultLimits:          db.Limits{Count: cfg.DailyCashCountLimit, Amount: cfg.DailyCashAmountLimit},
 		AllowRepeatAfterResult: cfg.AllowRepeatAfterResult,
 		WorkflowID:             func(ref string) string { return workflows.WorkflowID(workflows.ProviderEko, ref) },
 		Start: func(ref string, createdAt time.Time) (db.OutboxEntry, error) {
-			in := s.input(workflows.ProviderEko, ref, h.ClientRefID, h.Type, h.Data["user_code"], h.Data["amount"], h.Data["customer_id"], createdAt)
+			in := s.input(workflows.ProviderEko, ref, h.ClientRefID, b.Type, b.UserCode, b.Amount, b.CustomerID, createdAt)
 			return outbox.StartEntry(workflows.WorkflowID(workflows.ProviderEko, ref), in)
 		},
 	}
@@ -136,8 +165,8 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 		req.NewClientRefID = s.NewClientRefID
 	}
 	d, err := s.Store.DecideDebitHook(ctx, req)
-	log := s.Logger.With("action", "debit-hook", "client_ref_id", h.ClientRefID, "type", h.Type,
-		"agent", h.Data["user_code"], "customer", redact.Mobile(h.Data["customer_id"]), "amount", h.Data["amount"])
+	log := s.Logger.With("action", "debit-hook", "client_ref_id", h.ClientRefID, "type", b.Type,
+		"agent", b.UserCode, "customer", redact.Mobile(b.CustomerID), "amount", b.Amount)
 	if err != nil {
 		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "error", err.Error(), http.StatusServiceUnavailable
 		s.storeOnly(ctx, in)
@@ -150,15 +179,25 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 	if !d.Allow {
 		log.Info("debit-hook refused", "message", d.Message)
 		mark(c, d.Code)
-		c.JSON(http.StatusOK, refuse(d.Message))
+		c.JSON(http.StatusOK, refuse(agentMessage(d.Code)))
 		return
 	}
-	// One fresh timestamp signs both secret_key and request_hash.
-	ts := ekosign.Timestamp(s.Now())
+	// Signed over the booked transaction as the database holds it, never over
+	// request_hash_params as sent: nothing but what was checked and booked can be signed.
+	booked := eko.Booking{Type: d.Booked.TxType, CustomerID: d.Booked.CustomerMobile, Amount: d.Booked.AmountText, UserCode: d.Booked.AgentUserCode}
+	params, data, err := booked.HashParams()
+	if ts := d.Booked.Timestamp; err != nil || ts == "" {
+		// Cannot happen for a row this code wrote; refusing is safe (no money has moved).
+		log.Error("debit-hook allowed but its booking cannot be signed", "err", err, "timestamp", ts)
+		mark(c, "error")
+		c.JSON(http.StatusInternalServerError, refuse(unavailable))
+		return
+	}
+	ts := d.Booked.Timestamp
 	reply := allowReply{
 		Action: "go", Allow: true, SecretKeyTimestamp: ts,
 		SecretKey:   s.Signer.SecretKey(ts),
-		RequestHash: s.Signer.RequestHash(ts, h.RequestHashParams, h.Data),
+		RequestHash: s.Signer.RequestHash(ts, params, data),
 	}
 	if cfg.ClientRefIDSource == "own" {
 		reply.ClientRefID = d.ClientRefID
@@ -248,7 +287,11 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 		c.JSON(http.StatusServiceUnavailable, responseReply{Status: "error", Message: unavailable})
 		return
 	}
-	log.Info("eko-response recorded", "outcome", res.Outcome, "flagged", res.Flagged, "latency", time.Since(start))
+	log.Info("eko-response recorded", "outcome", res.Outcome, "flagged", res.Flagged, "flag_reason", res.FlagReason,
+		"latency", time.Since(start))
 	mark(c, res.Outcome)
-	c.JSON(http.StatusOK, responseReply{Status: "ok", Outcome: res.Outcome, Message: res.FlagReason})
+	// One neutral reply for everything stored: whoever sends an eko-response (any browser) must
+	// not learn whether the reference exists, is final or was reported before. The detail is in
+	// the log line above and in the stored rows.
+	c.JSON(http.StatusOK, recorded)
 }

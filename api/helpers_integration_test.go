@@ -23,6 +23,7 @@ import (
 	"github.com/aepsflow/aepsflow/activities"
 	"github.com/aepsflow/aepsflow/apptest"
 	"github.com/aepsflow/aepsflow/testenv"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -135,7 +136,8 @@ func (h hook) body(t testing.TB) string {
 	return mustJSON(t, env)
 }
 
-// ekoResponse builds an eko-response like the seed's sample; data entries override the sample's.
+// ekoResponse builds an eko-response like the sample in docs/eko-aeps.md; data entries override
+// the sample's.
 func ekoResponse(t testing.TB, ref string, txStatus any, data map[string]any) string {
 	t.Helper()
 	d := map[string]any{
@@ -159,7 +161,7 @@ func ekoResponse(t testing.TB, ref string, txStatus any, data map[string]any) st
 	})
 }
 
-// ekoMAC is Eko's signature computed from scratch, as the seed's PHP does: HMAC-SHA256 keyed with
+// ekoMAC is Eko's signature computed from scratch, as Eko's guide describes it (docs/eko-aeps.md#signing): HMAC-SHA256 keyed with
 // the base64 text of the access key, base64 encoded.
 func ekoMAC(msg string) string {
 	m := hmac.New(sha256.New, []byte(base64.StdEncoding.EncodeToString([]byte(devAccessKey))))
@@ -207,17 +209,17 @@ func queryInt(t testing.TB, a *apptest.App, q string, args ...any) int {
 
 // txRow is a transaction as PostgreSQL holds it.
 type txRow struct {
-	ID          int64  `db:"id"`
-	ClientRefID string `db:"client_ref_id"`
-	ProviderRef string `db:"provider_ref"`
-	WorkflowID  string `db:"workflow_id"`
-	TxType      string `db:"tx_type"`
-	Agent       string `db:"agent_user_code"`
-	Customer    string `db:"customer_mobile"`
-	AmountText  string `db:"amount_text"`
-	State       string `db:"state"`
-	Flagged     bool   `db:"flagged"`
-	FlagReason  string `db:"flag_reason"`
+	ID          int64         `db:"id"`
+	ClientRefID string        `db:"client_ref_id"`
+	ProviderRef string        `db:"provider_ref"`
+	WorkflowID  string        `db:"workflow_id"`
+	TxType      string        `db:"tx_type"`
+	Agent       string        `db:"agent_user_code"`
+	Customer    string        `db:"customer_mobile"`
+	AmountText  string        `db:"amount_text"`
+	State       txstate.State `db:"state"`
+	Flagged     bool          `db:"flagged"`
+	FlagReason  string        `db:"flag_reason"`
 }
 
 // findTx returns the transaction whose client_ref_id or provider_ref is ref; ok is false if none.
@@ -249,10 +251,10 @@ func mustTx(t testing.TB, a *apptest.App, ref string) txRow {
 	return tx
 }
 
-func waitTxState(t testing.TB, a *apptest.App, ref, state string) txRow {
+func waitTxState(t testing.TB, a *apptest.App, ref string, state txstate.State) txRow {
 	t.Helper()
 	var tx txRow
-	waitFor(t, 45*time.Second, "transaction "+ref+" in state "+state, func() (bool, error) {
+	waitFor(t, 45*time.Second, "transaction "+ref+" in state "+string(state), func() (bool, error) {
 		var ok bool
 		tx, ok = findTx(t, a, ref)
 		return ok && tx.State == state, nil
@@ -347,10 +349,10 @@ func workflowResult(t testing.TB, a *apptest.App, wfID string) workflows.Snapsho
 }
 
 // waitWorkflowState queries the running workflow until it reports state.
-func waitWorkflowState(t testing.TB, a *apptest.App, wfID, state string) workflows.Snapshot {
+func waitWorkflowState(t testing.TB, a *apptest.App, wfID string, state txstate.State) workflows.Snapshot {
 	t.Helper()
 	var snap workflows.Snapshot
-	waitFor(t, 45*time.Second, "workflow "+wfID+" in state "+state, func() (bool, error) {
+	waitFor(t, 45*time.Second, "workflow "+wfID+" in state "+string(state), func() (bool, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		v, err := a.Temporal.QueryWorkflow(ctx, wfID, "", workflows.QueryState)

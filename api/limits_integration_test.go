@@ -25,8 +25,8 @@ func TestConcurrentDebitHooksAgainstLimits(t *testing.T) {
 		wantMessage string
 		wantDetail  string
 	}{
-		{"count limit 5", "30000001", 5, "Daily limit of 5 cash withdrawals reached", "daily_count_limit"},
-		{"amount limit 1000 in 100s", "30000002", 10, "exceeds the daily limit of Rs 1000.00", "daily_amount_limit"},
+		{"count limit 5", "30000001", 5, "over the agent's daily limit", "daily_count_limit"},
+		{"amount limit 1000 in 100s", "30000002", 10, "over the agent's daily limit", "daily_amount_limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -480,7 +480,8 @@ func TestNothingLostToUnstorableText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ref, marker := apptest.Ref(t), "M"+apptest.Ref(t)
+			// Letters: a debit-hook's stored body has its long digit runs masked.
+			ref, marker := apptest.Ref(t), newMarker(t)
 			body := tt.body(t, ref, marker)
 			var status int
 			var message string

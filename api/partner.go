@@ -19,7 +19,7 @@ import (
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
-// Partner callback headers (seed 004). Go's server accepts header names with underscores; a
+// Partner callback headers (docs/partner-callback.md). Go's server accepts header names with underscores; a
 // proxy in front must be told to pass them (nginx: underscores_in_headers on).
 const (
 	headerClientID     = "client_id"

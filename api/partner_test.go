@@ -24,6 +24,7 @@ import (
 	"github.com/aepsflow/aepsflow/api"
 	"github.com/aepsflow/aepsflow/apptest"
 	"github.com/aepsflow/aepsflow/testenv"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -50,7 +51,7 @@ func startPartnerApp(t *testing.T, env map[string]string, opts apptest.Options) 
 // partnerTxnID returns a unique 19-digit txnId: above 2^53, so a float would corrupt it.
 func partnerTxnID(t *testing.T) string { return apptest.Ref(t) + apptest.Ref(t)[:6] }
 
-// partnerBody is the rebuilt sample (shared/notes/partner-callback.md) for ref and txn, with
+// partnerBody is the example of docs/partner-callback.md for ref and txn, with
 // changes given as raw JSON values ("<absent>" removes the key). txnId is sent as a number.
 func partnerBody(ref, txn string, changes map[string]string) []byte {
 	m := map[string]string{
@@ -97,7 +98,7 @@ type partnerDelivery struct {
 var asP1 = partnerDelivery{clientID: "p1", secret: p1Secret, contentType: "application/json"}
 
 // postPartner delivers a callback the way the partner does: header names in lower case with
-// underscores, exactly as the seed spells them.
+// underscores, exactly as the partner's document spells them.
 func postPartner(t *testing.T, baseURL string, d partnerDelivery, body []byte) (int, partnerReply) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, baseURL+"/partner/aeps/callback", bytes.NewReader(body))
@@ -178,9 +179,9 @@ func partnerTakeSnapshot(t *testing.T, a *apptest.App, provider, ref string) par
 	return s
 }
 
-func partnerWaitState(t *testing.T, a *apptest.App, provider, ref, state string) {
+func partnerWaitState(t *testing.T, a *apptest.App, provider, ref string, state txstate.State) {
 	t.Helper()
-	testenv.WaitFor(t, 60*time.Second, ref+" in state "+state, func() (bool, error) {
+	testenv.WaitFor(t, 60*time.Second, ref+" in state "+string(state), func() (bool, error) {
 		txs, err := a.Store.FindTransactions(context.Background(), ref, provider)
 		if err != nil || len(txs) != 1 {
 			return false, err
@@ -212,25 +213,25 @@ func TestPartnerCallbackOutcomes(t *testing.T) {
 		txType      string
 		amount      string // "" = NULL
 		businessDay string
-		states      []string // states the transaction must pass through, last one final or needs_review
+		states      []txstate.State // states the transaction must pass through, last one final or needs_review
 		flagged     bool
 	}{
-		{"cash withdrawal success", nil, "cash_withdrawal", "2000", "2022-11-02", []string{"success"}, false},
+		{"cash withdrawal success", nil, "cash_withdrawal", "2000", "2022-11-02", []txstate.State{"success"}, false},
 		{"balance enquiry empty amount success", map[string]string{"txnType": `"AEPS_BALANCE_ENQUIRY"`, "txnAmount": `""`},
-			"balance_inquiry", "", "2022-11-02", []string{"success"}, false},
+			"balance_inquiry", "", "2022-11-02", []txstate.State{"success"}, false},
 		{"mini statement failed", map[string]string{"txnType": `"AEPS_MINI_STATEMENT"`, "txnAmount": `"0"`, "status": `"FAILED"`},
-			"mini_statement", "0", "2022-11-02", []string{"failed"}, false},
+			"mini_statement", "0", "2022-11-02", []txstate.State{"failed"}, false},
 		{"aadhaar pay auth decline", map[string]string{"txnType": `"AADHAAR_PAY"`, "txnAmount": `"500.50"`, "status": `"AUTH_DECLINE"`},
-			"aadhaar_pay", "500.5", "2022-11-02", []string{"failed"}, false},
-		{"cash withdrawal FAILURE lower case", map[string]string{"status": `"failure"`}, "cash_withdrawal", "2000", "2022-11-02", []string{"failed"}, false},
+			"aadhaar_pay", "500.5", "2022-11-02", []txstate.State{"failed"}, false},
+		{"cash withdrawal FAILURE lower case", map[string]string{"status": `"failure"`}, "cash_withdrawal", "2000", "2022-11-02", []txstate.State{"failed"}, false},
 		{"debit timeout is unknown then needs review", map[string]string{"status": `"DEBIT TIMEOUT"`, "statusDesc": `"DEBIT TIMEOUT"`},
-			"cash_withdrawal", "2000", "2022-11-02", []string{"unknown", "needs_review"}, false},
+			"cash_withdrawal", "2000", "2022-11-02", []txstate.State{"unknown", "needs_review"}, false},
 		{"statusDesc never decides", map[string]string{"status": `"PENDING"`, "statusDesc": `"SUCCESS"`},
-			"cash_withdrawal", "2000", "2022-11-02", []string{"unknown", "needs_review"}, false},
+			"cash_withdrawal", "2000", "2022-11-02", []txstate.State{"unknown", "needs_review"}, false},
 		{"business day in IST just after midnight", map[string]string{"txnDateTime": `"2022-11-03 00:10:00"`},
-			"cash_withdrawal", "2000", "2022-11-03", []string{"success"}, false},
+			"cash_withdrawal", "2000", "2022-11-03", []txstate.State{"success"}, false},
 		{"unknown txnType kept and flagged", map[string]string{"txnType": `"AEPS_FUND_TRANSFER"`, "txnAmount": `"50"`},
-			"aeps_fund_transfer", "50", "2022-11-02", []string{"success"}, true},
+			"aeps_fund_transfer", "50", "2022-11-02", []txstate.State{"success"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -289,7 +290,7 @@ func TestPartnerCallbackOutcomes(t *testing.T) {
 }
 
 type partnerView struct {
-	State  string          `json:"state"`
+	State  txstate.State   `json:"state"`
 	Events json.RawMessage `json:"events"`
 }
 
@@ -517,8 +518,8 @@ func (s *partnerLogBuffer) String() string {
 func TestPartnerTxnIDExactness(t *testing.T) {
 	a := startPartnerApp(t, nil, apptest.Options{NoWorker: true, NoRelay: true})
 	tests := []struct{ name, sent, want string }{
-		{"seed sample as number", `1037255263620431872`, "1037255263620431872"},
-		{"seed sample plus one as string", `"1037255263620431873"`, "1037255263620431873"},
+		{"documented example as number", `1037255263620431872`, "1037255263620431872"},
+		{"documented example plus one as string", `"1037255263620431873"`, "1037255263620431873"},
 		{"2^53+1 as number", `9007199254740993`, "9007199254740993"},
 		{"uint64 max as string", `"18446744073709551615"`, "18446744073709551615"},
 		{"uint64 max minus one as number", `18446744073709551614`, "18446744073709551614"},

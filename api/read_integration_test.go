@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -111,20 +112,30 @@ func TestReadTransaction(t *testing.T) {
 		if status, body := admin(t, a, http.MethodGet, "/healthz", "", ""); status != http.StatusOK || body["status"] != "ok" {
 			t.Errorf("/healthz %d %v", status, body)
 		}
-		if status, body := admin(t, a, http.MethodGet, "/readyz", "", ""); status != http.StatusOK || body["ready"] != true {
-			t.Errorf("/readyz %d %v", status, body)
+		if status, body := admin(t, a, http.MethodGet, "/readyz", "", ""); status != http.StatusOK || body["ready"] != true || len(body) != 1 {
+			t.Errorf("/readyz %d %v, want 200 and only the status", status, body)
+		}
+		if status, body := admin(t, a, http.MethodGet, "/readyz", apptest.AdminToken, ""); status != http.StatusOK || body["checks"] == nil {
+			t.Errorf("/readyz with the admin token %d %v, want the checks", status, body)
 		}
 	})
 }
 
-// TestReadyzWithoutTemporal: not ready while Temporal is unreachable, still alive.
+// TestReadyzWithoutTemporal: not ready while Temporal is unreachable, still alive. Only the
+// admin token is told why: the errors name hosts and ports.
 func TestReadyzWithoutTemporal(t *testing.T) {
 	t.Parallel()
 	a := apptest.Start(t, apptest.Options{TemporalAddress: "127.0.0.1:1", NoWorker: true, NoRelay: true})
-	status, body := admin(t, a, http.MethodGet, "/readyz", "", "")
+	for _, token := range []string{"", "wrong-token-0123456789", apptest.AdminToken + "x"} {
+		status, body := admin(t, a, http.MethodGet, "/readyz", token, "")
+		if status != http.StatusServiceUnavailable || body["ready"] != false || len(body) != 1 {
+			t.Errorf("/readyz with token %q: %d %v, want 503 and only {\"ready\":false}", token, status, body)
+		}
+	}
+	status, body := admin(t, a, http.MethodGet, "/readyz", apptest.AdminToken, "")
 	checks, _ := body["checks"].(map[string]any)
 	if status != http.StatusServiceUnavailable || body["ready"] != false || checks["postgres"] != "ok" ||
-		!strings.HasPrefix(checks["temporal"].(string), "unreachable") {
+		!strings.HasPrefix(fmt.Sprint(checks["temporal"]), "unreachable") {
 		t.Fatalf("/readyz %d %v, want 503 naming temporal", status, body)
 	}
 	if status, _ := admin(t, a, http.MethodGet, "/healthz", "", ""); status != http.StatusOK {
@@ -216,7 +227,7 @@ func TestAdminAgents(t *testing.T) {
 		if status, r := post(t, a, cashHook(apptest.Ref(t), "40000001", "100").body(t)); status != http.StatusOK || !r.allowed() {
 			t.Fatalf("first: %d %+v", status, r)
 		}
-		if status, r := post(t, a, cashHook(apptest.Ref(t), "40000001", "100").body(t)); !r.isRefusal() || !strings.Contains(r.Message, "Daily limit of 1") {
+		if status, r := post(t, a, cashHook(apptest.Ref(t), "40000001", "100").body(t)); !r.isRefusal() || !strings.Contains(r.Message, "daily limit") {
 			t.Fatalf("second: %d %+v", status, r)
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -39,6 +40,8 @@ type Server struct {
 	NewClientRefID func() (string, error)
 	// Metrics may be nil (no /metrics route, nothing recorded).
 	Metrics *metrics.Metrics
+	// OnExportFlush, when set, is called at each flush of a CSV export (tests check streaming).
+	OnExportFlush func()
 }
 
 // Handler builds the Gin engine with every route.
@@ -56,20 +59,35 @@ func (s *Server) Handler() http.Handler {
 	r.UseEscapedPath = true
 	r.UnescapePathValues = false
 	r.RedirectTrailingSlash = false
+	// The client's address is the connection's unless it comes from a trusted proxy (none by
+	// default): otherwise anyone could pick their own address for the rate limit with a header.
+	if err := r.SetTrustedProxies(s.Config.TrustedProxies); err != nil {
+		panic(fmt.Sprintf("TRUSTED_PROXIES: %v", err)) // config.Load validated them
+	}
+
+	// Per-address rate limits on the callback URLs, which anyone can reach (off in development
+	// by default). The Eko limit runs after CORS, so that a browser can read the refusal.
+	ekoThrottle := s.newThrottle(s.Config.EkoRateLimit, throttle{source: "eko",
+		headers: ekoHeaders(s.Config.EkoAllowedHeaders), needsBody: true, action: ekoAction, reply: ekoRefusal(tooManyRequests)})
+	partnerThrottle := s.newThrottle(s.Config.PartnerRateLimit, throttle{source: "partner",
+		headers: partnerHeaders(), action: func([]byte) string { return "post-request" },
+		reply: func([]byte) any {
+			return partnerReply{Status: "1", StatusDesc: "too many requests; deliver again later"}
+		}})
 
 	eko := r.Group("/eko/aeps")
-	eko.Use(s.observe("eko"), s.ekoCORS())
+	eko.Use(s.observe("eko"), s.ekoCORS(), ekoThrottle.middleware(s))
 	eko.POST("/callback", s.ekoCallback)
 	eko.OPTIONS("/callback", func(c *gin.Context) { c.Status(http.StatusNoContent) })
 
-	r.POST("/partner/aeps/callback", s.observe("partner"), s.partnerCallback)
+	r.POST("/partner/aeps/callback", s.observe("partner"), partnerThrottle.middleware(s), s.partnerCallback)
 
 	// Another method on a callback URL, or a URL beside one (a trailing slash, a typo), is bad
 	// input like any other: stored and answered in the protocol's shape (gin's own 404 and 405
 	// are plain text and keep nothing).
-	ekoMisrouted := s.misrouted("eko", "POST, OPTIONS", ekoHeaders(s.Config.EkoAllowedHeaders),
+	ekoMisrouted := s.misrouted(ekoThrottle, "POST, OPTIONS", ekoHeaders(s.Config.EkoAllowedHeaders),
 		func(string) any { return refuse("Invalid request: use POST to the callback URL.") })
-	partnerMisrouted := s.misrouted("partner", "POST", partnerHeaders(),
+	partnerMisrouted := s.misrouted(partnerThrottle, "POST", partnerHeaders(),
 		func(desc string) any { return partnerReply{Status: "1", StatusDesc: desc} })
 	r.NoMethod(func(c *gin.Context) {
 		switch c.Request.URL.Path {
@@ -93,7 +111,9 @@ func (s *Server) Handler() http.Handler {
 	})
 
 	admin := r.Group("/v1", s.requireAdmin)
+	admin.GET("/transactions", s.listTransactions)
 	admin.GET("/transactions/:ref", s.getTransaction)
+	admin.GET("/reports/daily", s.dailyReport)
 	admin.POST("/transactions/:ref/resolve", s.resolveTransaction)
 	admin.GET("/agents/:user_code", s.getAgent)
 	admin.PUT("/agents/:user_code", s.putAgent)
@@ -164,18 +184,25 @@ func (s *Server) observe(source string) gin.HandlerFunc {
 	}
 }
 
-// requireAdmin checks the bearer token in constant time (over digests, so length leaks nothing).
+// requireAdmin lets only a caller with the admin token through.
 func (s *Server) requireAdmin(c *gin.Context) {
-	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-	want := sha256.Sum256([]byte(s.Config.AdminToken))
-	got := sha256.Sum256([]byte(token))
-	if !ok || s.Config.AdminToken == "" || subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
+	if !s.isAdmin(c) {
 		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "missing or invalid admin token"})
 		return
 	}
 	c.Next()
 }
 
+// isAdmin checks the bearer token in constant time (over digests, so length leaks nothing).
+func (s *Server) isAdmin(c *gin.Context) bool {
+	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	want := sha256.Sum256([]byte(s.Config.AdminToken))
+	got := sha256.Sum256([]byte(token))
+	return ok && s.Config.AdminToken != "" && subtle.ConstantTimeCompare(want[:], got[:]) == 1
+}
+
+// readyz answers 200 or 503. Only the admin token sees why: the errors name hosts, ports and
+// driver messages, which a stranger probing the service has no business reading.
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
 	defer cancel()
@@ -196,6 +223,10 @@ func (s *Server) readyz(c *gin.Context) {
 	status := http.StatusOK
 	if !ok {
 		status = http.StatusServiceUnavailable
+	}
+	if !s.isAdmin(c) {
+		c.JSON(status, gin.H{"ready": ok})
+		return
 	}
 	c.JSON(status, gin.H{"ready": ok, "checks": checks})
 }
@@ -232,9 +263,14 @@ func (s *Server) rawRequest(c *gin.Context, source string, headerNames []string)
 // misrouted stores a request that reached a callback URL with another method than POST (405),
 // or a URL beside a callback's (404), and answers in the caller's protocol shape, built by reply
 // from the reason.
-func (s *Server) misrouted(source, allow string, headerNames []string, reply func(reason string) any) func(*gin.Context, int) {
+func (s *Server) misrouted(t *throttle, allow string, headerNames []string, reply func(reason string) any) func(*gin.Context, int) {
+	source := t.source
 	return func(c *gin.Context, status int) {
 		start := time.Now()
+		if s.throttled(c, t) { // the same limit as the URL beside it: a flood gains nothing by a typo
+			s.Metrics.Observe(source, "", "rate_limited", time.Since(start))
+			return
+		}
 		_, in, _, _ := s.rawRequest(c, source, headerNames)
 		outcome, reason := "not_found", "no callback at "+truncate(c.Request.URL.Path, 100)+"; POST to the callback URL"
 		if status == http.StatusMethodNotAllowed {

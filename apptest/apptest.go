@@ -168,6 +168,9 @@ func (a *App) stop() {
 	}
 }
 
+// Logs returns what the system has logged so far (masked as the binary's logs are).
+func (a *App) Logs() string { return a.logs.String() }
+
 // RegisterAgent registers an active agent with optional limits.
 func (a *App) RegisterAgent(userCode string, countLimit *int, amountLimit *string) {
 	a.t.Helper()

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -18,7 +20,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Public Eko UAT credentials (../shared/notes/eko-aeps.md). They are used as defaults only when
+// Public Eko UAT credentials (docs/eko-aeps.md). They are used as defaults only when
 // APP_ENV=development, so a production process can never run on them by accident.
 const (
 	uatAccessKey    = "d2fe1d99-6298-4af2-8cc5-d97dcf46df30"
@@ -79,6 +81,16 @@ type Config struct {
 	// Partner callbacks: client_id -> client_secret.
 	PartnerClients map[string]string
 
+	// Rate limits of the callback URLs per client address (Rate 0: off).
+	EkoRateLimit     RateLimit
+	PartnerRateLimit RateLimit
+	// RefusedStoreLimit bounds the refused requests stored per client; past it they are counted.
+	RefusedStoreLimit RateLimit
+	RateLimitClients  int // clients tracked at once, per callback URL
+	// TrustedProxies are the addresses (IPs or CIDRs) whose X-Forwarded-For is believed when
+	// telling the client's address; none by default.
+	TrustedProxies []string
+
 	// Outbox relay.
 	RelaySweepInterval time.Duration
 	RelayBatchSize     int
@@ -113,6 +125,15 @@ func defaultPublicURL(dev bool, httpAddr string) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// RateLimit is a token bucket: Rate requests per second sustained, Burst at once.
+type RateLimit struct {
+	Rate  float64
+	Burst int
+}
+
+// On reports whether the limit applies.
+func (r RateLimit) On() bool { return r.Rate > 0 }
+
 // LogValue lists only what is safe to log.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
@@ -127,6 +148,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("eko_allowed_origins", c.EkoAllowedOrigins),
 		slog.String("client_ref_id_source", c.ClientRefIDSource),
 		slog.Int("partners", len(c.PartnerClients)),
+		slog.Any("callback_rate_limit", c.EkoRateLimit),
+		slog.Any("partner_callback_rate_limit", c.PartnerRateLimit),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 	)
 }
 
@@ -205,6 +229,17 @@ func Load(env Getenv) (Config, error) {
 	}
 	c.EkoAPIBaseURL = r.str("EKO_API_BASE_URL", baseURL)
 	c.PublicAPIURL = strings.TrimSuffix(r.str("PUBLIC_API_URL", defaultPublicURL(dev, c.HTTPAddr)), "/")
+	// Rate limits are on by default in production and off in development, where one developer's
+	// curl loop or load test is the only client.
+	ekoRate, partnerRate := "5/s", "20/s"
+	if dev {
+		ekoRate, partnerRate = "off", "off"
+	}
+	c.EkoRateLimit = RateLimit{Rate: r.rate("CALLBACK_RATE_LIMIT", ekoRate), Burst: r.int("CALLBACK_RATE_BURST", 50)}
+	c.PartnerRateLimit = RateLimit{Rate: r.rate("PARTNER_CALLBACK_RATE_LIMIT", partnerRate), Burst: r.int("PARTNER_CALLBACK_RATE_BURST", 200)}
+	c.RefusedStoreLimit = RateLimit{Rate: r.rate("CALLBACK_REFUSED_STORE_LIMIT", "1/m"), Burst: r.int("CALLBACK_REFUSED_STORE_BURST", 10)}
+	c.RateLimitClients = r.int("CALLBACK_RATE_CLIENTS", 10000)
+	c.TrustedProxies = r.proxies("TRUSTED_PROXIES")
 	c.EkoAccessKey = r.secret("EKO_ACCESS_KEY", dev, uatAccessKey)
 	// One access key normally signs both the debit-hook replies and the Inquiry API calls, but
 	// Eko's gateway documents show another key for the gateway's staging than its API's public
@@ -232,6 +267,17 @@ func Load(env Getenv) (Config, error) {
 	}
 	if c.MaxBodyBytes < 1024 {
 		r.fail("MAX_BODY_BYTES", errors.New("must be at least 1024"))
+	}
+	for name, l := range map[string]RateLimit{"CALLBACK_RATE_BURST": c.EkoRateLimit, "PARTNER_CALLBACK_RATE_BURST": c.PartnerRateLimit} {
+		if l.On() && l.Burst < 1 {
+			r.fail(name, errors.New("must be at least 1"))
+		}
+	}
+	if !c.RefusedStoreLimit.On() || c.RefusedStoreLimit.Burst < 0 {
+		r.fail("CALLBACK_REFUSED_STORE_LIMIT/CALLBACK_REFUSED_STORE_BURST", errors.New("need a rate and a burst of at least 0"))
+	}
+	if c.RateLimitClients < 1 {
+		r.fail("CALLBACK_RATE_CLIENTS", errors.New("must be at least 1"))
 	}
 	if c.RelayBatchSize < 1 {
 		r.fail("OUTBOX_BATCH_SIZE", errors.New("must be at least 1"))
@@ -339,6 +385,37 @@ func (r *reader) list(name string) []string {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
 		}
+	}
+	return out
+}
+
+// rate reads a rate as "N/s", "N/m", "N/h" or a bare N (per second); "off" or 0 turns it off (0).
+func (r *reader) rate(name, def string) float64 {
+	v := strings.ToLower(r.str(name, def))
+	if v == "off" {
+		return 0
+	}
+	num, unit, _ := strings.Cut(v, "/")
+	per := map[string]float64{"": 1, "s": 1, "m": 60, "h": 3600}[unit]
+	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || per == 0 || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+		r.fail(name, fmt.Errorf("must be off or a rate like 5/s, 300/m or 1000/h, got %q", v))
+		return 0
+	}
+	return n / per
+}
+
+// proxies reads a list of IP addresses and CIDR networks.
+func (r *reader) proxies(name string) []string {
+	var out []string
+	for _, p := range r.list(name) {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				r.fail(name, fmt.Errorf("entry %q must be an IP address or a CIDR network", p))
+				continue
+			}
+		}
+		out = append(out, p)
 	}
 	return out
 }

@@ -201,6 +201,14 @@ func TestInvalidValues(t *testing.T) {
 		{"unknown time zone", "LIMIT_TIMEZONE", "Mars/Olympus"},
 		{"short admin token", "ADMIN_TOKEN", "short"},
 		{"database missing", "DATABASE_URL", ""},
+		{"rate without a number", "CALLBACK_RATE_LIMIT", "fast"},
+		{"rate per day", "CALLBACK_RATE_LIMIT", "100/d"},
+		{"negative rate", "PARTNER_CALLBACK_RATE_LIMIT", "-1/s"},
+		{"zero burst", "CALLBACK_RATE_BURST", "0"},
+		{"refused store off", "CALLBACK_REFUSED_STORE_LIMIT", "off"},
+		{"no clients", "CALLBACK_RATE_CLIENTS", "0"},
+		{"proxy not an address", "TRUSTED_PROXIES", "10.0.0.1,proxy.internal"},
+		{"proxy bad CIDR", "TRUSTED_PROXIES", "10.0.0.0/33"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -318,6 +326,45 @@ func TestGatewayAccessKey(t *testing.T) {
 			}
 			if c.EkoGatewayAccessKey != tt.wantGateway || c.EkoAccessKey != secretAccessKey {
 				t.Fatalf("gateway key %q, access key %q", c.EkoGatewayAccessKey, c.EkoAccessKey)
+			}
+		})
+	}
+}
+
+// TestRateLimits: on by default in production, off in development, and every rate spelling.
+func TestRateLimits(t *testing.T) {
+	tests := []struct {
+		name           string
+		env            map[string]string
+		eko, partner   RateLimit
+		trustedProxies []string
+	}{
+		{"production defaults", production(), RateLimit{5, 50}, RateLimit{20, 200}, nil},
+		{"development defaults", map[string]string{"APP_ENV": "development", "DATABASE_URL": "postgres://x"},
+			RateLimit{0, 50}, RateLimit{0, 200}, nil},
+		{"per minute and per hour", with(production(), "CALLBACK_RATE_LIMIT", "120/m", "CALLBACK_RATE_BURST", "7",
+			"PARTNER_CALLBACK_RATE_LIMIT", "3600/h"), RateLimit{2, 7}, RateLimit{1, 200}, nil},
+		{"bare number is per second, off turns it off", with(production(), "CALLBACK_RATE_LIMIT", "2.5",
+			"PARTNER_CALLBACK_RATE_LIMIT", "OFF"), RateLimit{2.5, 50}, RateLimit{0, 200}, nil},
+		{"on in development when asked", map[string]string{"APP_ENV": "development", "DATABASE_URL": "postgres://x",
+			"CALLBACK_RATE_LIMIT": "10/s"}, RateLimit{10, 50}, RateLimit{0, 200}, nil},
+		{"trusted proxies", with(production(), "TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1,::1"),
+			RateLimit{5, 50}, RateLimit{20, 200}, []string{"10.0.0.0/8", "192.0.2.1", "::1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.EkoRateLimit != tt.eko || c.PartnerRateLimit != tt.partner {
+				t.Errorf("limits %+v %+v, want %+v %+v", c.EkoRateLimit, c.PartnerRateLimit, tt.eko, tt.partner)
+			}
+			if fmt.Sprint(c.TrustedProxies) != fmt.Sprint(tt.trustedProxies) {
+				t.Errorf("trusted proxies %q, want %q", c.TrustedProxies, tt.trustedProxies)
+			}
+			if c.RefusedStoreLimit != (RateLimit{1.0 / 60, 10}) || c.RateLimitClients != 10000 {
+				t.Errorf("refused store %+v, clients %d", c.RefusedStoreLimit, c.RateLimitClients)
 			}
 		})
 	}

@@ -30,7 +30,11 @@ type DebitHook struct {
 	DetailsHash    string
 	BusinessDay    time.Time
 	DefaultLimits  Limits
-	// AllowRepeatAfterResult confirms a repeated debit-hook even once an outcome is known.
+	// Timestamp is the secret_key_timestamp a first allow is signed with; it is stored, and
+	// every repeat is signed with the stored one.
+	Timestamp string
+	// AllowRepeatAfterResult confirms a repeated debit-hook even once the workflow has reached
+	// an outcome (never once an eko-response was received).
 	AllowRepeatAfterResult bool
 	// WorkflowID derives the workflow ID from our client_ref_id.
 	WorkflowID func(clientRefID string) string
@@ -47,11 +51,29 @@ type Limits struct {
 // Decision is the answer to a debit-hook.
 type Decision struct {
 	Allow         bool
-	Code          string // allowed | allowed_repeat | unknown_agent | agent_suspended | daily_count_limit | daily_amount_limit | reference_conflict | already_processed
+	Code          string // allowed | allowed_repeat | unknown_agent | agent_suspended | daily_count_limit | daily_amount_limit | reference_conflict | already_processed | already_reported
 	Message       string // shown to the agent when refused
 	ClientRefID   string // our key for the transaction
 	TransactionID int64
+	// Booked is, when allowed, what the reply must sign: read back from the transaction's row,
+	// never taken from the request.
+	Booked Booked
 }
+
+// Booked is what a transaction was booked with: the values its request_hash covers and the
+// secret_key_timestamp its first allow was signed with, exactly as stored.
+type Booked struct {
+	TxType         string `db:"tx_type"`
+	CustomerMobile string `db:"customer_mobile"`
+	AmountText     string `db:"amount_text"`
+	AgentUserCode  string `db:"agent_user_code"`
+	Timestamp      string `db:"secret_key_timestamp"`
+}
+
+// bookedColumns selects Booked from a transactions row t.
+const bookedColumns = `coalesce(t.tx_type, '') AS tx_type, coalesce(t.customer_mobile, '') AS customer_mobile,
+	coalesce(t.amount_text, '') AS amount_text, coalesce(t.agent_user_code, '') AS agent_user_code,
+	coalesce(t.secret_key_timestamp, '') AS secret_key_timestamp`
 
 // DecideDebitHook records the request, decides on it and, when allowed, records the pending
 // transaction and the intent to start its workflow, all in one PostgreSQL transaction. The
@@ -72,14 +94,10 @@ func decide(ctx context.Context, tx *sqlx.Tx, h DebitHook) (Decision, error) {
 	if known.ID.Valid {
 		return repeatOf(ctx, tx, h, known)
 	}
-
-	// An eko-response cannot precede its debit-hook (Eko waits for our reply): one that did was
-	// forged or misrouted, and confirming the reference now would be unsafe.
-	if known.Reported {
-		d := Decision{Code: "reference_already_reported",
-			Message: fmt.Sprintf("Transaction %s has already been reported. Please start a new transaction.", h.ProviderRef)}
-		return d, finishInbound(ctx, tx, h.Inbound, d)
-	}
+	// An eko-response for this reference that came before any debit-hook is not looked at: it
+	// was forged or misrouted (Eko waits for our reply before it proceeds), and anyone who can
+	// guess a reference could send one. Refusing on it would let them block the genuine
+	// transaction; the debit-hook is decided on its own merits.
 
 	d, err := checkAgent(ctx, tx, h)
 	if err == nil && limitRefusal(d.Code) {
@@ -107,13 +125,15 @@ func decide(ctx context.Context, tx *sqlx.Tx, h DebitHook) (Decision, error) {
 	var row struct {
 		ID        int64     `db:"id"`
 		CreatedAt time.Time `db:"created_at"`
+		Booked
 	}
+	// What the reply signs is read back from the row just written: what was booked.
 	err = tx.GetContext(ctx, &row, `
-		INSERT INTO transactions (provider, client_ref_id, provider_ref, workflow_id, tx_type, agent_user_code,
-			customer_mobile, bank_code, amount, amount_text, details_hash, business_day, state)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING id, created_at`,
+		INSERT INTO transactions AS t (provider, client_ref_id, provider_ref, workflow_id, tx_type, agent_user_code,
+			customer_mobile, bank_code, amount, amount_text, details_hash, business_day, state, secret_key_timestamp)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING id, created_at, `+bookedColumns,
 		h.Provider, clientRefID, h.ProviderRef, h.WorkflowID(clientRefID), h.TxType, h.AgentUserCode, h.CustomerMobile,
-		h.BankCode, h.Amount, nullIfEmpty(h.AmountText), h.DetailsHash, h.BusinessDay, txstate.Pending)
+		h.BankCode, h.Amount, nullIfEmpty(h.AmountText), h.DetailsHash, h.BusinessDay, txstate.Pending, nullIfEmpty(h.Timestamp))
 	if err != nil {
 		return Decision{}, fmt.Errorf("insert transaction: %w", err)
 	}
@@ -129,7 +149,7 @@ func decide(ctx context.Context, tx *sqlx.Tx, h DebitHook) (Decision, error) {
 		Detail: map[string]string{"reason": "debit-hook allowed"}, DedupeKey: "created"}); err != nil {
 		return Decision{}, err
 	}
-	d = Decision{Allow: true, Code: "allowed", ClientRefID: clientRefID, TransactionID: row.ID}
+	d = Decision{Allow: true, Code: "allowed", ClientRefID: clientRefID, TransactionID: row.ID, Booked: row.Booked}
 	return d, finishInbound(ctx, tx, h.Inbound, d)
 }
 
@@ -139,18 +159,21 @@ type knownReference struct {
 	ClientRefID sql.NullString `db:"client_ref_id"`
 	DetailsHash sql.NullString `db:"details_hash"`
 	State       sql.NullString `db:"state"`
-	Reported    bool           `db:"reported"`
+	// Reported: an eko-response exists for the transaction, under either of its references.
+	Reported bool `db:"reported"`
+	Booked
 }
 
-// lookUpReference answers both "is this reference known?" and "was it reported already?" in one
+// lookUpReference answers "is this reference known, and was it reported already?" in one
 // statement: every round trip here is paid by every debit-hook. (The agent lock and today's usage
 // in checkAgent cannot be folded the same way: one statement reads with the snapshot taken before
 // it waited for the lock, so it would miss the withdrawal that the lock holder just committed.)
 func lookUpReference(ctx context.Context, tx *sqlx.Tx, h DebitHook) (knownReference, error) {
 	var known knownReference
 	err := tx.GetContext(ctx, &known, `
-		SELECT t.id, t.client_ref_id, t.details_hash, t.state,
-			EXISTS (SELECT 1 FROM eko_responses WHERE client_ref_id = $2) AS reported
+		SELECT t.id, t.client_ref_id, t.details_hash, t.state, `+bookedColumns+`,
+			t.id IS NOT NULL AND EXISTS (SELECT 1 FROM eko_responses e
+				WHERE e.transaction_id = t.id OR e.client_ref_id IN (t.client_ref_id, t.provider_ref)) AS reported
 		FROM (SELECT 1) AS one
 		LEFT JOIN transactions t ON t.provider = $1 AND t.provider_ref = $2`, h.Provider, h.ProviderRef)
 	if err != nil {
@@ -159,10 +182,24 @@ func lookUpReference(ctx context.Context, tx *sqlx.Tx, h DebitHook) (knownRefere
 	return known, nil
 }
 
-// repeatOf decides, and records, a debit-hook whose reference is already a transaction.
+// repeatOf decides, and records, a debit-hook whose reference is already a transaction. An
+// allowed repeat is signed as the first allow was: same booked values, same timestamp.
 func repeatOf(ctx context.Context, tx *sqlx.Tx, h DebitHook, known knownReference) (Decision, error) {
-	d := repeatDecision(h, known.ClientRefID.String, known.DetailsHash.String, known.State.String)
+	d := repeatDecision(h, known)
 	d.TransactionID = known.ID.Int64
+	if d.Allow {
+		d.Booked = known.Booked
+		if d.Booked.Timestamp == "" {
+			// Allowed before the timestamp was stored: this repeat's timestamp becomes the one.
+			// coalesce keeps whichever concurrent repeat got there first.
+			err := tx.GetContext(ctx, &d.Booked.Timestamp, `
+				UPDATE transactions SET secret_key_timestamp = coalesce(secret_key_timestamp, $2)
+				WHERE id = $1 RETURNING secret_key_timestamp`, known.ID.Int64, h.Timestamp)
+			if err != nil {
+				return Decision{}, fmt.Errorf("store the timestamp of an earlier allow: %w", err)
+			}
+		}
+	}
 	return d, finishInbound(ctx, tx, h.Inbound, d)
 }
 
@@ -170,16 +207,22 @@ func limitRefusal(code string) bool {
 	return code == "daily_count_limit" || code == "daily_amount_limit"
 }
 
-func repeatDecision(h DebitHook, clientRefID, detailsHash, state string) Decision {
+// repeatDecision decides on a repeat. Its refusals tell the agent what to do and nothing of the
+// transaction's state: the code, stored with the request, says why.
+func repeatDecision(h DebitHook, known knownReference) Decision {
+	processed := fmt.Sprintf("Transaction %s has already been processed. Please start a new transaction.", h.ProviderRef)
 	switch {
-	case detailsHash != h.DetailsHash:
+	case known.DetailsHash.String != h.DetailsHash:
 		return Decision{Code: "reference_conflict",
 			Message: fmt.Sprintf("Reference %s was already used for a different transaction. Please start a new transaction.", h.ProviderRef)}
-	case state != txstate.Pending && !h.AllowRepeatAfterResult:
-		return Decision{Code: "already_processed",
-			Message: fmt.Sprintf("Transaction %s has already been processed (%s). Please start a new transaction.", h.ProviderRef, state)}
+	case known.Reported:
+		// Eko has reported on the transaction (or someone has, in its name): a confirmation
+		// now could only serve a replay, whatever state the workflow has reached.
+		return Decision{Code: "already_reported", Message: processed}
+	case txstate.State(known.State.String) != txstate.Pending && !h.AllowRepeatAfterResult:
+		return Decision{Code: "already_processed", Message: processed}
 	}
-	return Decision{Allow: true, Code: "allowed_repeat", ClientRefID: clientRefID}
+	return Decision{Allow: true, Code: "allowed_repeat", ClientRefID: known.ClientRefID.String}
 }
 
 func checkAgent(ctx context.Context, tx *sqlx.Tx, h DebitHook) (Decision, error) {

@@ -59,7 +59,7 @@ func debitHook(ref, agent string, own bool) db.DebitHook {
 		Provider: "eko", ProviderRef: ref, TxType: "cash_withdrawal", CashWithdrawal: true,
 		AgentUserCode: agent, CustomerMobile: "9999999999", BankCode: "PUNB",
 		Amount: decimal.NullDecimal{Decimal: decimal.RequireFromString("100"), Valid: true}, AmountText: "100",
-		DetailsHash: "same-details", BusinessDay: time.Now(),
+		DetailsHash: "same-details", BusinessDay: time.Now(), Timestamp: fmt.Sprint(time.Now().UnixMilli()),
 		DefaultLimits: db.Limits{Count: 50, Amount: decimal.RequireFromString("200000")},
 		WorkflowID:    func(r string) string { return "aeps/eko/" + r },
 		Start: func(r string, _ time.Time) (db.OutboxEntry, error) {
@@ -116,6 +116,9 @@ func TestDecideDebitHookConcurrentSameReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			h := debitHook(ref, agent, tt.own)
+			// Each signs with its own fresh timestamp; the loser must get the winner's.
+			hooks := []db.DebitHook{h, h}
+			hooks[1].Timestamp = "1" + h.Timestamp
 			var wg sync.WaitGroup
 			decisions := make([]db.Decision, 2)
 			errs := make([]error, 2)
@@ -123,7 +126,7 @@ func TestDecideDebitHookConcurrentSameReference(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					decisions[i], errs[i] = s.DecideDebitHook(ctx, h)
+					decisions[i], errs[i] = s.DecideDebitHook(ctx, hooks[i])
 				}()
 			}
 			testenv.WaitFor(t, 20*time.Second, "both debit-hooks waiting on the agent lock", func() (bool, error) {
@@ -152,6 +155,10 @@ func TestDecideDebitHookConcurrentSameReference(t *testing.T) {
 			}
 			if decisions[0].TransactionID != decisions[1].TransactionID || decisions[0].ClientRefID != decisions[1].ClientRefID {
 				t.Fatalf("the two answers name different transactions: %+v", decisions)
+			}
+			// One confirmation: both sign the same booking with the same timestamp.
+			if decisions[0].Booked != decisions[1].Booked || decisions[0].Booked.Timestamp == "" {
+				t.Fatalf("the two answers sign different bookings: %+v", decisions)
 			}
 			count := func(q string, args ...any) int {
 				t.Helper()
@@ -231,4 +238,47 @@ func TestDecideDebitHookCountLimitUnderConcurrency(t *testing.T) {
 	if refused != 12-limit {
 		t.Fatalf("%d refusals recorded, want %d", refused, 12-limit)
 	}
+}
+
+// A repeat is signed with the first allow's timestamp, read back from the row with the booked
+// values; a transaction allowed before the timestamp was stored takes its first repeat's.
+func TestDecideDebitHookRepeatSignsTheFirstAllow(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	agent := newAgent(t, s)
+
+	t.Run("stored timestamp", func(t *testing.T) {
+		ref := fmt.Sprint(time.Now().UnixNano() % 1e13)
+		h := debitHook(ref, agent, false)
+		h.Timestamp = "1796000000000"
+		first, err := s.DecideDebitHook(ctx, h)
+		if err != nil || first.Code != "allowed" {
+			t.Fatalf("first: %+v %v", first, err)
+		}
+		want := db.Booked{TxType: "cash_withdrawal", CustomerMobile: "9999999999", AmountText: "100", AgentUserCode: agent, Timestamp: "1796000000000"}
+		if first.Booked != want {
+			t.Fatalf("booked %+v, want %+v", first.Booked, want)
+		}
+		h.Timestamp = "1796000009999"
+		again, err := s.DecideDebitHook(ctx, h)
+		if err != nil || again.Code != "allowed_repeat" || again.Booked != want {
+			t.Fatalf("repeat: %+v %v, want allowed_repeat signing %+v", again, err, want)
+		}
+	})
+
+	t.Run("allowed before the column existed", func(t *testing.T) {
+		ref := fmt.Sprint(time.Now().UnixNano() % 1e13)
+		h := debitHook(ref, agent, false)
+		h.Timestamp = ""
+		if d, err := s.DecideDebitHook(ctx, h); err != nil || d.Code != "allowed" {
+			t.Fatalf("first: %+v %v", d, err)
+		}
+		for _, ts := range []string{"1796000000001", "1796000000002"} {
+			h.Timestamp = ts
+			d, err := s.DecideDebitHook(ctx, h)
+			if err != nil || d.Code != "allowed_repeat" || d.Booked.Timestamp != "1796000000001" {
+				t.Fatalf("repeat with %s: %+v %v, want the first repeat's timestamp", ts, d, err)
+			}
+		}
+	})
 }

@@ -40,7 +40,7 @@ type TxRef struct {
 	ClientRefID   string         `db:"client_ref_id"`
 	ProviderRef   string         `db:"provider_ref"`
 	WorkflowID    string         `db:"workflow_id"`
-	State         string         `db:"state"`
+	State         txstate.State  `db:"state"`
 	TxType        string         `db:"tx_type"`
 	AgentUserCode sql.NullString `db:"agent_user_code"`
 	AmountText    sql.NullString `db:"amount_text"`

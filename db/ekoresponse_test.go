@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/txstate"
 )
 
 // TestLateEkoResponseFlags: an eko-response after the final state flags the transaction exactly
@@ -16,7 +17,7 @@ func TestLateEkoResponseFlags(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
 	agent := newAgent(t, s)
-	flagged := map[string]map[string]bool{
+	flagged := map[txstate.State]map[string]bool{
 		"success":  {"0": false, "1": true, "2": false, "3": true, "4": true, "5": false, "9": false},
 		"failed":   {"0": true, "1": false, "2": false, "3": false, "4": false, "5": false, "9": false},
 		"reversed": {"0": true, "1": false, "2": false, "3": false, "4": false, "5": false, "9": false},
@@ -25,7 +26,7 @@ func TestLateEkoResponseFlags(t *testing.T) {
 	n := 0
 	for final, byTx := range flagged {
 		for tx, want := range byTx {
-			t.Run(final+"/late "+tx, func(t *testing.T) {
+			t.Run(string(final)+"/late "+tx, func(t *testing.T) {
 				n++
 				ref := fmt.Sprintf("%d%03d", time.Now().UnixNano()%1e10, n)
 				if d, err := s.DecideDebitHook(ctx, debitHook(ref, agent, false)); err != nil || !d.Allow {

@@ -111,9 +111,9 @@ func recordPartnerCallback(ctx context.Context, tx *sqlx.Tx, p PartnerCallback) 
 		return PartnerResult{}, err
 	}
 	res := PartnerResult{Outcome: OutcomeRecorded, TransactionID: t.ID, Created: created}
-	reported := ""
-	if p.Outcome == txstate.Success || p.Outcome == txstate.Failed {
-		reported = p.Outcome
+	var reported txstate.State // a partner's success or failed names the final state it reports
+	if o := txstate.State(p.Outcome); o == txstate.Success || o == txstate.Failed {
+		reported = o
 	}
 	flags := append([]string(nil), p.Flags...)
 	var contradicts bool

@@ -10,6 +10,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
+
+	"github.com/aepsflow/aepsflow/txstate"
 )
 
 // Transaction is a transaction as the read API shows it.
@@ -25,7 +27,7 @@ type Transaction struct {
 	BankCode      sql.NullString      `db:"bank_code" json:"-"`
 	Amount        decimal.NullDecimal `db:"amount" json:"amount"`
 	AmountText    sql.NullString      `db:"amount_text" json:"-"`
-	State         string              `db:"state" json:"state"`
+	State         txstate.State       `db:"state" json:"state"`
 	StateReason   string              `db:"state_reason" json:"state_reason"`
 	Flagged       bool                `db:"flagged" json:"flagged"`
 	FlagReason    string              `db:"flag_reason" json:"flag_reason,omitempty"`
@@ -40,8 +42,8 @@ type Transaction struct {
 type StoredEvent struct {
 	At     time.Time       `db:"at" json:"at"`
 	Kind   string          `db:"kind" json:"kind"`
-	From   string          `db:"from_state" json:"from,omitempty"`
-	To     string          `db:"to_state" json:"to,omitempty"`
+	From   txstate.State   `db:"from_state" json:"from,omitempty"`
+	To     txstate.State   `db:"to_state" json:"to,omitempty"`
 	Detail json.RawMessage `db:"detail" json:"detail"`
 }
 
@@ -123,7 +125,7 @@ func (s *Store) EkoResponses(ctx context.Context, txID int64) ([]StoredResponse,
 
 // QueueResolution records an operator's request to resolve a transaction that needs review and
 // queues it for the workflow. It refuses unless the transaction is in needs_review.
-func (s *Store) QueueResolution(ctx context.Context, workflowID, state, reason, by string, entry func(t TxRef, eventID string) (OutboxEntry, error)) error {
+func (s *Store) QueueResolution(ctx context.Context, workflowID string, state txstate.State, reason, by string, entry func(t TxRef, eventID string) (OutboxEntry, error)) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var t TxRef
 		if err := tx.GetContext(ctx, &t, `SELECT `+txRefColumns+` FROM transactions
@@ -133,7 +135,7 @@ func (s *Store) QueueResolution(ctx context.Context, workflowID, state, reason, 
 			}
 			return fmt.Errorf("look up transaction: %w", err)
 		}
-		if t.State != "needs_review" {
+		if t.State != txstate.NeedsReview {
 			return fmt.Errorf("%w: transaction is %s, not needs_review", ErrConflict, t.State)
 		}
 		var seq int64
@@ -142,7 +144,7 @@ func (s *Store) QueueResolution(ctx context.Context, workflowID, state, reason, 
 		}
 		eventID := fmt.Sprintf("resolve:%d:%d", t.ID, seq)
 		if _, err := insertEvent(ctx, tx, Event{TransactionID: t.ID, Kind: "resolve_requested", DedupeKey: eventID,
-			Detail: map[string]string{"to": state, "reason": reason, "by": by}}); err != nil {
+			Detail: map[string]string{"to": string(state), "reason": reason, "by": by}}); err != nil {
 			return err
 		}
 		e, err := entry(t, eventID)

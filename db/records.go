@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/aepsflow/aepsflow/txstate"
 )
 
 // Change is a workflow's write to a transaction: an event, optionally a state change and a flag.
@@ -12,7 +14,7 @@ type Change struct {
 	WorkflowID string
 	Key        string // idempotency key within the transaction
 	Kind       string
-	From, To   string
+	From, To   txstate.State
 	Reason     string // the new state's reason
 	Final      bool
 	Flag       string

@@ -11,6 +11,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/aepsflow/aepsflow/txstate"
 )
 
 // Store reads and writes aepsflow's tables. It is safe for concurrent use.
@@ -200,7 +202,7 @@ func insertOutbox(ctx context.Context, q execer, e OutboxEntry) error {
 type Event struct {
 	TransactionID int64
 	Kind          string
-	From, To      string
+	From, To      txstate.State
 	Detail        map[string]string
 	DedupeKey     string
 }

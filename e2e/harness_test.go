@@ -126,11 +126,11 @@ func (s *system) script(t *testing.T, ref, spec string) {
 
 // txView is the read API's answer (GET /v1/transactions/:ref), the fields these tests read.
 type txView struct {
-	ClientRefID string `json:"client_ref_id"`
-	State       string `json:"state"`
-	StateReason string `json:"state_reason"`
-	Flagged     bool   `json:"flagged"`
-	FlagReason  string `json:"flag_reason"`
+	ClientRefID string        `json:"client_ref_id"`
+	State       txstate.State `json:"state"`
+	StateReason string        `json:"state_reason"`
+	Flagged     bool          `json:"flagged"`
+	FlagReason  string        `json:"flag_reason"`
 	Events      []struct {
 		Kind   string         `json:"kind"`
 		From   string         `json:"from"`
@@ -217,10 +217,10 @@ func (s *system) read(t *testing.T, ref string) (txView, error) {
 
 // waitState waits until the read API shows ref in state and returns that view. A different final
 // state fails at once: final states never change.
-func (s *system) waitState(t *testing.T, ref, state string) txView {
+func (s *system) waitState(t *testing.T, ref string, state txstate.State) txView {
 	t.Helper()
 	var v txView
-	testenv.WaitFor(t, waitTimeout, "transaction "+ref+" in state "+state, func() (bool, error) {
+	testenv.WaitFor(t, waitTimeout, "transaction "+ref+" in state "+string(state), func() (bool, error) {
 		var err error
 		if v, err = s.read(t, ref); err != nil {
 			return false, err
@@ -235,7 +235,7 @@ func (s *system) waitState(t *testing.T, ref, state string) txView {
 
 // waitSearch waits until Temporal's visibility finds ref's workflow by its search attributes in
 // state (visibility is eventually consistent).
-func (s *system) waitSearch(t *testing.T, ref, state string) {
+func (s *system) waitSearch(t *testing.T, ref string, state txstate.State) {
 	t.Helper()
 	query := fmt.Sprintf(`TxState=%q AND ClientRefID=%q`, state, ref)
 	testenv.WaitFor(t, waitTimeout, "visibility query "+query, func() (bool, error) {

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/aepsflow/aepsflow/apptest"
+	"github.com/aepsflow/aepsflow/txstate"
 )
 
 // TestReportedFailureIsVerified: a cash withdrawal reported failed (1) or refunded (4) by the
@@ -14,7 +15,9 @@ func TestReportedFailureIsVerified(t *testing.T) {
 	t.Parallel()
 	s := start(t, "v3")
 	for _, tt := range []struct {
-		name, report, eko, wantState, wantReason string
+		name, report, eko string
+		wantState         txstate.State
+		wantReason        string
 	}{
 		{"failure confirmed", "1", "1", "failed", "Transaction Inquiry reports tx_status 1"},
 		{"refund confirmed", "4", "4", "reversed", "Transaction Inquiry reports tx_status 4"},

@@ -144,19 +144,29 @@ var (
 // DebitHook holds only ClientRefID (when it was readable), so that the refusal can be recorded
 // under the transaction's reference.
 func ParseDebitHook(detail json.RawMessage, rules Rules) (DebitHook, error) {
-	var d struct {
-		ClientRefID       json.RawMessage            `json:"client_ref_id"`
-		RequestHashParams json.RawMessage            `json:"request_hash_params"`
-		Data              map[string]json.RawMessage `json:"data"`
-	}
-	if err := decodeStrict(detail, &d); err != nil {
+	// A map, not a struct: encoding/json matches struct fields case-insensitively, so "Data"
+	// would stand in for "data", and the last of two would win unnoticed.
+	var d map[string]json.RawMessage
+	if err := decodeStrict(detail, &d); err != nil || d == nil {
 		return DebitHook{}, &ValidationError{[]string{"detail must be an object with client_ref_id, request_hash_params and data"}}
+	}
+	var data map[string]json.RawMessage
+	if raw, ok := d["data"]; ok && string(bytes.TrimSpace(raw)) != "null" {
+		if err := decodeStrict(raw, &data); err != nil || data == nil {
+			return DebitHook{}, &ValidationError{[]string{"detail must be an object with client_ref_id, request_hash_params and data"}}
+		}
 	}
 	var problems []string
 	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+	if k, dup := duplicateKey(detail); dup {
+		bad("detail.%s is sent more than once", fieldName(k))
+	}
+	if k, dup := duplicateKey(d["data"]); dup {
+		bad("data.%s is sent more than once", fieldName(k))
+	}
 
 	h := DebitHook{Data: map[string]string{}}
-	if s, ok := scalar(d.ClientRefID); !ok {
+	if s, ok := scalar(d["client_ref_id"]); !ok {
 		bad("client_ref_id is missing or not a string")
 	} else if n := len([]rune(s)); n < 1 || n > 20 {
 		bad("client_ref_id must be 1 to 20 characters")
@@ -166,22 +176,23 @@ func ParseDebitHook(detail json.RawMessage, rules Rules) (DebitHook, error) {
 		h.ClientRefID = s
 	}
 
-	if len(d.RequestHashParams) == 0 || json.Unmarshal(d.RequestHashParams, &h.RequestHashParams) != nil || h.RequestHashParams == nil {
+	paramsRaw := d["request_hash_params"]
+	if len(paramsRaw) == 0 || json.Unmarshal(paramsRaw, &h.RequestHashParams) != nil || h.RequestHashParams == nil {
 		bad("request_hash_params must be a list of field names")
 	}
 
-	if d.Data == nil {
+	if data == nil {
 		bad("data is missing")
 	}
-	for k, v := range d.Data {
+	for k, v := range data {
 		if s, ok := scalar(v); ok {
 			h.Data[k] = s
 		}
 	}
 	for _, p := range h.RequestHashParams {
-		if v, present := d.Data[p]; present {
+		if v, present := data[p]; present {
 			if _, ok := h.Data[p]; !ok {
-				bad("data.%s is signed but is not a string or number (%s)", p, kind(v))
+				bad("data.%s is signed but is not a string or number (%s)", fieldName(p), kind(v))
 			}
 		}
 	}
@@ -192,26 +203,40 @@ func ParseDebitHook(detail json.RawMessage, rules Rules) (DebitHook, error) {
 	} else {
 		bad("data.type must be 2 (cash withdrawal), 3 (balance inquiry) or 4 (mini statement)")
 	}
+	checkHashParams(h.RequestHashParams, h.Type, bad)
 	if !mobileRE.MatchString(h.Data["customer_id"]) {
 		bad("customer_id must be the customer's 10-digit mobile number")
 	}
 	if h.Data["user_code"] == "" {
 		bad("user_code is missing")
 	}
-	// user_code and bank_code are looked up and stored as text. Refusing a debit-hook is always
-	// safe (no money has moved yet), so unprintable ones are refused rather than cleaned.
-	for _, k := range []string{"user_code", "bank_code"} {
-		if v, ok := h.Data[k]; ok && !ident.Printable(v) {
-			bad("%s must be printable text, without control characters or invalid UTF-8", k)
-		}
+	// user_code is looked up and stored as text. Refusing a debit-hook is always safe (no money
+	// has moved yet), so an unprintable one is refused rather than cleaned.
+	if v, ok := h.Data["user_code"]; ok && !ident.Printable(v) {
+		bad("user_code must be printable text, without control characters or invalid UTF-8")
+	} else if digitCount(v) >= longDigits {
+		// Quoted in refusals and logs, and stored: never a number that could be someone's.
+		bad("user_code must be the agent's code")
 	}
-	if h.Type == TypeCashWithdrawal {
+	// bank_code is stored: it must be a bank code, never a number that could be someone's.
+	if _, present := data["bank_code"]; present && !isBankCode(h.Data["bank_code"]) {
+		bad("bank_code must be a bank code: 1 to 11 letters and digits, at most %d of them digits", bankCodeDigits)
+	}
+	_, hasAmount := data["amount"]
+	switch h.Type {
+	case TypeBalanceInquiry, TypeMiniStatement:
+		// Eko signs no amount for these, so one sent here is either noise or a withdrawal in
+		// disguise; and it would be stored.
+		if hasAmount {
+			bad("amount must not be sent with a balance inquiry or mini statement")
+		}
+	case TypeCashWithdrawal:
 		text, ok := h.Data["amount"]
 		switch {
 		case !ok || text == "":
 			bad("amount is missing")
 		case !amountRE.MatchString(text):
-			bad("amount %q is not a valid amount in rupees", text)
+			bad("amount is not a valid amount in rupees (digits, at most 2 decimals)")
 		default:
 			amt := decimal.RequireFromString(text)
 			switch {

@@ -33,7 +33,7 @@ func TestParseDebitHook(t *testing.T) {
 		wantAmount string // Data["amount"], the exact text kept
 		wantRef    string
 	}{
-		{name: "seed cash withdrawal", detail: detail(cash), wantType: TypeCashWithdrawal, wantAmount: "100", wantRef: "1540880592059"},
+		{name: "sample cash withdrawal", detail: detail(cash), wantType: TypeCashWithdrawal, wantAmount: "100", wantRef: "1540880592059"},
 		{name: "type 2 as JSON number", detail: detail(`{"customer_id":"9999999999","type":2,"user_code":"20810200","amount":"100"}`), wantType: TypeCashWithdrawal, wantAmount: "100"},
 		{name: "type 3 as string, no amount", detail: detail(`{"customer_id":"9999999999","type":"3","user_code":"20810200"}`), wantType: TypeBalanceInquiry},
 		{name: "type 3 as JSON number", detail: detail(`{"customer_id":"9999999999","type":3,"user_code":"20810200"}`), wantType: TypeBalanceInquiry},
@@ -74,13 +74,13 @@ func TestParseDebitHook(t *testing.T) {
 		{name: "request_hash_params a string", detail: `{"client_ref_id":"1","request_hash_params":"customer_id,amount","data":` + cash + `}`, wantErr: "request_hash_params must be a list"},
 		{name: "request_hash_params with a number", detail: `{"client_ref_id":"1","request_hash_params":["customer_id",2],"data":` + cash + `}`, wantErr: "request_hash_params must be a list"},
 		{name: "request_hash_params an object", detail: `{"client_ref_id":"1","request_hash_params":{"0":"amount"},"data":` + cash + `}`, wantErr: "request_hash_params must be a list"},
-		{name: "client_ref_id 20 characters", detail: `{"client_ref_id":"ABCDEFGHIJ0123456789","request_hash_params":["amount"],"data":` + cash + `}`, wantType: TypeCashWithdrawal, wantAmount: "100", wantRef: "ABCDEFGHIJ0123456789"},
-		{name: "client_ref_id 1 character", detail: `{"client_ref_id":"7","request_hash_params":["amount"],"data":` + cash + `}`, wantType: TypeCashWithdrawal, wantAmount: "100", wantRef: "7"},
-		{name: "client_ref_id JSON number", detail: `{"client_ref_id":1540880592059,"request_hash_params":["amount"],"data":` + cash + `}`, wantType: TypeCashWithdrawal, wantAmount: "100", wantRef: "1540880592059"},
-		{name: "client_ref_id 21 characters", detail: `{"client_ref_id":"ABCDEFGHIJ01234567890","request_hash_params":["amount"],"data":` + cash + `}`, wantErr: "1 to 20 characters"},
-		{name: "client_ref_id empty", detail: `{"client_ref_id":"","request_hash_params":["amount"],"data":` + cash + `}`, wantErr: "1 to 20 characters"},
-		{name: "client_ref_id missing", detail: `{"request_hash_params":["amount"],"data":` + cash + `}`, wantErr: "client_ref_id is missing"},
-		{name: "client_ref_id an object", detail: `{"client_ref_id":{"id":"1"},"request_hash_params":["amount"],"data":` + cash + `}`, wantErr: "client_ref_id is missing"},
+		{name: "client_ref_id 20 characters", detail: `{"client_ref_id":"ABCDEFGHIJ0123456789","request_hash_params":["customer_id","amount","user_code"],"data":` + cash + `}`, wantType: TypeCashWithdrawal, wantAmount: "100", wantRef: "ABCDEFGHIJ0123456789"},
+		{name: "client_ref_id 1 character", detail: `{"client_ref_id":"7","request_hash_params":["customer_id","amount","user_code"],"data":` + cash + `}`, wantType: TypeCashWithdrawal, wantAmount: "100", wantRef: "7"},
+		{name: "client_ref_id JSON number", detail: `{"client_ref_id":1540880592059,"request_hash_params":["customer_id","amount","user_code"],"data":` + cash + `}`, wantType: TypeCashWithdrawal, wantAmount: "100", wantRef: "1540880592059"},
+		{name: "client_ref_id 21 characters", detail: `{"client_ref_id":"ABCDEFGHIJ01234567890","request_hash_params":["customer_id","amount","user_code"],"data":` + cash + `}`, wantErr: "1 to 20 characters"},
+		{name: "client_ref_id empty", detail: `{"client_ref_id":"","request_hash_params":["customer_id","amount","user_code"],"data":` + cash + `}`, wantErr: "1 to 20 characters"},
+		{name: "client_ref_id missing", detail: `{"request_hash_params":["customer_id","amount","user_code"],"data":` + cash + `}`, wantErr: "client_ref_id is missing"},
+		{name: "client_ref_id an object", detail: `{"client_ref_id":{"id":"1"},"request_hash_params":["customer_id","amount","user_code"],"data":` + cash + `}`, wantErr: "client_ref_id is missing"},
 		{name: "detail not an object", detail: `["debit-hook"]`, wantErr: "detail must be an object"},
 		{name: "detail malformed", detail: `{"client_ref_id":"1",`, wantErr: "detail must be an object"},
 		{name: "detail with trailing garbage", detail: detail(cash) + `}`, wantErr: "detail must be an object"},
@@ -136,13 +136,13 @@ func TestParseDebitHookKeepsReferenceOnError(t *testing.T) {
 
 // Every value the hash is computed over is kept exactly, and the params keep their order.
 func TestParseDebitHookKeepsSignedStrings(t *testing.T) {
-	d := `{"client_ref_id":"1","request_hash_params":["user_code","amount","absent","customer_id"],` +
+	d := `{"client_ref_id":"1","request_hash_params":["customer_id","amount","user_code"],` +
 		`"data":{"customer_id":9999999999,"type":2,"user_code":"20810200","amount":"2000.00","bank_code":"PUNB"}}`
 	h, err := ParseDebitHook(json.RawMessage(d), rules)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := strings.Join(h.RequestHashParams, ","), "user_code,amount,absent,customer_id"; got != want {
+	if got, want := strings.Join(h.RequestHashParams, ","), "customer_id,amount,user_code"; got != want {
 		t.Errorf("RequestHashParams = %s, want %s", got, want)
 	}
 	want := map[string]string{"customer_id": "9999999999", "type": "2", "user_code": "20810200", "amount": "2000.00", "bank_code": "PUNB"}
@@ -151,8 +151,8 @@ func TestParseDebitHookKeepsSignedStrings(t *testing.T) {
 			t.Errorf("Data[%s] = %q, want %q", k, h.Data[k], v)
 		}
 	}
-	if _, ok := h.Data["absent"]; ok {
-		t.Error("an absent field appeared in Data")
+	if b := h.Booking(); b != (Booking{Type: TypeCashWithdrawal, CustomerID: "9999999999", Amount: "2000.00", UserCode: "20810200", BankCode: "PUNB"}) {
+		t.Errorf("Booking() = %+v", b)
 	}
 }
 
@@ -178,7 +178,7 @@ func TestDetailsHash(t *testing.T) {
 		{"other customer", `{"customer_id":"9999999998","bank_code":"PUNB","type":"2","user_code":"20810200","amount":"100"}`, false},
 		{"other bank", `{"customer_id":"9999999999","bank_code":"SBIN","type":"2","user_code":"20810200","amount":"100"}`, false},
 		{"bank missing", `{"customer_id":"9999999999","type":"2","user_code":"20810200","amount":"100"}`, false},
-		{"bank empty", `{"customer_id":"9999999999","bank_code":"","type":"2","user_code":"20810200","amount":"100"}`, false},
+		{"bank as an IIN", `{"customer_id":"9999999999","bank_code":"607094","type":"2","user_code":"20810200","amount":"100"}`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,7 +242,7 @@ func TestParseEkoResponse(t *testing.T) {
 		wantTxStatus string
 		wantData     map[string]string
 	}{
-		{name: "seed sample, tx_status string", detail: `{"client_ref_id":"1546497183438","is_final":true,"response":{"status":0,"message":"Transaction successful","data":{"tx_status":"0","amount":"2000.0","tds":"0.3","tid":"14563687","commission":"6.0","aadhaar":"XXXX XXXX 9999","customer_balance":""}}}`,
+		{name: "sample eko-response, tx_status string", detail: `{"client_ref_id":"1546497183438","is_final":true,"response":{"status":0,"message":"Transaction successful","data":{"tx_status":"0","amount":"2000.0","tds":"0.3","tid":"14563687","commission":"6.0","aadhaar":"XXXX XXXX 9999","customer_balance":""}}}`,
 			wantTxStatus: "0", wantData: map[string]string{"amount": "2000.0", "tds": "0.3", "tid": "14563687", "commission": "6.0", "aadhaar": "XXXX XXXX 9999", "customer_balance": ""}},
 		{name: "tx_status number 0", detail: `{"client_ref_id":"1","response":{"status":0,"data":{"tx_status":0,"amount":2000.0}}}`,
 			wantTxStatus: "0", wantData: map[string]string{"amount": "2000.0"}},
@@ -343,7 +343,7 @@ func TestTypeName(t *testing.T) {
 func TestParseRefusesUnprintableIdentifiers(t *testing.T) {
 	const data = `{"customer_id":"9999999999","bank_code":"PUNB","type":"3","user_code":"20810200"}`
 	hookWith := func(ref, data string) string {
-		return `{"client_ref_id":` + ref + `,"request_hash_params":["customer_id"],"data":` + data + `}`
+		return `{"client_ref_id":` + ref + `,"request_hash_params":["customer_id","user_code"],"data":` + data + `}`
 	}
 	responseWith := func(ref, response string) string {
 		return `{"client_ref_id":` + ref + `,"response":` + response + `}`
@@ -372,7 +372,7 @@ func TestParseRefusesUnprintableIdentifiers(t *testing.T) {
 		{name: "user_code with invalid UTF-8", debitHook: hookWith(`"1"`, "{\"customer_id\":\"9999999999\",\"type\":\"3\",\"user_code\":\"2081\xc30200\"}"),
 			wantErr: "user_code must be printable"},
 		{name: "bank_code with NUL", debitHook: hookWith(`"1"`, `{"customer_id":"9999999999","type":"3","user_code":"20810200","bank_code":"PUNB\u0000"}`),
-			wantErr: "bank_code must be printable"},
+			wantErr: "bank_code must be a bank code"},
 		{name: "eko-response NUL", response: responseWith(`"1546\u0000497183438"`, okResponse), wantErr: "client_ref_id must be printable"},
 		{name: "eko-response invalid UTF-8", response: responseWith("\"1546\xfe\"", okResponse), wantErr: "client_ref_id must be printable"},
 		{name: "eko-response control character", response: responseWith(`"1546\u001b"`, okResponse), wantErr: "client_ref_id must be printable"},

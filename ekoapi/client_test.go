@@ -19,7 +19,7 @@ import (
 	"github.com/aepsflow/aepsflow/ekosign"
 )
 
-// Eko's public UAT credentials (shared/notes/eko-aeps.md); treated as secrets all the same.
+// Eko's public UAT credentials (docs/eko-aeps.md); treated as secrets all the same.
 const (
 	uatDeveloperKey = "becbbce45f79c6f5109f848acd540567"
 	uatAccessKey    = "d2fe1d99-6298-4af2-8cc5-d97dcf46df30"

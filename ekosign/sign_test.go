@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Known-answer vectors from ../shared/notes/eko-aeps.md (each re-computed there).
+// Known-answer vectors published by Eko and its SDKs (docs/eko-aeps.md#signing).
 func TestSecretKeyVectors(t *testing.T) {
 	tests := []struct{ accessKey, ts, want string }{
 		{"f74c50a1-f705-4634-9cda-30a477df91b7", "1540880719963", "4CKAzpT/B44CnhXM01pRnZELcGKWOhvbZg7TqoGDIrA="},
@@ -37,7 +37,7 @@ func TestSecretKeyVectors(t *testing.T) {
 	}
 }
 
-// independentHash recomputes request_hash from scratch, the way the seed's PHP does.
+// independentHash recomputes request_hash from scratch, the way Eko's guide describes it.
 func independentHash(accessKey, msg string) string {
 	h := hmac.New(sha256.New, []byte(base64.StdEncoding.EncodeToString([]byte(accessKey))))
 	h.Write([]byte(msg))
@@ -55,8 +55,8 @@ func TestRequestHash(t *testing.T) {
 		data    map[string]string
 		wantMsg string
 	}{
-		{"seed cash withdrawal", []string{"customer_id", "amount", "user_code"}, cw, "15325821336929999999999200020810200"},
-		{"seed balance inquiry skips absent amount", []string{"customer_id", "amount", "user_code"}, bi, "1532582133692999999999920810200"},
+		{"guide cash withdrawal", []string{"customer_id", "amount", "user_code"}, cw, "15325821336929999999999200020810200"},
+		{"guide balance inquiry skips absent amount", []string{"customer_id", "amount", "user_code"}, bi, "1532582133692999999999920810200"},
 		{"order matters", []string{"user_code", "amount", "customer_id"}, cw, "15325821336922081020020009999999999"},
 		{"empty params sign the timestamp alone", nil, cw, ts},
 		{"all absent", []string{"x", "y"}, cw, ts},

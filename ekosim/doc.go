@@ -8,7 +8,7 @@
 //     found; HTTP errors; slow answers; garbage), plus a small HTTP control API to script it from
 //     a shell.
 //
-// Everything here follows the seed document and shared/notes/eko-aeps.md; where Eko documents
+// Everything here follows Eko's protocol as docs/eko-aeps.md describes it; where Eko documents
 // nothing (a 403 body, the envelope status of a failed eko-response), the choice is marked as
 // such in a comment and kept simple. There is no package-level mutable state: every value is
 // owned by a Gateway or an InquiryServer, and both are safe for concurrent use.
@@ -16,7 +16,7 @@ package ekosim
 
 import "time"
 
-// Known values from the seed and the public UAT credentials (shared/notes/eko-aeps.md).
+// Known values from Eko's guide and its public UAT credentials (docs/eko-aeps.md).
 const (
 	// UATOrigin is the origin of Eko's UAT gateway page; ProductionOrigin that of production.
 	UATOrigin        = "https://stagegateway.eko.in"
@@ -28,7 +28,7 @@ const (
 	DevAccessKey    = "d2fe1d99-6298-4af2-8cc5-d97dcf46df30"
 	DevDeveloperKey = "becbbce45f79c6f5109f848acd540567"
 
-	// GatewayStagingKey is the AePS gateway staging key printed in the seed. The seed's sample
+	// GatewayStagingKey is the AePS gateway staging key printed in Eko's guide. The guide's sample
 	// reply is signed with it; a server configured with it would need the simulator to be too.
 	GatewayStagingKey = "f74c50a1-f705-4634-9cda-30a477df91b7"
 

@@ -44,7 +44,7 @@ type Gateway struct {
 	MaxSkew time.Duration
 	Logger  *slog.Logger // nil: slog.Default()
 	// Params are the integrator's custom parameters (setCallbackURL's parameters), sent as extra
-	// top-level body fields like the seed's param1/param2.
+	// top-level body fields like param1/param2 in Eko's sample.
 	Params map[string]string
 	// Headers are the integrator's custom headers; each is listed in the preflight's
 	// Access-Control-Request-Headers and must be granted, as a browser requires.
@@ -71,7 +71,7 @@ type DebitHookRequest struct {
 	UserCode    string // agent's Eko user code
 	Amount      string // exact text, e.g. "100"; omitted from data when empty (types 3 and 4)
 	BankCode    string // default "PUNB"
-	// RequestHashParams defaults to customer_id, amount, user_code (the seed's list).
+	// RequestHashParams defaults to customer_id, amount, user_code (the list in Eko's sample).
 	RequestHashParams []string
 }
 
@@ -103,10 +103,10 @@ func (r DebitHookResult) Verified() bool {
 	return r.Allowed && r.SecretKeyOK && r.HashOK && r.TimestampOK && r.Mismatch == ""
 }
 
-// DefaultRequestHashParams is the seed's request_hash_params.
+// DefaultRequestHashParams is the request_hash_params of Eko's sample debit-hook.
 func DefaultRequestHashParams() []string { return []string{"customer_id", "amount", "user_code"} }
 
-// Seed's detail constants for the AePS interaction.
+// detail constants of the AePS interaction, as in Eko's samples.
 const (
 	interactionTypeID = 344
 	responseTypeID    = 1305
@@ -300,7 +300,7 @@ type EkoResponseRequest struct {
 	TxStatus    string
 	// NumericTxStatus sends tx_status as a JSON number (it must then be an integer).
 	NumericTxStatus bool
-	// Data overrides response.data fields of the seed-like defaults; a nil value removes one.
+	// Data overrides response.data fields of the defaults (Eko's sample values); a nil value removes one.
 	Data map[string]any
 	// Status and Message override the envelope's (derived from TxStatus when nil / empty).
 	Status  *int
@@ -318,8 +318,8 @@ type EkoResponseResult struct {
 	Reply      []byte
 }
 
-// EkoResponse reports the transaction's outcome to the callback, in the seed's shape. fields
-// override the defaults of response.data (seed-like values; amount and user_code from the
+// EkoResponse reports the transaction's outcome to the callback, in the shape of Eko's sample
+// (docs/eko-aeps.md#eko-response). fields override the defaults of response.data (the sample's values; amount and user_code from the
 // debit-hook this Gateway sent for clientRefID, if any); a nil value removes a field.
 // tx_status is sent as a string, or as a number when Gateway.NumericTxStatus is set.
 func (g *Gateway) EkoResponse(ctx context.Context, clientRefID, txStatus string, fields map[string]any) (EkoResponseResult, error) {
@@ -437,7 +437,7 @@ func (g *Gateway) ekoResponseBody(req EkoResponseRequest) ([]byte, error) {
 	}, g.Params)
 }
 
-// ekoAmount formats a requested amount as Eko reports it ("2000" -> "2000.0", as in the seed).
+// ekoAmount formats a requested amount as Eko reports it ("2000" -> "2000.0", as in Eko's sample).
 func ekoAmount(a string) string {
 	if strings.Contains(a, ".") {
 		return a
@@ -545,7 +545,7 @@ func (g *Gateway) preflight(ctx context.Context) error {
 	}
 	methods := strings.Join(resp.Header.Values("Access-Control-Allow-Methods"), ",")
 	if !slices.ContainsFunc(strings.Split(methods, ","), func(m string) bool { return strings.TrimSpace(m) == http.MethodPost }) {
-		// Not fatal to a browser (see above), but the seed asks for it: worth a note.
+		// Not fatal to a browser (see above), but Eko's guide asks for it: worth a note.
 		g.logger().Info("preflight reply does not list POST in Access-Control-Allow-Methods", "methods", methods)
 	}
 	return nil

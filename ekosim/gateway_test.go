@@ -196,9 +196,9 @@ func TestDebitHookVerification(t *testing.T) {
 	}
 }
 
-// The seed's sample reply is signed with the gateway staging key: its secret_key verifies; its
-// request_hash belongs to another transaction (see shared/notes) and must not.
-func TestDebitHookSeedSampleReply(t *testing.T) {
+// The sample allow reply of Eko's guide is signed with the gateway staging key: its secret_key
+// verifies; its request_hash belongs to another transaction (docs/eko-aeps.md#signing) and must not.
+func TestDebitHookGuideSampleReply(t *testing.T) {
 	const sample = `{"action":"go","allow":true,"secret_key_timestamp":"1540880719963",` +
 		`"request_hash":"r8SC5YiCylzllnftA9ys4/hPi5hIJrMVZhykamemqKE=","secret_key":"4CKAzpT/B44CnhXM01pRnZELcGKWOhvbZg7TqoGDIrA="}`
 	g := newGateway(t, &fakeCallback{grant: "echo", reply: func(eko.DebitHook) any { return sample }}, UATOrigin)
@@ -288,7 +288,7 @@ func TestDebitHookErrors(t *testing.T) {
 	})
 }
 
-// The body is the seed's shape, and types 3 and 4 carry no amount.
+// The body has the shape of Eko's sample, and types 3 and 4 carry no amount.
 func TestDebitHookBodyShape(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -397,7 +397,7 @@ func TestEkoResponse(t *testing.T) {
 			t.Fatal("want an error")
 		}
 	})
-	t.Run("unknown reference gets seed-like defaults", func(t *testing.T) {
+	t.Run("unknown reference gets the sample's defaults", func(t *testing.T) {
 		if _, err := g.EkoResponse(context.Background(), "1234567890123", "1", nil); err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +21,11 @@ type Metrics struct {
 	CallbackSeconds *prometheus.HistogramVec
 	// OutboxDeliveries counts relay deliveries by kind and result (ok, error).
 	OutboxDeliveries *prometheus.CounterVec
+	// Refusals counts callbacks refused before they were handled, by source, reason
+	// (rate_limit) and whether the request was stored.
+	Refusals *prometheus.CounterVec
+	// RateLimitClients is the number of client addresses a callback URL's limiter tracks.
+	RateLimitClients *prometheus.GaugeVec
 }
 
 // New builds the metrics on a fresh registry with the Go and process collectors.
@@ -37,8 +43,14 @@ func New() *Metrics {
 		OutboxDeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aepsflow_outbox_deliveries_total", Help: "Outbox deliveries to Temporal by kind and result.",
 		}, []string{"kind", "result"}),
+		Refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aepsflow_callbacks_refused_total", Help: "Callbacks refused before handling, by source, reason and whether the request was stored.",
+		}, []string{"source", "reason", "stored"}),
+		RateLimitClients: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "aepsflow_rate_limit_clients", Help: "Client addresses tracked by a callback URL's rate limiter.",
+		}, []string{"source"}),
 	}
-	r.MustRegister(m.Callbacks, m.CallbackSeconds, m.OutboxDeliveries,
+	r.MustRegister(m.Callbacks, m.CallbackSeconds, m.OutboxDeliveries, m.Refusals, m.RateLimitClients,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -63,6 +75,23 @@ func (m *Metrics) Delivered(kind, result string) {
 		return
 	}
 	m.OutboxDeliveries.WithLabelValues(kind, result).Inc()
+}
+
+// Refused records one callback refused before handling (reason rate_limit), stored or only
+// counted.
+func (m *Metrics) Refused(source, reason string, stored bool) {
+	if m == nil {
+		return
+	}
+	m.Refusals.WithLabelValues(source, reason, strconv.FormatBool(stored)).Inc()
+}
+
+// TrackedClients records how many client addresses a callback URL's limiter tracks.
+func (m *Metrics) TrackedClients(source string, n int) {
+	if m == nil {
+		return
+	}
+	m.RateLimitClients.WithLabelValues(source).Set(float64(n))
 }
 
 // Handler serves the registry in Prometheus' text format.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/searchattr"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -64,7 +65,7 @@ func Options(workflowID, taskQueue string, in workflows.Input) client.StartWorkf
 		searchattr.Key.ClientRefID.ValueSet(in.ClientRefID),
 		searchattr.Key.AgentUserCode.ValueSet(in.AgentUserCode),
 		searchattr.Key.TxType.ValueSet(in.TxType),
-		searchattr.Key.TxState.ValueSet(workflows.StatePending),
+		searchattr.Key.TxState.ValueSet(string(txstate.Pending)),
 		searchattr.Key.TxProvider.ValueSet(in.Provider),
 		searchattr.Key.TxFlagged.ValueSet(false),
 	}

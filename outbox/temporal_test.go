@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aepsflow/aepsflow/searchattr"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -29,7 +30,7 @@ func TestOptionsOperatorView(t *testing.T) {
 	if v, ok := sa.GetBool(searchattr.Key.TxFlagged); !ok || v {
 		t.Errorf("TxFlagged = %v, %v; want false at start", v, ok)
 	}
-	if v, _ := sa.GetKeyword(searchattr.Key.TxState); v != workflows.StatePending {
+	if v, _ := sa.GetKeyword(searchattr.Key.TxState); v != string(txstate.Pending) {
 		t.Errorf("TxState = %q", v)
 	}
 	in.TxType, in.Amount = "balance_inquiry", ""

@@ -1,14 +1,14 @@
-// Package partner parses and validates the AePS partner's "post-request" status callback (seed
-// 004) and maps its status to an outcome. No HTTP and no storage here.
+// Package partner parses and validates the AePS partner's "post-request" status callback
+// (docs/partner-callback.md) and maps its status to an outcome. No HTTP and no storage here.
 //
-// Choices the seed leaves open, made once here:
-//   - Keys are the seed's spellings (customeridentIfication, ClientRefID, param_b, param_c, ...).
+// Choices the partner's document leaves open, made once here:
+//   - Keys are the document's spellings (customeridentIfication, ClientRefID, param_b, param_c, ...).
 //     Like encoding/json, a key that differs only in letter case is accepted too, and noted in
 //     Flags as "key_case:<received key>". Two keys naming the same field (exactly or by case) make
 //     the body ambiguous and are rejected, as is any repeated key. Unknown keys are ignored.
-//   - Every field may arrive as a JSON string or a JSON number (the seed shows rrn and ClientRefID
-//     unquoted); a number keeps its exact literal text. null, booleans, objects and lists are
-//     field errors. All fields must be present and not null; param_b, param_c and statusDesc may
+//   - Every field may arrive as a JSON string or a JSON number (the document's sample shows rrn
+//     and ClientRefID unquoted); a number keeps its exact literal text. null, booleans, objects
+//     and lists are field errors. All fields must be present and not null; param_b, param_c and statusDesc may
 //     be empty strings.
 //   - txnId is kept as its exact decimal digits (it exceeds 2^53, so it never passes through a
 //     float) and must be a positive integer of at most 20 digits that fits in a uint64, without
@@ -19,7 +19,7 @@
 //     txnType is not an error: it is flagged "unknown_txn_type" and its amount is only checked for
 //     format.
 //   - txnType and status are compared after strings.TrimSpace and strings.ToUpper.
-//   - Free text the seed leaves unbounded is bounded: txnType, status and productCode at most
+//   - Free text the document leaves unbounded is bounded: txnType, status and productCode at most
 //     MaxCode characters, statusDesc at most MaxStatusDesc.
 //   - ClientRefID, our key, must be printable (no control characters, NUL included, and no
 //     invalid UTF-8). Other free text may hold anything; storage makes it storable.
@@ -69,7 +69,7 @@ const (
 	FieldParamC                 = "param_c"
 )
 
-// fieldNames lists every field in the seed's table order, which is also the order of FieldErrors
+// fieldNames lists every field in the order of the document's field table, which is also the order of FieldErrors
 // and of the ContentHash encoding.
 func fieldNames() []string {
 	return []string{
@@ -99,13 +99,13 @@ const (
 // DateLayout is the layout of createdDate, updatedDate and txnDateTime.
 const DateLayout = "2006-01-02 15:04:05"
 
-// Length limits, in characters, for free-text fields the seed leaves unbounded.
+// Length limits, in characters, for free-text fields the document leaves unbounded.
 const (
 	MaxCode       = 64  // txnType, status, productCode
 	MaxStatusDesc = 500 // statusDesc
 )
 
-// Amount limits for money-moving types, in rupees (seed: "between 100 and 10000").
+// Amount limits for money-moving types, in rupees (the document: "between 100 and 10000").
 const (
 	MinAmount = 100
 	MaxAmount = 10000

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// sample is the rebuilt sample from shared/notes/partner-callback.md (not source text), as a map
+// sample is the example of docs/partner-callback.md (rebuilt from the field table), as a map
 // so tests can mutate it. Values are raw JSON so that numbers and odd types stay exact.
 func sample() map[string]json.RawMessage {
 	return map[string]json.RawMessage{

@@ -36,7 +36,7 @@ func TestVerhoeff(t *testing.T) {
 		{aad4, true},
 		{"234567890123", false}, // last digit changed
 		{"234567890142", false}, // adjacent transposition, which Verhoeff catches
-		{"230612077853", false}, // the seed's rrn
+		{"230612077853", false}, // the rrn of the partner's example (docs/partner-callback.md)
 		{"", false},
 		{"12a4", false},
 	}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: the load benchmark (BENCHMARKS.md). Brings up its own stack, runs cmd/loadgen
-# against it, and takes it down again:
+# `make bench`: the load benchmark (BENCHMARKS.md). Brings up its own stack, runs the load
+# generator (bench/cmd/loadgen, a Go module of its own in bench/) against it, and takes it down again:
 #
 #   PostgreSQL         scripts/pg.sh; database aepsflow_bench, dropped and recreated every run
 #   Temporal           its own dev server "bench" on 127.0.0.1:$BENCH_TEMPORAL_PORT, state in
@@ -75,7 +75,7 @@ scripts/temporal.sh start bench "$T_PORT" "$T_UI_PORT" "$T_DB"
 
 step "build bin/aepsflow and bin/loadgen"
 go build -o bin/aepsflow ./cmd/aepsflow
-go build -o bin/loadgen ./cmd/loadgen
+(cd bench && go build -o ../bin/loadgen ./cmd/loadgen)
 
 export APP_ENV=development
 export DATABASE_URL

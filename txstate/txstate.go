@@ -2,21 +2,30 @@
 // providers' reports to them. It is shared by the API, the store and the workflow.
 package txstate
 
+// State is where a transaction stands. The values are stored in PostgreSQL, recorded in workflow
+// histories and set as the TxState search attribute, so they never change.
+type State string
+
 // States. Final states end the transaction's workflow.
 const (
-	Pending         = "pending"
-	Inquiry         = "inquiry"
-	ReversalPending = "reversal_pending"
-	Unknown         = "unknown"
-	NeedsReview     = "needs_review"
-	Success         = "success"
-	Failed          = "failed"
-	Reversed        = "reversed"
-	Expired         = "expired"
+	Pending         State = "pending"
+	Inquiry               = "inquiry"
+	ReversalPending       = "reversal_pending"
+	Unknown               = "unknown"
+	NeedsReview           = "needs_review"
+	Success               = "success"
+	Failed                = "failed"
+	Reversed              = "reversed"
+	Expired               = "expired"
 )
 
+// All lists every state, for validating a state named in a request.
+func All() []State {
+	return []State{Pending, Inquiry, ReversalPending, Unknown, NeedsReview, Success, Failed, Reversed, Expired}
+}
+
 // IsFinal reports whether state ends the transaction.
-func IsFinal(state string) bool {
+func IsFinal(state State) bool {
 	switch state {
 	case Success, Failed, Reversed, Expired:
 		return true
@@ -46,7 +55,7 @@ func EkoClass(txStatus string) string {
 }
 
 // StateClass is the money class of a final state, or "" for a state that is not final.
-func StateClass(state string) string {
+func StateClass(state State) string {
 	switch state {
 	case Success:
 		return MoneyMoved
@@ -59,12 +68,12 @@ func StateClass(state string) string {
 // Contradicts reports whether a report of the final state reported (a partner's success or
 // failed) disagrees with a transaction's final state. A report of no final outcome ("")
 // contradicts nothing.
-func Contradicts(final, reported string) bool { return conflicts(final, StateClass(reported)) }
+func Contradicts(final, reported State) bool { return conflicts(final, StateClass(reported)) }
 
 // ContradictsEko reports whether an Eko report of txStatus disagrees with a transaction's final
 // state: a late 3 after success does, a late 4 after failed does not.
-func ContradictsEko(final, txStatus string) bool { return conflicts(final, EkoClass(txStatus)) }
+func ContradictsEko(final State, txStatus string) bool { return conflicts(final, EkoClass(txStatus)) }
 
-func conflicts(final, class string) bool {
+func conflicts(final State, class string) bool {
 	return IsFinal(final) && class != "" && class != StateClass(final)
 }

@@ -5,9 +5,9 @@ import "testing"
 // TestContradictsEko is the late-report rule: money moved (0) against no money moved (1, 3, 4),
 // as the workflow compares reports; 2, 5 and anything undocumented report no outcome.
 func TestContradictsEko(t *testing.T) {
-	finals := []string{Success, Failed, Reversed, Expired}
+	finals := []State{Success, Failed, Reversed, Expired}
 	// want[final][tx_status]: flagged.
-	want := map[string]map[string]bool{
+	want := map[State]map[string]bool{
 		Success:  {"0": false, "1": true, "2": false, "3": true, "4": true, "5": false, "": false, "9": false},
 		Failed:   {"0": true, "1": false, "2": false, "3": false, "4": false, "5": false, "": false, "9": false},
 		Reversed: {"0": true, "1": false, "2": false, "3": false, "4": false, "5": false, "": false, "9": false},
@@ -21,7 +21,7 @@ func TestContradictsEko(t *testing.T) {
 		}
 	}
 	// States that are not final contradict nothing.
-	for _, state := range []string{Pending, Inquiry, ReversalPending, Unknown, NeedsReview, ""} {
+	for _, state := range []State{Pending, Inquiry, ReversalPending, Unknown, NeedsReview, ""} {
 		for _, tx := range []string{"0", "1", "3", "4"} {
 			if ContradictsEko(state, tx) {
 				t.Errorf("ContradictsEko(%q, %q) = true for a state that is not final", state, tx)
@@ -32,7 +32,7 @@ func TestContradictsEko(t *testing.T) {
 
 func TestContradicts(t *testing.T) {
 	tests := []struct {
-		final, reported string
+		final, reported State
 		want            bool
 	}{
 		{Success, Success, false},
@@ -61,7 +61,7 @@ func TestClasses(t *testing.T) {
 			t.Errorf("EkoClass(%q) = %q, want %q", tx, got, want)
 		}
 	}
-	for _, state := range []string{Success, Failed, Reversed, Expired, Pending, Inquiry, ReversalPending, Unknown, NeedsReview} {
+	for _, state := range []State{Success, Failed, Reversed, Expired, Pending, Inquiry, ReversalPending, Unknown, NeedsReview} {
 		if (StateClass(state) != "") != IsFinal(state) {
 			t.Errorf("StateClass(%s) = %q: every final state, and only those, has a class", state, StateClass(state))
 		}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/aepsflow/aepsflow/txstate"
 )
 
 // The operator's view of a transaction in the Temporal Web UI: a one-line summary and Markdown
@@ -154,7 +156,8 @@ func oneLine(s string) string {
 
 // view is what the current details show; txn fills it as the transaction moves.
 type view struct {
-	state, reason string
+	state         txstate.State
+	reason        string
 	since         time.Time
 	lastReport    string // e.g. "eko-response tx_status 2 at …"
 	lastInquiry   string // e.g. "3: pending (tx_status 2) at …"
@@ -192,33 +195,25 @@ func (in Input) currentDetails(v view) string {
 	if !v.nextInquiry.IsZero() {
 		row("Next inquiry", v.nextInquiry.UTC().Format(timeLayout))
 	}
-	if v.state == StatePending && !v.responseBy.IsZero() {
+	if v.state == txstate.Pending && !v.responseBy.IsZero() {
 		then := "inquiry starts"
 		if in.Provider != ProviderEko {
 			then = "needs_review"
 		}
 		row("Report expected by", v.responseBy.UTC().Format(timeLayout)+" (then "+then+")")
 	}
-	if in.Provider == ProviderEko && !v.deadline.IsZero() && v.state != StateNeedsReview && !isFinalState(v.state) {
+	if in.Provider == ProviderEko && !v.deadline.IsZero() && v.state != txstate.NeedsReview && !txstate.IsFinal(v.state) {
 		row("Deadline", v.deadline.UTC().Format(timeLayout)+" (no final status by then: needs_review)")
 	}
 	if v.providerTxnID != "" {
 		row("Provider's transaction ID", code(v.providerTxnID))
 	}
-	if v.state == StateNeedsReview {
+	if v.state == txstate.NeedsReview {
 		b.WriteString("\n**To resolve**, check with the provider (or the bank statement), then run one of:\n\n```\n")
 		b.WriteString(in.ResolveCommands())
 		b.WriteString("\n```\n")
 	}
 	return b.String()
-}
-
-func isFinalState(s string) bool {
-	switch s {
-	case StateSuccess, StateFailed, StateReversed, StateExpired:
-		return true
-	}
-	return false
 }
 
 func orText(s, def string) string {

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/aepsflow/aepsflow/activities"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -144,7 +145,7 @@ func TestCurrentDetails(t *testing.T) {
 				}, l.at)
 			}
 			env.RegisterDelayedCallback(func() {
-				env.SignalWorkflow(workflows.SignalResolve, workflows.Resolution{EventID: "end", State: workflows.StateFailed, Reason: "end of test", By: "test"})
+				env.SignalWorkflow(workflows.SignalResolve, workflows.Resolution{EventID: "end", State: txstate.Failed, Reason: "end of test", By: "test"})
 			}, probeAt)
 			env.ExecuteWorkflow(workflows.TransactionWorkflowName, c.in)
 			if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/aepsflow/aepsflow/apptest"
 	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/testenv"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -287,9 +288,9 @@ func findTx(t *testing.T, a *apptest.App, ref, provider string) (db.Transaction,
 	return txs[0], true
 }
 
-func waitState(t *testing.T, a *apptest.App, ref, provider, state string) {
+func waitState(t *testing.T, a *apptest.App, ref, provider string, state txstate.State) {
 	t.Helper()
-	testenv.WaitFor(t, 60*time.Second, ref+" in state "+state, func() (bool, error) {
+	testenv.WaitFor(t, 60*time.Second, ref+" in state "+string(state), func() (bool, error) {
 		tx, ok := findTx(t, a, ref, provider)
 		return ok && tx.State == state, nil
 	})

@@ -36,7 +36,7 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 	t := &txn{
 		in:       in,
 		p:        p,
-		snap:     Snapshot{State: StatePending},
+		snap:     Snapshot{State: txstate.Pending},
 		seen:     map[string]bool{},
 		outcomes: workflow.GetSignalChannel(ctx, SignalOutcome),
 		resolves: workflow.GetSignalChannel(ctx, SignalResolve),
@@ -53,16 +53,16 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 	for !txstate.IsFinal(t.snap.State) {
 		var err error
 		switch t.snap.State {
-		case StatePending:
+		case txstate.Pending:
 			err = t.awaitOutcome(ctx)
-		case StateInquiry, StateReversalPending:
+		case txstate.Inquiry, txstate.ReversalPending:
 			err = t.inquire(ctx)
-		case StateUnknown:
+		case txstate.Unknown:
 			err = t.awaitPartnerUpdate(ctx)
-		case StateNeedsReview:
+		case txstate.NeedsReview:
 			err = t.waitForSignal(ctx)
 		default:
-			err = t.transition(ctx, StateNeedsReview, "unexpected state "+t.snap.State)
+			err = t.transition(ctx, txstate.NeedsReview, "unexpected state "+string(t.snap.State))
 		}
 		if err != nil {
 			return t.snap, err
@@ -122,10 +122,12 @@ type txn struct {
 func (t *txn) isPartner() bool { return t.in.Provider != ProviderEko }
 
 // inquiring reports whether the state is one the inquiry loop serves.
-func inquiring(state string) bool { return state == StateInquiry || state == StateReversalPending }
+func inquiring(state txstate.State) bool {
+	return state == txstate.Inquiry || state == txstate.ReversalPending
+}
 
 // transition records a state change in PostgreSQL (idempotently) and in the search attributes.
-func (t *txn) transition(ctx workflow.Context, to, reason string) error {
+func (t *txn) transition(ctx workflow.Context, to txstate.State, reason string) error {
 	return t.record(ctx, activities.Record{Kind: "state_changed", From: t.snap.State, To: to, Reason: reason, Final: txstate.IsFinal(to)})
 }
 
@@ -142,7 +144,7 @@ func (t *txn) record(ctx workflow.Context, r activities.Record) error {
 	if t.view {
 		summary = "record: " + r.Kind
 		if r.To != "" {
-			summary = "record: " + r.From + " → " + r.To
+			summary = "record: " + string(r.From) + " → " + string(r.To)
 		}
 	}
 	var f workflow.Future
@@ -160,7 +162,7 @@ func (t *txn) record(ctx workflow.Context, r activities.Record) error {
 	if r.To != "" {
 		t.snap.State, t.snap.Reason = r.To, r.Reason
 		t.since = workflow.Now(ctx)
-		attrs = append(attrs, searchattr.Key.TxState.ValueSet(r.To))
+		attrs = append(attrs, searchattr.Key.TxState.ValueSet(string(r.To)))
 		if t.view {
 			attrs = append(attrs, searchattr.Key.TxReason.ValueSet(ReasonClass(r.Reason)))
 		}
@@ -192,7 +194,7 @@ func (t *txn) show(ctx workflow.Context) {
 	v := view{state: t.snap.State, reason: t.snap.Reason, since: t.since, lastReport: t.reportText, lastInquiry: t.inquiryText,
 		inquiries: t.snap.Inquiries, providerTxnID: t.providerTxnID, flag: t.flag}
 	switch {
-	case t.snap.State == StatePending:
+	case t.snap.State == txstate.Pending:
 		v.responseBy = t.responseBy
 	case inquiring(t.snap.State):
 		v.nextInquiry = t.nextInquiry
@@ -305,9 +307,9 @@ func (t *txn) onResolve(ctx workflow.Context, r Resolution) error {
 		return nil
 	}
 	t.seen[r.EventID] = true
-	if t.snap.State != StateNeedsReview || (r.State != StateSuccess && r.State != StateFailed) {
+	if t.snap.State != txstate.NeedsReview || (r.State != txstate.Success && r.State != txstate.Failed) {
 		return t.record(ctx, activities.Record{Kind: "resolve_ignored",
-			Reason: "resolution to " + r.State + " ignored in state " + t.snap.State,
+			Reason: "resolution to " + string(r.State) + " ignored in state " + string(t.snap.State),
 			Detail: map[string]string{"by": r.By, "reason": r.Reason}})
 	}
 	return t.record(ctx, activities.Record{Kind: "resolved", From: t.snap.State, To: r.State, Final: true,
@@ -324,7 +326,7 @@ func (t *txn) awaitOutcome(ctx workflow.Context) error {
 		return err
 	}
 	if t.isPartner() {
-		return t.transition(ctx, StateNeedsReview, fmt.Sprintf("no partner callback received within %s", t.p.ResponseTimeout))
+		return t.transition(ctx, txstate.NeedsReview, fmt.Sprintf("no partner callback received within %s", t.p.ResponseTimeout))
 	}
 	return t.startInquiry(ctx, fmt.Sprintf("no eko-response within %s", t.p.ResponseTimeout))
 }
@@ -342,7 +344,7 @@ func (t *txn) startInquiry(ctx workflow.Context, reason string) error {
 	if inquiring(t.snap.State) {
 		return nil // already inquiring; reversal_pending must not fall back to inquiry
 	}
-	return t.transition(ctx, StateInquiry, reason)
+	return t.transition(ctx, txstate.Inquiry, reason)
 }
 
 // conflict describes the earlier report that txStatus contradicts, or returns "". Only
@@ -362,12 +364,13 @@ func (t *txn) conflict(txStatus string) string {
 	return ""
 }
 
-// applyEko moves the transaction on an eko-response's tx_status (seed: 0 success, 1 failed,
-// 2 inquire, anything else suspicious; the Inquiry API adds 3 refund pending, 4 refunded).
+// applyEko moves the transaction on an eko-response's tx_status (docs/eko-aeps.md#status-codes:
+// 0 success, 1 failed, 2 inquire, anything else suspicious; the Inquiry API adds 3 refund
+// pending, 4 refunded).
 func (t *txn) applyEko(ctx workflow.Context, txStatus string) error {
 	t.lastReport = orNone(txStatus)
 	state := t.snap.State
-	if state == StateNeedsReview {
+	if state == txstate.NeedsReview {
 		return nil // a human decides now; the report is already in PostgreSQL
 	}
 	prior := t.conflict(txStatus)
@@ -375,14 +378,14 @@ func (t *txn) applyEko(ctx workflow.Context, txStatus string) error {
 		t.snap.ClaimedTxStatus = txStatus
 	}
 	if prior != "" {
-		return t.transition(ctx, StateNeedsReview, fmt.Sprintf("%s, but an eko-response reports tx_status %s", prior, txStatus))
+		return t.transition(ctx, txstate.NeedsReview, fmt.Sprintf("%s, but an eko-response reports tx_status %s", prior, txStatus))
 	}
 	switch txStatus {
 	case "0":
 		if t.p.VerifySuccess && t.in.TxType == "cash_withdrawal" {
 			return t.startInquiry(ctx, "eko-response reported success; verifying with Transaction Inquiry")
 		}
-		return t.transition(ctx, StateSuccess, "eko-response tx_status 0")
+		return t.transition(ctx, txstate.Success, "eko-response tx_status 0")
 	case "1", "4":
 		// The browser's word alone would free the agent's daily limit and book no money moved;
 		// only Eko's own answer may. Already inquiring (e.g. reversal_pending): the next
@@ -391,19 +394,19 @@ func (t *txn) applyEko(ctx workflow.Context, txStatus string) error {
 			return t.startInquiry(ctx, "eko-response reported tx_status "+txStatus+"; verifying with Transaction Inquiry")
 		}
 		if txStatus == "4" {
-			return t.transition(ctx, StateReversed, "eko-response tx_status 4 (refunded)")
+			return t.transition(ctx, txstate.Reversed, "eko-response tx_status 4 (refunded)")
 		}
-		return t.transition(ctx, StateFailed, "eko-response tx_status 1")
+		return t.transition(ctx, txstate.Failed, "eko-response tx_status 1")
 	case "2", "":
 		return t.startInquiry(ctx, "eko-response tx_status "+orNone(txStatus)+": inquiring")
 	case "3":
-		if state == StateReversalPending {
+		if state == txstate.ReversalPending {
 			return nil
 		}
 		t.startClock(ctx)
-		return t.transition(ctx, StateReversalPending, "eko-response tx_status 3 (refund pending)")
+		return t.transition(ctx, txstate.ReversalPending, "eko-response tx_status 3 (refund pending)")
 	default:
-		return t.transition(ctx, StateNeedsReview, fmt.Sprintf("suspicious tx_status %q: contact Eko", txStatus))
+		return t.transition(ctx, txstate.NeedsReview, fmt.Sprintf("suspicious tx_status %q: contact Eko", txStatus))
 	}
 }
 
@@ -421,7 +424,7 @@ func (t *txn) inquire(ctx workflow.Context) error {
 	t.startClock(ctx)
 	remaining := t.deadline.Sub(workflow.Now(ctx))
 	if remaining <= 0 {
-		return t.transition(ctx, StateNeedsReview, fmt.Sprintf("no final status from Eko within %s", t.p.InquiryDeadline))
+		return t.transition(ctx, txstate.NeedsReview, fmt.Sprintf("no final status from Eko within %s", t.p.InquiryDeadline))
 	}
 	actx, cancel := workflow.WithCancel(ctx)
 	defer cancel() // abandons an inquiry whose answer is no longer needed
@@ -471,10 +474,10 @@ func (t *txn) inquire(ctx workflow.Context) error {
 		case errors.As(actErr, &canceled):
 			return actErr // the workflow itself is being cancelled
 		case temporal.IsTimeoutError(actErr):
-			return t.transition(ctx, StateNeedsReview, fmt.Sprintf("no final status from Eko within %s: Transaction Inquiry kept failing: %s",
+			return t.transition(ctx, txstate.NeedsReview, fmt.Sprintf("no final status from Eko within %s: Transaction Inquiry kept failing: %s",
 				t.p.InquiryDeadline, rootMessage(actErr)))
 		}
-		return t.transition(ctx, StateNeedsReview, "Transaction Inquiry failed: "+rootMessage(actErr))
+		return t.transition(ctx, txstate.NeedsReview, "Transaction Inquiry failed: "+rootMessage(actErr))
 	}
 	if done, err := t.applyInquiry(ctx, res); done || err != nil {
 		return err
@@ -559,22 +562,22 @@ func (t *txn) applyInquiry(ctx workflow.Context, res activities.InquiryResult) (
 	}
 	if prior != "" {
 		// Both versions stay in the snapshot (ClaimedTxStatus, InquiryTxStatus) and the reason.
-		return true, t.transition(ctx, StateNeedsReview, fmt.Sprintf("%s, but Transaction Inquiry reports %s (%s)", prior, res.TxStatus, res.Class))
+		return true, t.transition(ctx, txstate.NeedsReview, fmt.Sprintf("%s, but Transaction Inquiry reports %s (%s)", prior, res.TxStatus, res.Class))
 	}
 	switch res.Class {
 	case activities.ClassFinal:
 		switch res.TxStatus {
 		case "0":
-			return true, t.transition(ctx, StateSuccess, "confirmed by Transaction Inquiry (tx_status 0)")
+			return true, t.transition(ctx, txstate.Success, "confirmed by Transaction Inquiry (tx_status 0)")
 		case "1":
-			return true, t.transition(ctx, StateFailed, "Transaction Inquiry reports tx_status 1")
+			return true, t.transition(ctx, txstate.Failed, "Transaction Inquiry reports tx_status 1")
 		case "4":
-			return true, t.transition(ctx, StateReversed, "Transaction Inquiry reports tx_status 4 (refunded)")
+			return true, t.transition(ctx, txstate.Reversed, "Transaction Inquiry reports tx_status 4 (refunded)")
 		}
-		return true, t.transition(ctx, StateNeedsReview, "Transaction Inquiry reports unexpected final tx_status "+res.TxStatus)
+		return true, t.transition(ctx, txstate.NeedsReview, "Transaction Inquiry reports unexpected final tx_status "+res.TxStatus)
 	case activities.ClassReversalPending:
-		if t.snap.State != StateReversalPending {
-			return false, t.transition(ctx, StateReversalPending, "Transaction Inquiry reports tx_status 3 (refund pending)")
+		if t.snap.State != txstate.ReversalPending {
+			return false, t.transition(ctx, txstate.ReversalPending, "Transaction Inquiry reports tx_status 3 (refund pending)")
 		}
 		return false, nil
 	case activities.ClassPending:
@@ -587,23 +590,23 @@ func (t *txn) applyInquiry(ctx workflow.Context, res activities.InquiryResult) (
 		// have moved money: Eko and the report agree then.
 		switch {
 		case t.p.VerifyFailure && t.lastReport == "1" && !t.everFound:
-			return true, t.transition(ctx, StateFailed, fmt.Sprintf(
+			return true, t.transition(ctx, txstate.Failed, fmt.Sprintf(
 				"eko-response reported tx_status 1 and Eko does not know this transaction after %s: no money moved", t.p.NotFoundGrace))
 		case t.lastReport != "":
-			return true, t.transition(ctx, StateNeedsReview, fmt.Sprintf(
+			return true, t.transition(ctx, txstate.NeedsReview, fmt.Sprintf(
 				"Eko does not know this transaction after %s, but an eko-response reported it (tx_status %s)", t.p.NotFoundGrace, t.lastReport))
 		case t.everFound:
-			return true, t.transition(ctx, StateNeedsReview, fmt.Sprintf(
+			return true, t.transition(ctx, txstate.NeedsReview, fmt.Sprintf(
 				"Eko does not know this transaction after %s, but an earlier inquiry found it", t.p.NotFoundGrace))
 		}
-		return true, t.transition(ctx, StateExpired, fmt.Sprintf("Eko does not know this transaction after %s: no money moved", t.p.NotFoundGrace))
+		return true, t.transition(ctx, txstate.Expired, fmt.Sprintf("Eko does not know this transaction after %s: no money moved", t.p.NotFoundGrace))
 	default:
-		return true, t.transition(ctx, StateNeedsReview, fmt.Sprintf("Transaction Inquiry reports suspicious tx_status %q: contact Eko", res.TxStatus))
+		return true, t.transition(ctx, txstate.NeedsReview, fmt.Sprintf("Transaction Inquiry reports suspicious tx_status %q: contact Eko", res.TxStatus))
 	}
 }
 
 func (t *txn) applyPartner(ctx workflow.Context, o Outcome) error {
-	if t.snap.State == StateNeedsReview {
+	if t.snap.State == txstate.NeedsReview {
 		// An operator decides now, but must see that the partner has answered. Histories from
 		// before this change handled such a report without any command.
 		if workflow.GetVersion(ctx, changeReviewReport, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
@@ -612,17 +615,17 @@ func (t *txn) applyPartner(ctx workflow.Context, o Outcome) error {
 		return t.record(ctx, activities.Record{Kind: "outcome_in_review", Reason: "partner report received in needs_review; an operator decides",
 			Detail: map[string]string{"event_id": o.EventID, "partner_outcome": o.PartnerOutcome, "partner_status": o.PartnerStatus}})
 	}
-	switch o.PartnerOutcome {
-	case StateSuccess:
-		return t.transition(ctx, StateSuccess, "partner status "+o.PartnerStatus)
-	case StateFailed:
-		return t.transition(ctx, StateFailed, "partner status "+o.PartnerStatus)
+	switch txstate.State(o.PartnerOutcome) {
+	case txstate.Success:
+		return t.transition(ctx, txstate.Success, "partner status "+o.PartnerStatus)
+	case txstate.Failed:
+		return t.transition(ctx, txstate.Failed, "partner status "+o.PartnerStatus)
 	}
-	if t.snap.State == StateUnknown {
+	if t.snap.State == txstate.Unknown {
 		return nil // the review window runs from the first unknown report
 	}
 	t.unknownSince = workflow.Now(ctx)
-	return t.transition(ctx, StateUnknown, fmt.Sprintf("partner status %q is neither success nor failure", o.PartnerStatus))
+	return t.transition(ctx, txstate.Unknown, fmt.Sprintf("partner status %q is neither success nor failure", o.PartnerStatus))
 }
 
 func (t *txn) awaitPartnerUpdate(ctx workflow.Context) error {
@@ -630,7 +633,7 @@ func (t *txn) awaitPartnerUpdate(ctx workflow.Context) error {
 	if err != nil || !fired {
 		return err
 	}
-	return t.transition(ctx, StateNeedsReview, fmt.Sprintf("partner status still unknown after %s", t.p.UnknownReviewAfter))
+	return t.transition(ctx, txstate.NeedsReview, fmt.Sprintf("partner status still unknown after %s", t.p.UnknownReviewAfter))
 }
 
 // drainLate records reports that arrived after the final state; one that contradicts the final
@@ -673,11 +676,11 @@ func (t *txn) recordLate(ctx workflow.Context, o Outcome) error {
 
 // ContradictsFinal reports whether an outcome report disagrees with a final state, by the rule
 // conflict applies while the transaction is open (txstate's money classes).
-func ContradictsFinal(final string, o Outcome) bool {
+func ContradictsFinal(final txstate.State, o Outcome) bool {
 	if o.Source == SourcePartner {
-		switch o.PartnerOutcome {
-		case StateSuccess, StateFailed:
-			return txstate.Contradicts(final, o.PartnerOutcome)
+		switch reported := txstate.State(o.PartnerOutcome); reported {
+		case txstate.Success, txstate.Failed:
+			return txstate.Contradicts(final, reported)
 		}
 		return false
 	}

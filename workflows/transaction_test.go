@@ -18,6 +18,7 @@ import (
 
 	"github.com/aepsflow/aepsflow/activities"
 	"github.com/aepsflow/aepsflow/searchattr"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -76,7 +77,7 @@ func partnerCb(at time.Duration, eventID, outcome, status string) step {
 	return step{at: at, outcome: &workflows.Outcome{EventID: eventID, Source: workflows.SourcePartner, PartnerOutcome: outcome, PartnerStatus: status}}
 }
 
-func resolveSig(at time.Duration, eventID, state string) step {
+func resolveSig(at time.Duration, eventID string, state txstate.State) step {
 	return step{at: at, resolve: &workflows.Resolution{EventID: eventID, State: state, Reason: "bank statement checked", By: "ops@example.com"}}
 }
 
@@ -122,11 +123,11 @@ type recorded struct {
 }
 
 type runResult struct {
-	records   []recorded // up to the probe
-	upserts   []string   // TxState values upserted, up to the probe
-	reasons   []string   // TxReason values upserted with them
-	flags     int        // TxFlagged=true upserts
-	txnIDs    []string   // TxProviderTxnID values upserted
+	records   []recorded      // up to the probe
+	upserts   []txstate.State // TxState values upserted, up to the probe
+	reasons   []string        // TxReason values upserted with them
+	flags     int             // TxFlagged=true upserts
+	txnIDs    []string        // TxProviderTxnID values upserted
 	inquiries []time.Duration
 	requests  []activities.InquiryRequest
 	snap      workflows.Snapshot // queried at the end, or at the probe
@@ -189,7 +190,7 @@ func runTx(t *testing.T, in workflows.Input, steps []step, inquire inquiryFn, re
 		defer mu.Unlock()
 		if !probed {
 			if hasState {
-				res.upserts = append(res.upserts, state)
+				res.upserts = append(res.upserts, txstate.State(state))
 				res.reasons = append(res.reasons, reason)
 			}
 			if hasFlag {
@@ -220,7 +221,7 @@ func runTx(t *testing.T, in workflows.Input, steps []step, inquire inquiryFn, re
 		mu.Lock()
 		probed, res.parked = true, true
 		mu.Unlock()
-		env.SignalWorkflow(workflows.SignalResolve, workflows.Resolution{EventID: "probe", State: workflows.StateFailed, Reason: "end of test", By: "test"})
+		env.SignalWorkflow(workflows.SignalResolve, workflows.Resolution{EventID: "probe", State: txstate.Failed, Reason: "end of test", By: "test"})
 	}, probeAt)
 
 	env.ExecuteWorkflow(workflows.TransactionWorkflowName, in)
@@ -257,8 +258,8 @@ func query(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.Snaps
 }
 
 // transitions lists the states the workflow recorded, in order.
-func (r runResult) transitions() []string {
-	var out []string
+func (r runResult) transitions() []txstate.State {
+	var out []txstate.State
 	for _, rec := range r.records {
 		if rec.To != "" {
 			out = append(out, rec.To)
@@ -267,7 +268,7 @@ func (r runResult) transitions() []string {
 	return out
 }
 
-func (r runResult) transitionAt(state string) (time.Duration, bool) {
+func (r runResult) transitionAt(state txstate.State) (time.Duration, bool) {
 	for _, rec := range r.records {
 		if rec.To == state {
 			return rec.At, true
@@ -293,7 +294,7 @@ func checkRecords(t *testing.T, in workflows.Input, r runResult) {
 	t.Helper()
 	wid := workflows.WorkflowID(in.Provider, in.ClientRefID)
 	keys := map[string]bool{}
-	from := workflows.StatePending
+	from := txstate.Pending
 	for i, rec := range r.records {
 		if rec.WorkflowID != wid {
 			t.Errorf("record %d: workflow id %q, want %q", i, rec.WorkflowID, wid)
@@ -309,7 +310,7 @@ func checkRecords(t *testing.T, in workflows.Input, r runResult) {
 			t.Errorf("record %d (%s -> %s): from %q, want %q", i, rec.From, rec.To, rec.From, from)
 		}
 		from = rec.To
-		isFinal := slices.Contains([]string{"success", "failed", "reversed", "expired"}, rec.To)
+		isFinal := slices.Contains([]txstate.State{"success", "failed", "reversed", "expired"}, rec.To)
 		if rec.Final != isFinal {
 			t.Errorf("record %d to %s: Final %v", i, rec.To, rec.Final)
 		}
@@ -345,8 +346,8 @@ func TestTransactionPaths(t *testing.T) {
 		steps   []step
 		inquire inquiryFn
 		// want* describe the state at the end (or at the probe for a parked transaction).
-		wantTransitions []string
-		wantState       string
+		wantTransitions []txstate.State
+		wantState       txstate.State
 		wantReason      []string // substrings
 		wantInquiries   int      // -1: not checked
 		wantSnap        func(t *testing.T, s workflows.Snapshot)
@@ -356,17 +357,17 @@ func TestTransactionPaths(t *testing.T) {
 		{
 			name: "tx_status 0 without verification", in: ekoInput(noVerify),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "0")}, inquire: noInquiry,
-			wantTransitions: []string{"success"}, wantState: "success", wantReason: []string{"tx_status 0"},
+			wantTransitions: []txstate.State{"success"}, wantState: "success", wantReason: []string{"tx_status 0"},
 		},
 		{
 			name: "tx_status 0 of a balance inquiry is not verified", in: ekoInput(func(in *workflows.Input) { in.TxType = "balance_inquiry" }),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "0")}, inquire: noInquiry,
-			wantTransitions: []string{"success"}, wantState: "success",
+			wantTransitions: []txstate.State{"success"}, wantState: "success",
 		},
 		{
 			name: "tx_status 0 verified by inquiry", in: ekoInput(),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "0")}, inquire: answers(final("0")),
-			wantTransitions: []string{"inquiry", "success"}, wantState: "success", wantReason: []string{"confirmed by Transaction Inquiry"},
+			wantTransitions: []txstate.State{"inquiry", "success"}, wantState: "success", wantReason: []string{"confirmed by Transaction Inquiry"},
 			wantInquiries: 1,
 			wantSnap: func(t *testing.T, s workflows.Snapshot) {
 				if s.ClaimedTxStatus != "0" || s.InquiryTxStatus != "0" || s.Outcomes != 1 {
@@ -386,17 +387,17 @@ func TestTransactionPaths(t *testing.T) {
 		{
 			name: "tx_status 0 verified after pending answers", in: ekoInput(),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "0")}, inquire: answers(pending, pending, final("0")),
-			wantTransitions: []string{"inquiry", "success"}, wantState: "success", wantInquiries: 3,
+			wantTransitions: []txstate.State{"inquiry", "success"}, wantState: "success", wantInquiries: 3,
 		},
 		{
 			name: "tx_status 1", in: ekoInput(),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "1")}, inquire: noInquiry,
-			wantTransitions: []string{"failed"}, wantState: "failed", wantReason: []string{"tx_status 1"},
+			wantTransitions: []txstate.State{"failed"}, wantState: "failed", wantReason: []string{"tx_status 1"},
 		},
 		{
 			name: "tx_status 1 verified by inquiry", in: ekoInput(verifyFailure),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "1")}, inquire: answers(final("1")),
-			wantTransitions: []string{"inquiry", "failed"}, wantState: "failed", wantReason: []string{"Transaction Inquiry reports tx_status 1"},
+			wantTransitions: []txstate.State{"inquiry", "failed"}, wantState: "failed", wantReason: []string{"Transaction Inquiry reports tx_status 1"},
 			wantInquiries: 1,
 			check: func(t *testing.T, r runResult) {
 				if !strings.Contains(r.records[0].Reason, "eko-response reported tx_status 1; verifying") {
@@ -407,7 +408,7 @@ func TestTransactionPaths(t *testing.T) {
 		{
 			name: "tx_status 1 but inquiry 0: needs_review", in: ekoInput(verifyFailure),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "1")}, inquire: answers(pending, final("0")),
-			wantTransitions: []string{"inquiry", "needs_review"}, wantState: "needs_review",
+			wantTransitions: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review",
 			wantReason: []string{"eko-response reported tx_status 1, but Transaction Inquiry reports 0"}, wantInquiries: 2,
 			wantSnap: func(t *testing.T, s workflows.Snapshot) {
 				if s.ClaimedTxStatus != "1" || s.InquiryTxStatus != "0" {
@@ -418,24 +419,24 @@ func TestTransactionPaths(t *testing.T) {
 		{
 			name: "tx_status 1 unknown to Eko past the grace: failed", in: ekoInput(verifyFailure),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "1")}, inquire: answers(notFound),
-			wantTransitions: []string{"inquiry", "failed"}, wantState: "failed", wantReason: []string{"does not know", "no money moved"},
+			wantTransitions: []txstate.State{"inquiry", "failed"}, wantState: "failed", wantReason: []string{"does not know", "no money moved"},
 			wantInquiries: -1,
 		},
 		{
 			name: "tx_status 1 of a balance inquiry is not verified", in: ekoInput(verifyFailure, func(in *workflows.Input) { in.TxType = "balance_inquiry" }),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "1")}, inquire: noInquiry,
-			wantTransitions: []string{"failed"}, wantState: "failed",
+			wantTransitions: []txstate.State{"failed"}, wantState: "failed",
 		},
 		{
 			name: "tx_status 4 verified by inquiry", in: ekoInput(verifyFailure),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "4")}, inquire: answers(final("4")),
-			wantTransitions: []string{"inquiry", "reversed"}, wantState: "reversed", wantReason: []string{"refunded"}, wantInquiries: 1,
+			wantTransitions: []txstate.State{"inquiry", "reversed"}, wantState: "reversed", wantReason: []string{"refunded"}, wantInquiries: 1,
 		},
 		{
 			name: "tx_status 3 then eko-response 4, verified by the next inquiry", in: ekoInput(verifyFailure),
 			steps:           []step{ekoResp(time.Minute, "eko_response:1", "3"), ekoResp(2*time.Hour, "eko_response:2", "4")},
 			inquire:         after(3*time.Hour, reversalPending, final("4")),
-			wantTransitions: []string{"reversal_pending", "reversed"}, wantState: "reversed", wantReason: []string{"Transaction Inquiry reports tx_status 4"},
+			wantTransitions: []txstate.State{"reversal_pending", "reversed"}, wantState: "reversed", wantReason: []string{"Transaction Inquiry reports tx_status 4"},
 			wantInquiries: -1,
 			check: func(t *testing.T, r runResult) {
 				if at, _ := r.transitionAt("reversed"); at < 3*time.Hour {
@@ -446,17 +447,17 @@ func TestTransactionPaths(t *testing.T) {
 		{
 			name: "tx_status 2 then inquiry 0", in: ekoInput(),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "2")}, inquire: answers(pending, final("0")),
-			wantTransitions: []string{"inquiry", "success"}, wantState: "success", wantInquiries: 2,
+			wantTransitions: []txstate.State{"inquiry", "success"}, wantState: "success", wantInquiries: 2,
 		},
 		{
 			name: "tx_status 2 then inquiry 1", in: ekoInput(),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "2")}, inquire: answers(pending, pending, final("1")),
-			wantTransitions: []string{"inquiry", "failed"}, wantState: "failed", wantReason: []string{"tx_status 1"}, wantInquiries: 3,
+			wantTransitions: []txstate.State{"inquiry", "failed"}, wantState: "failed", wantReason: []string{"tx_status 1"}, wantInquiries: 3,
 		},
 		{
 			name: "tx_status missing is inquired", in: ekoInput(),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "")}, inquire: answers(final("1")),
-			wantTransitions: []string{"inquiry", "failed"}, wantState: "failed", wantInquiries: 1,
+			wantTransitions: []txstate.State{"inquiry", "failed"}, wantState: "failed", wantInquiries: 1,
 			check: func(t *testing.T, r runResult) {
 				if !strings.Contains(r.records[0].Reason, "missing") {
 					t.Errorf("inquiry reason %q does not say tx_status was missing", r.records[0].Reason)
@@ -467,13 +468,13 @@ func TestTransactionPaths(t *testing.T) {
 			name: "tx_status 3 then eko-response 4", in: ekoInput(),
 			steps:           []step{ekoResp(time.Minute, "eko_response:1", "3"), ekoResp(2*time.Hour, "eko_response:2", "4")},
 			inquire:         answers(reversalPending),
-			wantTransitions: []string{"reversal_pending", "reversed"}, wantState: "reversed", wantInquiries: -1,
+			wantTransitions: []txstate.State{"reversal_pending", "reversed"}, wantState: "reversed", wantInquiries: -1,
 		},
 		{
 			name: "tx_status 3 then inquiry 4", in: ekoInput(),
 			steps:           []step{ekoResp(time.Minute, "eko_response:1", "3")},
 			inquire:         after(3*time.Hour, reversalPending, final("4")),
-			wantTransitions: []string{"reversal_pending", "reversed"}, wantState: "reversed", wantReason: []string{"refunded"}, wantInquiries: -1,
+			wantTransitions: []txstate.State{"reversal_pending", "reversed"}, wantState: "reversed", wantReason: []string{"refunded"}, wantInquiries: -1,
 			check: func(t *testing.T, r runResult) {
 				if at, _ := r.transitionAt("reversed"); at < 3*time.Hour || at > 3*time.Hour+30*time.Minute {
 					t.Errorf("reversed at %s, want within one max backoff of 3h", at)
@@ -483,20 +484,20 @@ func TestTransactionPaths(t *testing.T) {
 		{
 			name: "suspicious tx_status 9", in: ekoInput(),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "9")}, inquire: noInquiry,
-			wantTransitions: []string{"needs_review"}, wantState: "needs_review", wantReason: []string{`"9"`, "contact Eko"},
+			wantTransitions: []txstate.State{"needs_review"}, wantState: "needs_review", wantReason: []string{`"9"`, "contact Eko"},
 		},
 		{
 			name: "eko-responses disagree", in: ekoInput(),
 			steps:           []step{ekoResp(time.Minute, "eko_response:1", "3"), ekoResp(2*time.Minute, "eko_response:2", "0")},
 			inquire:         answers(reversalPending),
-			wantTransitions: []string{"reversal_pending", "needs_review"}, wantState: "needs_review",
+			wantTransitions: []txstate.State{"reversal_pending", "needs_review"}, wantState: "needs_review",
 			wantReason: []string{"eko-response reported tx_status 3, but an eko-response reports tx_status 0"}, wantInquiries: -1,
 		},
 		{
 			name: "eko-response 0 after inquiry reported 3", in: ekoInput(noVerify),
 			steps:           []step{ekoResp(20*time.Minute, "eko_response:1", "0")},
 			inquire:         answers(reversalPending),
-			wantTransitions: []string{"inquiry", "reversal_pending", "needs_review"}, wantState: "needs_review",
+			wantTransitions: []txstate.State{"inquiry", "reversal_pending", "needs_review"}, wantState: "needs_review",
 			wantReason: []string{"Transaction Inquiry reported tx_status 3, but an eko-response reports tx_status 0"}, wantInquiries: -1,
 			wantSnap: func(t *testing.T, s workflows.Snapshot) {
 				if s.ClaimedTxStatus != "0" || s.InquiryTxStatus != "3" {
@@ -507,7 +508,7 @@ func TestTransactionPaths(t *testing.T) {
 		{
 			name: "no eko-response: inquiry after the response timeout", in: ekoInput(),
 			inquire:         answers(pending, final("0")),
-			wantTransitions: []string{"inquiry", "success"}, wantState: "success", wantInquiries: 2,
+			wantTransitions: []txstate.State{"inquiry", "success"}, wantState: "success", wantInquiries: 2,
 			check: func(t *testing.T, r runResult) {
 				if r.inquiries[0] != 5*time.Minute || r.inquiries[1] != 5*time.Minute+30*time.Second {
 					t.Errorf("inquiries at %v, want 5m0s and 5m30s", r.inquiries)
@@ -520,7 +521,7 @@ func TestTransactionPaths(t *testing.T) {
 		{
 			name: "ignored signals do not restart the response timeout", in: ekoInput(),
 			steps:   []step{resolveSig(4*time.Minute, "resolution:1", "success")},
-			inquire: answers(final("1")), wantTransitions: []string{"inquiry", "failed"}, wantState: "failed", wantInquiries: 1,
+			inquire: answers(final("1")), wantTransitions: []txstate.State{"inquiry", "failed"}, wantState: "failed", wantInquiries: 1,
 			check: func(t *testing.T, r runResult) {
 				if r.inquiries[0] != 5*time.Minute {
 					t.Errorf("inquiry at %s, want 5m after the start", r.inquiries[0])
@@ -530,7 +531,7 @@ func TestTransactionPaths(t *testing.T) {
 		{
 			name: "not found past the grace: expired", in: ekoInput(),
 			inquire:         answers(notFound),
-			wantTransitions: []string{"inquiry", "expired"}, wantState: "expired", wantReason: []string{"no money moved"}, wantInquiries: -1,
+			wantTransitions: []txstate.State{"inquiry", "expired"}, wantState: "expired", wantReason: []string{"no money moved"}, wantInquiries: -1,
 			check: func(t *testing.T, r runResult) {
 				at, _ := r.transitionAt("expired")
 				// Inquiries start at 5m; grace 30m; backoff 30s, 1m, 2m, 4m, 8m, 16m: the first
@@ -544,27 +545,27 @@ func TestTransactionPaths(t *testing.T) {
 			name: "not found after a claimed success", in: ekoInput(),
 			steps:           []step{ekoResp(time.Minute, "eko_response:1", "0")},
 			inquire:         answers(notFound),
-			wantTransitions: []string{"inquiry", "needs_review"}, wantState: "needs_review",
+			wantTransitions: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review",
 			wantReason: []string{"does not know", "tx_status 0"}, wantInquiries: -1,
 		},
 		{
 			name: "not found after a reported refund pending", in: ekoInput(),
 			steps:           []step{ekoResp(time.Minute, "eko_response:1", "3")},
 			inquire:         answers(notFound),
-			wantTransitions: []string{"reversal_pending", "needs_review"}, wantState: "needs_review",
+			wantTransitions: []txstate.State{"reversal_pending", "needs_review"}, wantState: "needs_review",
 			wantReason: []string{"does not know"}, wantInquiries: -1,
 		},
 		{
 			name: "not found after Eko had found it", in: ekoInput(),
 			inquire:         answers(pending, notFound),
-			wantTransitions: []string{"inquiry", "needs_review"}, wantState: "needs_review",
+			wantTransitions: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review",
 			wantReason: []string{"does not know"}, wantInquiries: -1,
 		},
 		{
 			name: "eko-response 0 but inquiry 1", in: ekoInput(),
 			steps:           []step{ekoResp(time.Minute, "eko_response:1", "0")},
 			inquire:         answers(final("1")),
-			wantTransitions: []string{"inquiry", "needs_review"}, wantState: "needs_review",
+			wantTransitions: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review",
 			wantReason: []string{"eko-response reported tx_status 0, but Transaction Inquiry reports 1 (final)"}, wantInquiries: 1,
 			wantSnap: func(t *testing.T, s workflows.Snapshot) {
 				if s.ClaimedTxStatus != "0" || s.InquiryTxStatus != "1" {
@@ -576,14 +577,14 @@ func TestTransactionPaths(t *testing.T) {
 			name: "eko-response 3 but inquiry 0", in: ekoInput(),
 			steps:           []step{ekoResp(time.Minute, "eko_response:1", "3")},
 			inquire:         answers(final("0")),
-			wantTransitions: []string{"reversal_pending", "needs_review"}, wantState: "needs_review",
+			wantTransitions: []txstate.State{"reversal_pending", "needs_review"}, wantState: "needs_review",
 			wantReason: []string{"eko-response reported tx_status 3, but Transaction Inquiry reports 0 (final)"}, wantInquiries: 1,
 		},
 		{
 			name: "inquiry reports a suspicious status", in: ekoInput(),
 			steps:           []step{ekoResp(time.Minute, "eko_response:1", "2")},
 			inquire:         answers(activities.InquiryResult{Class: activities.ClassSuspicious, TxStatus: "7"}),
-			wantTransitions: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantReason: []string{`"7"`, "contact Eko"}, wantInquiries: 1,
+			wantTransitions: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review", wantReason: []string{`"7"`, "contact Eko"}, wantInquiries: 1,
 		},
 		{
 			name: "non-retryable inquiry error", in: ekoInput(),
@@ -591,7 +592,7 @@ func TestTransactionPaths(t *testing.T) {
 			inquire: func(int, time.Duration) (activities.InquiryResult, error) {
 				return activities.InquiryResult{}, temporal.NewNonRetryableApplicationError("ekoapi: signature (HTTP 403)", activities.ErrTypeNonRetryable, nil)
 			},
-			wantTransitions: []string{"inquiry", "needs_review"}, wantState: "needs_review",
+			wantTransitions: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review",
 			wantReason: []string{"Transaction Inquiry failed", "signature"}, wantInquiries: 1,
 		},
 		{
@@ -603,7 +604,7 @@ func TestTransactionPaths(t *testing.T) {
 				}
 				return final("0"), nil
 			},
-			wantTransitions: []string{"inquiry", "success"}, wantState: "success", wantInquiries: 1,
+			wantTransitions: []txstate.State{"inquiry", "success"}, wantState: "success", wantInquiries: 1,
 			check: func(t *testing.T, r runResult) {
 				if len(r.inquiries) != 4 {
 					t.Errorf("%d attempts, want 4", len(r.inquiries))
@@ -618,7 +619,7 @@ func TestTransactionPaths(t *testing.T) {
 			inquire: func(int, time.Duration) (activities.InquiryResult, error) {
 				return activities.InquiryResult{}, errors.New("ekoapi: network, retryable")
 			},
-			wantTransitions: []string{"inquiry", "failed"}, wantState: "failed", wantInquiries: 0,
+			wantTransitions: []txstate.State{"inquiry", "failed"}, wantState: "failed", wantInquiries: 0,
 			check: func(t *testing.T, r runResult) {
 				if at, _ := r.transitionAt("failed"); at != 20*time.Minute {
 					t.Errorf("failed at %s, want on the eko-response at 20m", at)
@@ -636,12 +637,12 @@ func TestTransactionPaths(t *testing.T) {
 				}
 				return final("1"), nil
 			},
-			wantTransitions: []string{"inquiry", "failed"}, wantState: "failed", wantInquiries: 1,
+			wantTransitions: []txstate.State{"inquiry", "failed"}, wantState: "failed", wantInquiries: 1,
 		},
 		{
 			name: "zero policy falls back to defaults", in: ekoInput(func(in *workflows.Input) { in.Policy = workflows.Policy{} }),
 			inquire:         answers(pending, final("1")),
-			wantTransitions: []string{"inquiry", "failed"}, wantState: "failed", wantInquiries: 2,
+			wantTransitions: []txstate.State{"inquiry", "failed"}, wantState: "failed", wantInquiries: 2,
 			check: func(t *testing.T, r runResult) {
 				if r.inquiries[0] != 5*time.Minute || r.inquiries[1] != 5*time.Minute+30*time.Second {
 					t.Errorf("inquiries at %v, want the default 5m response timeout and 30s backoff", r.inquiries)
@@ -651,7 +652,7 @@ func TestTransactionPaths(t *testing.T) {
 		{
 			name: "resolve in needs_review to success", in: ekoInput(),
 			steps:   []step{ekoResp(time.Minute, "eko_response:1", "9"), resolveSig(time.Hour, "resolution:1", "success")},
-			inquire: noInquiry, wantTransitions: []string{"needs_review", "success"}, wantState: "success",
+			inquire: noInquiry, wantTransitions: []txstate.State{"needs_review", "success"}, wantState: "success",
 			wantReason: []string{"resolved by ops@example.com", "bank statement checked"},
 			check: func(t *testing.T, r runResult) {
 				last := r.records[len(r.records)-1]
@@ -663,7 +664,7 @@ func TestTransactionPaths(t *testing.T) {
 		{
 			name: "resolve in needs_review to failed", in: ekoInput(),
 			steps:   []step{ekoResp(time.Minute, "eko_response:1", "9"), resolveSig(time.Hour, "resolution:1", "failed")},
-			inquire: noInquiry, wantTransitions: []string{"needs_review", "failed"}, wantState: "failed",
+			inquire: noInquiry, wantTransitions: []txstate.State{"needs_review", "failed"}, wantState: "failed",
 			wantReason: []string{"resolved by ops@example.com"},
 		},
 		{
@@ -673,7 +674,7 @@ func TestTransactionPaths(t *testing.T) {
 				ekoResp(2*time.Minute, "eko_response:1", "2"),
 				resolveSig(3*time.Minute, "resolution:2", "failed"),
 			},
-			inquire: after(10*time.Minute, pending, final("1")), wantTransitions: []string{"inquiry", "failed"}, wantState: "failed", wantInquiries: -1,
+			inquire: after(10*time.Minute, pending, final("1")), wantTransitions: []txstate.State{"inquiry", "failed"}, wantState: "failed", wantInquiries: -1,
 			check: func(t *testing.T, r runResult) {
 				// The ignored resolution at 3m neither cuts the backoff short nor restarts it.
 				want := []time.Duration{2 * time.Minute, 2*time.Minute + 30*time.Second, 3*time.Minute + 30*time.Second,
@@ -692,7 +693,7 @@ func TestTransactionPaths(t *testing.T) {
 			name: "resolve to an invalid state is ignored", in: ekoInput(),
 			steps: []step{ekoResp(time.Minute, "eko_response:1", "9"), resolveSig(time.Hour, "resolution:1", "reversed"),
 				resolveSig(2*time.Hour, "resolution:2", "failed")},
-			inquire: noInquiry, wantTransitions: []string{"needs_review", "failed"}, wantState: "failed",
+			inquire: noInquiry, wantTransitions: []txstate.State{"needs_review", "failed"}, wantState: "failed",
 			check: func(t *testing.T, r runResult) {
 				if len(r.kinds("resolve_ignored")) != 1 {
 					t.Errorf("records %+v, want one resolve_ignored", r.records)
@@ -709,7 +710,7 @@ func TestTransactionPaths(t *testing.T) {
 				buffered(resolveSig(time.Hour, "resolution:1", "success")),
 				resolveSig(time.Hour, "resolution:1", "success"),
 			},
-			inquire: answers(pending), wantTransitions: []string{"inquiry", "needs_review", "success"}, wantState: "success", wantInquiries: -1,
+			inquire: answers(pending), wantTransitions: []txstate.State{"inquiry", "needs_review", "success"}, wantState: "success", wantInquiries: -1,
 			wantSnap: func(t *testing.T, s workflows.Snapshot) {
 				if s.Outcomes != 2 {
 					t.Errorf("Outcomes %d, want 2", s.Outcomes)
@@ -730,7 +731,7 @@ func TestTransactionPaths(t *testing.T) {
 				buffered(resolveSig(time.Minute, "resolution:1", "success")),
 				ekoResp(time.Minute, "eko_response:3", "0"),
 			},
-			inquire: noInquiry, wantTransitions: []string{"failed"}, wantState: "failed",
+			inquire: noInquiry, wantTransitions: []txstate.State{"failed"}, wantState: "failed",
 			check: func(t *testing.T, r runResult) {
 				late := r.kinds("late_outcome")
 				if len(late) != 2 {
@@ -756,7 +757,7 @@ func TestTransactionPaths(t *testing.T) {
 				// The late resolution is recorded from 1m1s to 1m2s; this comes meanwhile.
 				ekoResp(time.Minute+1500*time.Millisecond, "eko_response:2", "0"),
 			},
-			inquire: noInquiry, wantTransitions: []string{"failed"}, wantState: "failed",
+			inquire: noInquiry, wantTransitions: []txstate.State{"failed"}, wantState: "failed",
 			wantSnap: func(t *testing.T, s workflows.Snapshot) {
 				if s.Outcomes != 2 {
 					t.Errorf("Outcomes %d, want 2", s.Outcomes)
@@ -777,7 +778,7 @@ func TestTransactionPaths(t *testing.T) {
 				buffered(partnerCb(time.Minute, "partner:1", "success", "0")),
 				partnerCb(time.Minute, "partner:2", "failed", "1"),
 			},
-			inquire: noInquiry, wantTransitions: []string{"success"}, wantState: "success",
+			inquire: noInquiry, wantTransitions: []txstate.State{"success"}, wantState: "success",
 			check: func(t *testing.T, r runResult) {
 				if late := r.kinds("late_outcome"); len(late) != 1 || !strings.Contains(late[0].Flag, "contradicts final state success") ||
 					late[0].Detail["partner_outcome"] != "failed" {
@@ -790,7 +791,7 @@ func TestTransactionPaths(t *testing.T) {
 			inquire: func(int, time.Duration) (activities.InquiryResult, error) {
 				return activities.InquiryResult{}, errors.New("ekoapi: network, retryable")
 			},
-			wantTransitions: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantReason: []string{"ekoapi: network"}, wantInquiries: 1,
+			wantTransitions: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review", wantReason: []string{"ekoapi: network"}, wantInquiries: 1,
 			check: func(t *testing.T, r runResult) {
 				if at, _ := r.transitionAt("needs_review"); at > 30*time.Minute {
 					t.Errorf("needs_review at %s, after the 30m deadline", at)
@@ -807,14 +808,14 @@ func TestTransactionPaths(t *testing.T) {
 				return activities.InquiryResult{}, errors.New("inquire 1700000000001: ekoapi: inquire 1700000000001: eko_error (HTTP 200), retryable: " +
 					"Eko answered with an error, not a transaction state (eko status 1, response_status_id 1237)")
 			},
-			wantTransitions: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantReason: []string{"eko_error", "response_status_id 1237"},
+			wantTransitions: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review", wantReason: []string{"eko_error", "response_status_id 1237"},
 			wantInquiries: 1,
 		},
 		{
 			name: "zero CreatedAt: deadline from the start", in: ekoInput(func(in *workflows.Input) {
 				in.CreatedAt, in.Policy.InquiryDeadline = time.Time{}, time.Hour
 			}),
-			inquire: answers(pending), wantTransitions: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantInquiries: -1,
+			inquire: answers(pending), wantTransitions: []txstate.State{"inquiry", "needs_review"}, wantState: "needs_review", wantInquiries: -1,
 			check: func(t *testing.T, r runResult) {
 				if at, _ := r.transitionAt("needs_review"); at != time.Hour {
 					t.Errorf("needs_review at %s, want 1h after the start", at)
@@ -824,17 +825,17 @@ func TestTransactionPaths(t *testing.T) {
 		{
 			name: "partner success", in: partnerInput(),
 			steps: []step{partnerCb(0, "partner:1", "success", "0")}, inquire: noInquiry,
-			wantTransitions: []string{"success"}, wantState: "success", wantReason: []string{"partner status 0"},
+			wantTransitions: []txstate.State{"success"}, wantState: "success", wantReason: []string{"partner status 0"},
 		},
 		{
 			name: "partner failed", in: partnerInput(),
 			steps: []step{partnerCb(0, "partner:1", "failed", "1")}, inquire: noInquiry,
-			wantTransitions: []string{"failed"}, wantState: "failed",
+			wantTransitions: []txstate.State{"failed"}, wantState: "failed",
 		},
 		{
 			name: "partner unknown then success", in: partnerInput(),
 			steps:   []step{partnerCb(0, "partner:1", "unknown", "7"), partnerCb(time.Hour, "partner:2", "success", "0")},
-			inquire: noInquiry, wantTransitions: []string{"unknown", "success"}, wantState: "success",
+			inquire: noInquiry, wantTransitions: []txstate.State{"unknown", "success"}, wantState: "success",
 		},
 		{
 			name: "partner unknown: needs_review after the window", in: partnerInput(),
@@ -843,7 +844,7 @@ func TestTransactionPaths(t *testing.T) {
 				partnerCb(time.Hour, "partner:2", "unknown", "7"), // does not extend the window
 				partnerCb(20*time.Hour, "partner:3", "unknown", "8"),
 			},
-			inquire: noInquiry, wantTransitions: []string{"unknown", "needs_review"}, wantState: "needs_review",
+			inquire: noInquiry, wantTransitions: []txstate.State{"unknown", "needs_review"}, wantState: "needs_review",
 			wantReason: []string{"still unknown after 24h0m0s"},
 			check: func(t *testing.T, r runResult) {
 				if at, _ := r.transitionAt("needs_review"); at != day+time.Minute {
@@ -853,7 +854,7 @@ func TestTransactionPaths(t *testing.T) {
 		},
 		{
 			name: "no partner callback", in: partnerInput(), inquire: noInquiry,
-			wantTransitions: []string{"needs_review"}, wantState: "needs_review", wantReason: []string{"no partner callback"},
+			wantTransitions: []txstate.State{"needs_review"}, wantState: "needs_review", wantReason: []string{"no partner callback"},
 		},
 		{
 			name: "partner reports in needs_review are recorded", in: partnerInput(),
@@ -862,7 +863,7 @@ func TestTransactionPaths(t *testing.T) {
 				partnerCb(2*time.Hour, "partner:1", "success", "0"), // a repeat: not recorded again
 				partnerCb(3*time.Hour, "partner:2", "unknown", "7"),
 			},
-			inquire: noInquiry, wantTransitions: []string{"needs_review"}, wantState: "needs_review", wantReason: []string{"no partner callback"},
+			inquire: noInquiry, wantTransitions: []txstate.State{"needs_review"}, wantState: "needs_review", wantReason: []string{"no partner callback"},
 			check: func(t *testing.T, r runResult) {
 				got := r.kinds("outcome_in_review")
 				if len(got) != 2 || got[0].To != "" || got[0].At != time.Hour || got[0].Detail["event_id"] != "partner:1" ||
@@ -913,7 +914,7 @@ func TestInquiryDeadline(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	checkRecords(t, in, r)
-	if got := r.transitions(); !slices.Equal(got, []string{"inquiry", "needs_review"}) {
+	if got := r.transitions(); !slices.Equal(got, []txstate.State{"inquiry", "needs_review"}) {
 		t.Fatalf("transitions %v", got)
 	}
 	at, _ := r.transitionAt("needs_review")
@@ -949,7 +950,7 @@ func TestInquiryDeadline(t *testing.T) {
 func TestLateReportFlags(t *testing.T) {
 	// Each reaches its final state at 1m; Record takes 1s, so a report at 1m0.5s is late.
 	finals := []struct {
-		state   string
+		state   txstate.State
 		in      workflows.Input
 		steps   []step
 		inquire inquiryFn
@@ -962,7 +963,7 @@ func TestLateReportFlags(t *testing.T) {
 			in.Policy.ResponseTimeout, in.Policy.NotFoundGrace = time.Minute-time.Second, time.Nanosecond
 		}), nil, answers(notFound)},
 	}
-	flagged := map[string]map[string]bool{
+	flagged := map[txstate.State]map[string]bool{
 		"success":  {"0": false, "1": true, "2": false, "3": true, "4": true, "5": false},
 		"failed":   {"0": true, "1": false, "2": false, "3": false, "4": false, "5": false},
 		"reversed": {"0": true, "1": false, "2": false, "3": false, "4": false, "5": false},
@@ -970,7 +971,7 @@ func TestLateReportFlags(t *testing.T) {
 	}
 	for _, f := range finals {
 		for _, tx := range []string{"0", "1", "2", "3", "4", "5"} {
-			t.Run(f.state+"/late "+tx, func(t *testing.T) {
+			t.Run(string(f.state)+"/late "+tx, func(t *testing.T) {
 				steps := append(slices.Clone(f.steps), ekoResp(time.Minute+500*time.Millisecond, "eko_response:late", tx))
 				r := runTx(t, f.in, steps, f.inquire, time.Second)
 				if r.err != nil || r.snap.State != f.state {

@@ -16,19 +16,6 @@ const (
 	QueryState              = "state"
 )
 
-// States, re-exported for readers of this package.
-const (
-	StatePending         = txstate.Pending
-	StateInquiry         = txstate.Inquiry
-	StateReversalPending = txstate.ReversalPending
-	StateUnknown         = txstate.Unknown
-	StateNeedsReview     = txstate.NeedsReview
-	StateSuccess         = txstate.Success
-	StateFailed          = txstate.Failed
-	StateReversed        = txstate.Reversed
-	StateExpired         = txstate.Expired
-)
-
 // Providers.
 const (
 	ProviderEko = "eko"
@@ -130,18 +117,18 @@ const (
 
 // Resolution is an operator's decision on a transaction that needs review.
 type Resolution struct {
-	EventID string `json:"event_id"`
-	State   string `json:"state"` // success | failed
-	Reason  string `json:"reason"`
-	By      string `json:"by"`
+	EventID string        `json:"event_id"`
+	State   txstate.State `json:"state"` // success | failed
+	Reason  string        `json:"reason"`
+	By      string        `json:"by"`
 }
 
 // Snapshot is what the state query returns.
 type Snapshot struct {
-	State           string `json:"state"`
-	Reason          string `json:"reason"`
-	ClaimedTxStatus string `json:"claimed_tx_status,omitempty"`
-	InquiryTxStatus string `json:"inquiry_tx_status,omitempty"`
-	Inquiries       int    `json:"inquiries"`
-	Outcomes        int    `json:"outcomes"`
+	State           txstate.State `json:"state"`
+	Reason          string        `json:"reason"`
+	ClaimedTxStatus string        `json:"claimed_tx_status,omitempty"`
+	InquiryTxStatus string        `json:"inquiry_tx_status,omitempty"`
+	Inquiries       int           `json:"inquiries"`
+	Outcomes        int           `json:"outcomes"`
 }

@@ -14,6 +14,26 @@ import (
 	"github.com/aepsflow/aepsflow/searchattr"
 )
 
+// runFloors measures what the service is built on, alone: PostgreSQL, Temporal, workflow shapes
+// and (with --probe) the store's debit-hook write.
+func (b *bench) runFloors(ctx context.Context) error {
+	if err := b.phase("floor-insert", func() error { return b.floorInsert(ctx) }); err != nil {
+		return err
+	}
+	if err := b.phase("floor-temporal", func() error { return b.floorTemporal(ctx) }); err != nil {
+		return err
+	}
+	if b.o.shapeN > 0 {
+		if err := b.floorShapes(ctx); err != nil {
+			return err
+		}
+	}
+	if b.o.probe {
+		return b.storeProbes(ctx)
+	}
+	return nil
+}
+
 // floorInsert measures the bare PostgreSQL floor: one INSERT of a transactions-shaped row per
 // request (autocommit, so one commit each, like one debit-hook), RETURNING what the service's
 // insert returns, at the benchmark's concurrency, through the same driver.

@@ -46,6 +46,27 @@ func (l *LossReport) example(format string, a ...any) {
 	}
 }
 
+// runLossCheck is the last phase: nothing lost, nothing doubled, every state as expected; and our
+// "workflows started and completed" rate: the main phase's workflows over the time from the first
+// debit-hook to the last of them closing (Temporal's own close times).
+func (b *bench) runLossCheck(ctx context.Context, m mainRun, paced, outage []*ekoTx) error {
+	loss, closeTimes, err := b.lossCheck(ctx, m.txs, m.partners, paced, outage)
+	if err != nil {
+		return err
+	}
+	b.res.Loss = loss
+	var last time.Time
+	for _, t := range closeTimes {
+		if t.After(last) {
+			last = t
+		}
+	}
+	if n := len(closeTimes); n > 0 && last.After(m.start) {
+		b.res.Workflows.Ours = WorkflowRate{Count: n, Seconds: last.Sub(m.start).Seconds(), PerSec: float64(n) / last.Sub(m.start).Seconds()}
+	}
+	return nil
+}
+
 // lossCheck compares what was sent with PostgreSQL and Temporal. It returns the close times of the
 // main phase's workflows, for the completion rate.
 func (b *bench) lossCheck(ctx context.Context, main []*ekoTx, ps []*partnerTx, others ...[]*ekoTx) (LossReport, []time.Time, error) {
