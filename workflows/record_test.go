@@ -52,14 +52,14 @@ func TestRecordHistories(t *testing.T) {
 	ok := func(r activities.InquiryResult) answer { return answer{res: r} }
 	paths := []struct {
 		name        string
-		txStatuses  []string // eko-responses after the debit-hook
-		respondIn   string   // wait for this state before sending the eko-responses
-		inquiries   []answer // the last one repeats
-		wantEvents  []string // state changes recorded in PostgreSQL, in order
-		resolve     string   // operator's resolution once in needs_review
-		partner     []string // partner statuses, each a callback with its own txnId, instead of Eko's
-		wantKind    string   // an event (no state change) that must be recorded too
-		wantState   string
+		txStatuses  []string      // eko-responses after the debit-hook
+		respondIn   txstate.State // wait for this state before sending the eko-responses
+		inquiries   []answer      // the last one repeats
+		wantEvents  []string      // state changes recorded in PostgreSQL, in order
+		resolve     string        // operator's resolution once in needs_review
+		partner     []string      // partner statuses, each a callback with its own txnId, instead of Eko's
+		wantKind    string        // an event (no state change) that must be recorded too
+		wantState   txstate.State
 		wantRunning bool // parked in needs_review
 	}{
 		{name: "success_verified", txStatuses: []string{"0"}, inquiries: []answer{ok(final("0"))},
@@ -158,7 +158,7 @@ func TestRecordHistories(t *testing.T) {
 			}
 			// The TxState search attribute is upserted by the workflow task after the Record
 			// activity: waiting for it also makes sure the history is complete.
-			testenv.WaitFor(t, 60*time.Second, wid+" TxState "+p.wantState, func() (bool, error) {
+			testenv.WaitFor(t, 60*time.Second, wid+" TxState "+string(p.wantState), func() (bool, error) {
 				d, err := a.Temporal.DescribeWorkflowExecution(ctx, wid, "")
 				if err != nil {
 					return false, err
@@ -168,7 +168,7 @@ func TestRecordHistories(t *testing.T) {
 				if !running && info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 					return false, fmt.Errorf("workflow %s is %s", wid, info.GetStatus())
 				}
-				return keyword(info.GetSearchAttributes(), "TxState") == p.wantState && running == p.wantRunning, nil
+				return keyword(info.GetSearchAttributes(), "TxState") == string(p.wantState) && running == p.wantRunning, nil
 			})
 			checkEvents(t, a, ref, provider, p.wantEvents)
 
@@ -323,7 +323,7 @@ func checkEvents(t *testing.T, a *apptest.App, ref, provider string, want []stri
 	var got []string
 	for _, e := range evs {
 		if e.To != "" && e.Kind != "created" { // "created" (to pending) is the API's, not the workflow's
-			got = append(got, e.To)
+			got = append(got, string(e.To))
 		}
 	}
 	if !slices.Equal(got, want) {
@@ -362,7 +362,7 @@ func history(t *testing.T, a *apptest.App, wid string) *historypb.History {
 
 // historySet is the directory the recorder (re)writes: one per workflow version, so that the
 // histories of earlier versions stay and keep proving that running workflows still replay.
-const historySet = "v3"
+const historySet = "v4"
 
 func replaceHistories(from, to string) error {
 	if err := os.MkdirAll(to, 0o755); err != nil {
