@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/webhook"
 )
 
 // ErrTypeNonRetryable marks errors that retrying cannot fix (e.g. Eko refusing our signature).
@@ -25,6 +26,8 @@ type Inquirer interface {
 type Activities struct {
 	Store    *db.Store
 	Inquirer Inquirer
+	// Webhook sends events to the platform; nil when WEBHOOK_URL is unset (events are off).
+	Webhook *webhook.Client
 }
 
 // Record writes one history entry (and state change) for the workflow's transaction, once.

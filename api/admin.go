@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -126,20 +127,28 @@ func (s *Server) workflowState(ctx context.Context, workflowID string) any {
 type resolveRequest struct {
 	State  txstate.State `json:"state"`
 	Reason string        `json:"reason"`
-	By     string        `json:"by"`
+	// By is who resolves: taken from the token. Kept for older clients; when sent it must name the
+	// token's operator, so that the record can never say someone else did it.
+	By string `json:"by"`
 }
 
 func (s *Server) resolveTransaction(c *gin.Context) {
 	var req resolveRequest
 	if err := c.ShouldBindJSON(&req); err != nil {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "body must be {\"state\":\"success|failed\",\"reason\":\"...\",\"by\":\"...\"}"})
+		c.JSON(http.StatusBadRequest, gin.H{"error": "body must be {\"state\":\"success|failed\",\"reason\":\"...\"}"})
 		return
 	}
 	req.Reason, req.By = strings.TrimSpace(req.Reason), strings.TrimSpace(req.By)
-	if (req.State != txstate.Success && req.State != txstate.Failed) || req.Reason == "" || req.By == "" {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "state must be success or failed, and reason and by are required"})
+	if (req.State != txstate.Success && req.State != txstate.Failed) || req.Reason == "" {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "state must be success or failed, and reason is required"})
 		return
 	}
+	by := operator(c)
+	if req.By != "" && req.By != by {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "by is taken from your token (operator " + by + "); omit it"})
+		return
+	}
+	req.By = by
 	t, ok := s.findOne(c)
 	if !ok {
 		return
@@ -219,13 +228,13 @@ func (s *Server) putAgent(c *gin.Context) {
 		c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
 		return
 	}
-	a, err := s.Store.UpsertAgent(c.Request.Context(), u)
+	a, err := s.Store.UpsertAgentAudited(c.Request.Context(), u, operator(c))
 	if err != nil {
 		s.Logger.Error("save agent", "user_code", u.UserCode, "err", err)
 		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "could not save agent"})
 		return
 	}
-	s.Logger.Info("agent saved", "user_code", a.UserCode, "status", a.Status)
+	s.Logger.Info("agent saved", "user_code", a.UserCode, "status", a.Status, "operator", operator(c))
 	c.JSON(http.StatusOK, s.viewAgent(a))
 }
 
@@ -252,4 +261,33 @@ func AgentUpdate(userCode string, name, status *string, count *int, amount *stri
 		u.AmountLimit = &d
 	}
 	return u, nil
+}
+
+// getAudit lists admin actions, newest first: ?operator=, ?action=, ?target=, ?limit= (at most
+// 1000), ?before_id= (the smallest id of the previous page).
+func (s *Server) getAudit(c *gin.Context) {
+	q := db.AuditQuery{Operator: c.Query("operator"), Action: c.Query("action"), Target: c.Query("target")}
+	for name, dst := range map[string]*int64{"limit": nil, "before_id": &q.BeforeID} {
+		v := c.Query(name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			c.JSON(http.StatusBadRequest, gin.H{"error": name + " must be a non-negative integer"})
+			return
+		}
+		if dst != nil {
+			*dst = n
+		} else {
+			q.Limit = int(min(n, 1000))
+		}
+	}
+	events, err := s.Store.AuditLog(c.Request.Context(), q)
+	if err != nil {
+		s.Logger.Error("read audit log", "err", err)
+		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "could not read the audit log"})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"events": events})
 }

@@ -222,6 +222,9 @@ func (s *Server) input(provider, clientRefID, providerRef, txType, agent, amount
 			InquiryMaxBackoff: l.InquiryMaxBackoff, InquiryDeadline: l.InquiryDeadline,
 			NotFoundGrace: l.NotFoundGrace, VerifySuccess: l.VerifySuccess, VerifyFailure: l.VerifyFailure,
 			UnknownReviewAfter: review,
+			Events:             l.Events, EventDeadline: l.EventDeadline,
+			EventInitialBackoff: l.EventInitialBackoff, EventMaxBackoff: l.EventMaxBackoff,
+			EventAttemptTimeout: s.Config.WebhookTimeout + 5*time.Second,
 		},
 	}
 }

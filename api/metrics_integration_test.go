@@ -10,7 +10,8 @@ import (
 )
 
 func TestMetricsCountCallbacks(t *testing.T) {
-	a := apptest.Start(t, apptest.Options{NoWorker: true})
+	// No relay: otherwise it may deliver the start before /metrics is read.
+	a := apptest.Start(t, apptest.Options{NoWorker: true, NoRelay: true})
 	a.RegisterAgent("20810200", nil, nil)
 	if status, r := post(t, a, cashHook(apptest.Ref(t), "20810200", "100").body(t)); status != http.StatusOK || !r.allowed() {
 		t.Fatalf("debit-hook: %d %+v", status, r)

@@ -112,31 +112,33 @@ func TestReadTransaction(t *testing.T) {
 		if status, body := admin(t, a, http.MethodGet, "/healthz", "", ""); status != http.StatusOK || body["status"] != "ok" {
 			t.Errorf("/healthz %d %v", status, body)
 		}
-		if status, body := admin(t, a, http.MethodGet, "/readyz", "", ""); status != http.StatusOK || body["ready"] != true || len(body) != 1 {
+		if status, body := admin(t, a, http.MethodGet, "/readyz", "", ""); status != http.StatusOK || body["ready"] != true ||
+			body["degraded"] != false || len(body) != 2 {
 			t.Errorf("/readyz %d %v, want 200 and only the status", status, body)
 		}
-		if status, body := admin(t, a, http.MethodGet, "/readyz", apptest.AdminToken, ""); status != http.StatusOK || body["checks"] == nil {
-			t.Errorf("/readyz with the admin token %d %v, want the checks", status, body)
+		if status, body := admin(t, a, http.MethodGet, "/readyz", apptest.AshaToken, ""); status != http.StatusOK || body["checks"] == nil {
+			t.Errorf("/readyz with an operator's token %d %v, want the checks", status, body)
 		}
 	})
 }
 
-// TestReadyzWithoutTemporal: not ready while Temporal is unreachable, still alive. Only the
-// admin token is told why: the errors name hosts and ports.
+// TestReadyzWithoutTemporal: still ready while Temporal is unreachable (the replica takes callbacks
+// and keeps them in the outbox), reported as degraded; only an operator's token is told why: the
+// errors name hosts and ports.
 func TestReadyzWithoutTemporal(t *testing.T) {
 	t.Parallel()
 	a := apptest.Start(t, apptest.Options{TemporalAddress: "127.0.0.1:1", NoWorker: true, NoRelay: true})
 	for _, token := range []string{"", "wrong-token-0123456789", apptest.AdminToken + "x"} {
 		status, body := admin(t, a, http.MethodGet, "/readyz", token, "")
-		if status != http.StatusServiceUnavailable || body["ready"] != false || len(body) != 1 {
-			t.Errorf("/readyz with token %q: %d %v, want 503 and only {\"ready\":false}", token, status, body)
+		if status != http.StatusOK || body["ready"] != true || body["degraded"] != true || len(body) != 2 {
+			t.Errorf("/readyz with token %q: %d %v, want 200 and only {\"ready\":true,\"degraded\":true}", token, status, body)
 		}
 	}
 	status, body := admin(t, a, http.MethodGet, "/readyz", apptest.AdminToken, "")
 	checks, _ := body["checks"].(map[string]any)
-	if status != http.StatusServiceUnavailable || body["ready"] != false || checks["postgres"] != "ok" ||
+	if status != http.StatusOK || body["ready"] != true || body["degraded"] != true || checks["postgres"] != "ok" ||
 		!strings.HasPrefix(fmt.Sprint(checks["temporal"]), "unreachable") {
-		t.Fatalf("/readyz %d %v, want 503 naming temporal", status, body)
+		t.Fatalf("/readyz %d %v, want 200 ready, degraded, naming temporal", status, body)
 	}
 	if status, _ := admin(t, a, http.MethodGet, "/healthz", "", ""); status != http.StatusOK {
 		t.Fatalf("/healthz %d", status)

@@ -10,7 +10,7 @@ import (
 )
 
 // TestResolveRefusals: POST /v1/transactions/{ref}/resolve checks, in this order, the admin token
-// (401), the body (400: state success|failed, non-blank reason and by), the reference (404) and
+// (401), the body (400: state success|failed, non-blank reason, by absent or the token's operator), the reference (404) and
 // the transaction's state (409 unless needs_review). A refusal records nothing: no
 // resolve_requested event, no outbox signal, the transaction stays in needs_review. The accepted
 // resolution then reaches the workflow, and resolving again is a 409.
@@ -37,7 +37,7 @@ func TestResolveRefusals(t *testing.T) {
 		t.Fatalf("pendingRef is %s, want pending", tx.State)
 	}
 
-	const good = `{"state":"failed","reason":"bank statement shows no debit","by":"ops@example.com"}`
+	const good = `{"state":"failed","reason":"bank statement shows no debit"}`
 	path := func(ref string) string { return "/v1/transactions/" + ref + "/resolve" }
 	tests := []struct {
 		name       string
@@ -52,26 +52,26 @@ func TestResolveRefusals(t *testing.T) {
 		{"token with a suffix", reviewRef, apptest.AdminToken + "x", good, http.StatusUnauthorized, "admin token"},
 		{"wrong token and a bad body: the token is checked first", reviewRef, "not-the-token-123456", `{"state":"maybe"}`,
 			http.StatusUnauthorized, "admin token"},
-		{"state not final", reviewRef, apptest.AdminToken, `{"state":"pending","reason":"r","by":"ops"}`,
+		{"state not final", reviewRef, apptest.AdminToken, `{"state":"pending","reason":"r"}`,
 			http.StatusBadRequest, "state must be success or failed"},
-		{"state unknown", reviewRef, apptest.AdminToken, `{"state":"SUCCESS","reason":"r","by":"ops"}`,
+		{"state unknown", reviewRef, apptest.AdminToken, `{"state":"SUCCESS","reason":"r"}`,
 			http.StatusBadRequest, "state must be success or failed"},
-		{"state missing", reviewRef, apptest.AdminToken, `{"reason":"r","by":"ops"}`,
+		{"state missing", reviewRef, apptest.AdminToken, `{"reason":"r"}`,
 			http.StatusBadRequest, "state must be success or failed"},
-		{"reason missing", reviewRef, apptest.AdminToken, `{"state":"failed","by":"ops"}`,
-			http.StatusBadRequest, "reason and by are required"},
-		{"reason blank", reviewRef, apptest.AdminToken, `{"state":"failed","reason":"   ","by":"ops"}`,
-			http.StatusBadRequest, "reason and by are required"},
-		{"by missing", reviewRef, apptest.AdminToken, `{"state":"failed","reason":"r"}`,
-			http.StatusBadRequest, "reason and by are required"},
-		{"by blank", reviewRef, apptest.AdminToken, `{"state":"failed","reason":"r","by":"\t"}`,
-			http.StatusBadRequest, "reason and by are required"},
+		{"reason missing", reviewRef, apptest.AdminToken, `{"state":"failed"}`,
+			http.StatusBadRequest, "reason is required"},
+		{"reason blank", reviewRef, apptest.AdminToken, `{"state":"failed","reason":"   "}`,
+			http.StatusBadRequest, "reason is required"},
+		{"by naming another operator than the token's", reviewRef, apptest.AdminToken, `{"state":"failed","reason":"r","by":"asha"}`,
+			http.StatusBadRequest, "by is taken from your token (operator admin)"},
+		{"by naming another operator, blank-padded", reviewRef, apptest.AshaToken, `{"state":"failed","reason":"r","by":" ravi "}`,
+			http.StatusBadRequest, "by is taken from your token (operator asha)"},
 		{"body not JSON", reviewRef, apptest.AdminToken, `state=failed`, http.StatusBadRequest, "body must be"},
-		{"state not a string", reviewRef, apptest.AdminToken, `{"state":1,"reason":"r","by":"ops"}`,
+		{"state not a string", reviewRef, apptest.AdminToken, `{"state":1,"reason":"r"}`,
 			http.StatusBadRequest, "body must be"},
 		{"unknown reference", apptest.Ref(t), apptest.AdminToken, good, http.StatusNotFound, "no transaction with client_ref_id"},
 		{"unknown reference and a bad body: the body is checked first", apptest.Ref(t), apptest.AdminToken, `{"state":"failed"}`,
-			http.StatusBadRequest, "reason and by are required"},
+			http.StatusBadRequest, "reason is required"},
 		{"transaction pending", pendingRef, apptest.AdminToken, good, http.StatusConflict, "transaction is pending, not needs_review"},
 		{"transaction already final", failedRef, apptest.AdminToken, good, http.StatusConflict, "transaction is failed, not needs_review"},
 	}
@@ -94,16 +94,17 @@ func TestResolveRefusals(t *testing.T) {
 	resolveSignals := func() int {
 		return queryInt(t, a, `SELECT count(*) FROM outbox WHERE kind = 'signal' AND signal_name = $1`, workflows.SignalResolve)
 	}
-	if n, m := resolveEvents(), resolveSignals(); n != 0 || m != 0 {
-		t.Fatalf("after refusals: %d resolve_requested events, %d resolve signals queued; want none", n, m)
+	if n, m, k := resolveEvents(), resolveSignals(), queryInt(t, a, `SELECT count(*) FROM audit_events`); n != 0 || m != 0 || k != 0 {
+		t.Fatalf("after refusals: %d resolve_requested events, %d resolve signals queued, %d audit events; want none", n, m, k)
 	}
 	if tx := mustTx(t, a, reviewRef); tx.State != "needs_review" {
 		t.Fatalf("after refusals the transaction is %s, want needs_review", tx.State)
 	}
 
 	t.Run("accepted, then a repeat is a conflict", func(t *testing.T) {
-		status, body := admin(t, a, http.MethodPost, path(reviewRef), apptest.AdminToken,
-			`{"state":"failed","reason":"  bank statement shows no debit  ","by":" ops@example.com "}`)
+		// Asha's token: the record names asha, whatever else the request says.
+		status, body := admin(t, a, http.MethodPost, path(reviewRef), apptest.AshaToken,
+			`{"state":"failed","reason":"  bank statement shows no debit  ","by":" asha "}`)
 		if status != http.StatusAccepted || body["status"] != "accepted" || body["workflow_id"] != reviewWF || body["state"] != "failed" {
 			t.Fatalf("resolve: %d %v, want 202 accepted for %s", status, body, reviewWF)
 		}
@@ -117,8 +118,22 @@ func TestResolveRefusals(t *testing.T) {
 			WHERE t.workflow_id = $1 AND e.kind = 'resolve_requested'`, reviewWF); err != nil {
 			t.Fatalf("resolve_requested event: %v", err)
 		}
-		if detail.To != "failed" || detail.Reason != "bank statement shows no debit" || detail.By != "ops@example.com" {
-			t.Errorf("resolve_requested detail %+v, want to=failed and trimmed reason and by", detail)
+		if detail.To != "failed" || detail.Reason != "bank statement shows no debit" || detail.By != "asha" {
+			t.Errorf("resolve_requested detail %+v, want to=failed, the trimmed reason, by asha", detail)
+		}
+		type auditRow struct {
+			Operator string `db:"operator"`
+			Action   string `db:"action"`
+			From     string `db:"from_state"`
+			To       string `db:"to_state"`
+		}
+		var audit auditRow
+		if err := a.Store.DB().Get(&audit, `SELECT operator, action, detail->>'from' AS from_state, detail->>'to' AS to_state
+			FROM audit_events WHERE target = $1`, reviewWF); err != nil {
+			t.Fatalf("audit event of the resolution: %v", err)
+		}
+		if audit != (auditRow{"asha", "resolve", "needs_review", "failed"}) {
+			t.Errorf("audit event %+v, want asha resolving needs_review to failed", audit)
 		}
 		if n := resolveSignals(); n != 1 {
 			t.Errorf("%d resolve signals queued, want 1", n)

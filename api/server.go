@@ -7,8 +7,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,6 +24,7 @@ import (
 	"github.com/aepsflow/aepsflow/ekosign"
 	"github.com/aepsflow/aepsflow/metrics"
 	"github.com/aepsflow/aepsflow/redact"
+	"github.com/aepsflow/aepsflow/webhook"
 )
 
 // Server holds the API's dependencies.
@@ -40,6 +39,8 @@ type Server struct {
 	NewClientRefID func() (string, error)
 	// Metrics may be nil (no /metrics route, nothing recorded).
 	Metrics *metrics.Metrics
+	// Webhook re-sends events to the platform; nil when WEBHOOK_URL is unset.
+	Webhook *webhook.Client
 	// OnExportFlush, when set, is called at each flush of a CSV export (tests check streaming).
 	OnExportFlush func()
 }
@@ -115,8 +116,11 @@ func (s *Server) Handler() http.Handler {
 	admin.GET("/transactions/:ref", s.getTransaction)
 	admin.GET("/reports/daily", s.dailyReport)
 	admin.POST("/transactions/:ref/resolve", s.resolveTransaction)
+	admin.GET("/transactions/:ref/events", s.listEvents)
+	admin.POST("/transactions/:ref/events/resend", s.resendEvents)
 	admin.GET("/agents/:user_code", s.getAgent)
 	admin.PUT("/agents/:user_code", s.putAgent)
+	admin.GET("/audit", s.getAudit)
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
@@ -184,51 +188,63 @@ func (s *Server) observe(source string) gin.HandlerFunc {
 	}
 }
 
-// requireAdmin lets only a caller with the admin token through.
+// keyOperator holds the name of the operator whose token authorised the request.
+const keyOperator = "aepsflow.operator"
+
+// requireAdmin admits a request whose bearer token is an operator's (compared in constant time,
+// over digests) and records that operator's name for the handler and the audit log.
 func (s *Server) requireAdmin(c *gin.Context) {
-	if !s.isAdmin(c) {
+	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	name, known := s.Config.OperatorByToken(token)
+	if !ok || !known {
 		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "missing or invalid admin token"})
 		return
 	}
+	c.Set(keyOperator, name)
 	c.Next()
 }
 
-// isAdmin checks the bearer token in constant time (over digests, so length leaks nothing).
+// isAdmin reports whether the request carries an operator's token.
 func (s *Server) isAdmin(c *gin.Context) bool {
 	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-	want := sha256.Sum256([]byte(s.Config.AdminToken))
-	got := sha256.Sum256([]byte(token))
-	return ok && s.Config.AdminToken != "" && subtle.ConstantTimeCompare(want[:], got[:]) == 1
+	_, known := s.Config.OperatorByToken(token)
+	return ok && known
 }
 
-// readyz answers 200 or 503. Only the admin token sees why: the errors name hosts, ports and
+// operator is the name of the operator the request authenticated as (set by requireAdmin).
+func operator(c *gin.Context) string { return c.GetString(keyOperator) }
+
+// readyz answers whether this replica can take callbacks: PostgreSQL answers. Temporal away is
+// reported as degraded, not as not-ready: the outbox lets the API keep confirming and recording
+// callbacks then, and pulling every replica out of service during a Temporal outage would turn
+// it into a full outage. Only an operator's token sees why: the errors name hosts, ports and
 // driver messages, which a stranger probing the service has no business reading.
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), time.Second)
 	defer cancel()
 	checks := gin.H{}
-	ok := true
+	ready, degraded := true, false
 	if err := s.Store.Ping(ctx); err != nil {
-		checks["postgres"], ok = "unreachable: "+err.Error(), false
+		checks["postgres"], ready = "unreachable: "+err.Error(), false
 	} else {
 		checks["postgres"] = "ok"
 	}
 	if s.Temporal == nil {
-		checks["temporal"], ok = "not configured", false
+		checks["temporal"], degraded = "not configured", true
 	} else if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		checks["temporal"], ok = "unreachable: "+err.Error(), false
+		checks["temporal"], degraded = "unreachable (callbacks are kept in the outbox): "+err.Error(), true
 	} else {
 		checks["temporal"] = "ok"
 	}
 	status := http.StatusOK
-	if !ok {
+	if !ready {
 		status = http.StatusServiceUnavailable
 	}
 	if !s.isAdmin(c) {
-		c.JSON(status, gin.H{"ready": ok})
+		c.JSON(status, gin.H{"ready": ready, "degraded": degraded})
 		return
 	}
-	c.JSON(status, gin.H{"ready": ok, "checks": checks})
+	c.JSON(status, gin.H{"ready": ready, "degraded": degraded, "checks": checks})
 }
 
 // rawRequest reads a callback's body within the configured limit and builds its stored record.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -20,13 +21,15 @@ import (
 	"github.com/aepsflow/aepsflow/ekosign"
 	"github.com/aepsflow/aepsflow/metrics"
 	"github.com/aepsflow/aepsflow/outbox"
+	"github.com/aepsflow/aepsflow/webhook"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
 // NewAPI builds the HTTP API. m may be nil.
 func NewAPI(cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger, m *metrics.Metrics) *api.Server {
 	return &api.Server{
-		Config: cfg, Store: store, Signer: ekosign.NewSigner(cfg.EkoGatewayAccessKey), Temporal: tc,
+		Webhook: NewWebhook(cfg),
+		Config:  cfg, Store: store, Signer: ekosign.NewSigner(cfg.EkoGatewayAccessKey), Temporal: tc,
 		Logger: logger.With("component", "api"), Now: time.Now, NewClientRefID: api.NewClientRefID, Metrics: m,
 	}
 }
@@ -86,8 +89,17 @@ func NewWorker(ctx context.Context, cfg config.Config, store *db.Store, tc clien
 	if err := CheckSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
 		return nil, fmt.Errorf("refusing to run the worker: %w", err)
 	}
-	w := worker.New(tc, cfg.TemporalTaskQueue, worker.Options{})
+	w := worker.New(tc, cfg.TemporalTaskQueue, worker.Options{Identity: WorkerIdentity()})
 	w.RegisterWorkflowWithOptions(workflows.Transaction, workflow.RegisterOptions{Name: workflows.TransactionWorkflowName})
-	w.RegisterActivity(&activities.Activities{Store: store, Inquirer: inq})
+	w.RegisterActivity(&activities.Activities{Store: store, Inquirer: inq, Webhook: NewWebhook(cfg)})
 	return w, nil
+}
+
+// NewWebhook builds the platform's event client, or nil when WEBHOOK_URL is unset (events off).
+func NewWebhook(cfg config.Config) *webhook.Client {
+	if cfg.WebhookURL == "" {
+		return nil
+	}
+	return &webhook.Client{URL: cfg.WebhookURL, Secret: []byte(cfg.WebhookSecret),
+		HTTP: &http.Client{Timeout: cfg.WebhookTimeout}}
 }

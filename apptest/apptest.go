@@ -60,8 +60,13 @@ type App struct {
 	logs    *testenv.SyncBuffer
 }
 
-// AdminToken is the token the test configuration uses.
-const AdminToken = "test-admin-token-0123456789"
+// The test configuration's operator tokens: AdminToken is ADMIN_TOKEN (the operator "admin"),
+// AshaToken and RaviToken are OPERATOR_TOKENS' "asha" and "ravi".
+const (
+	AdminToken = "test-admin-token-0123456789"
+	AshaToken  = "test-asha-token-0123456789"
+	RaviToken  = "test-ravi-token-0123456789"
+)
 
 // Start brings the system up; t.Cleanup takes it down.
 func Start(t testing.TB, opts Options) *App {
@@ -74,6 +79,7 @@ func Start(t testing.TB, opts Options) *App {
 	env := map[string]string{
 		"APP_ENV": "development", "DATABASE_URL": dbURL, "TEMPORAL_ADDRESS": addr,
 		"TEMPORAL_TASK_QUEUE": "aepsflow-test-" + randomDigits(t, 12), "ADMIN_TOKEN": AdminToken,
+		"OPERATOR_TOKENS": "asha:" + AshaToken + ",ravi:" + RaviToken,
 		"OUTBOX_SWEEP_INTERVAL": "200ms", "EKO_API_BASE_URL": "http://127.0.0.1:1/unused",
 	}
 	for k, v := range opts.Env {
@@ -168,8 +174,12 @@ func (a *App) stop() {
 	}
 }
 
-// Logs returns what the system has logged so far (masked as the binary's logs are).
-func (a *App) Logs() string { return a.logs.String() }
+// Logs returns what the system has logged so far (API, relay, worker and Temporal client), and
+// whether all of it was kept (past the buffer's bound further lines are dropped).
+func (a *App) Logs() (string, bool) {
+	s := a.logs.String()
+	return s, len(s) <= a.logs.Max
+}
 
 // RegisterAgent registers an active agent with optional limits.
 func (a *App) RegisterAgent(userCode string, countLimit *int, amountLimit *string) {

@@ -5,6 +5,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +15,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -36,7 +39,10 @@ const (
 type Config struct {
 	AppEnv string // development | production
 
-	HTTPAddr        string
+	HTTPAddr string
+	// WorkerHTTPAddr is where a worker process serves /healthz, /readyz and /metrics ("" when
+	// WORKER_HTTP_ADDR=off).
+	WorkerHTTPAddr  string
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
 	RequestTimeout  time.Duration // budget for the database work behind one callback
@@ -60,7 +66,10 @@ type Config struct {
 
 	ClientRefIDSource string // eko | own
 
-	AdminToken string
+	// Operators may call the admin API (/v1/*), each with a token of their own
+	// (OPERATOR_TOKENS=name:token,...; ADMIN_TOKEN is the operator "admin"). Only the tokens'
+	// SHA-256 digests are kept: a dumped Config holds no usable token.
+	Operators []Operator
 
 	// PublicAPIURL is the API's base URL as operators reach it, for the read-API links and
 	// resolve commands shown in the Temporal Web UI ("": paths only).
@@ -94,6 +103,15 @@ type Config struct {
 	// Outbox relay.
 	RelaySweepInterval time.Duration
 	RelayBatchSize     int
+
+	// Events to the platform: off when WebhookURL is empty.
+	WebhookURL     string
+	WebhookSecret  string
+	WebhookTimeout time.Duration // one POST
+
+	// Scheduled reconciliation.
+	ReconcileAt     string // HH:MM in LimitLocation, daily
+	ReconcileSample string // "all", "N" transactions or "P%" of the day's successful withdrawals
 }
 
 // Lifecycle holds the timings and switches a transaction workflow runs with. They travel in the
@@ -107,6 +125,11 @@ type Lifecycle struct {
 	VerifySuccess         bool          // confirm tx_status 0 on cash withdrawals by inquiry
 	VerifyFailure         bool          // confirm tx_status 1 and 4 on cash withdrawals by inquiry
 	PartnerUnknownReview  time.Duration // partner status neither success nor failure: review after
+	// Events to the platform (WEBHOOK_URL set): retried with backoff until EventDeadline.
+	Events              bool
+	EventDeadline       time.Duration
+	EventInitialBackoff time.Duration
+	EventMaxBackoff     time.Duration
 }
 
 // defaultPublicURL is the API's own address in development (loopback when it listens on every
@@ -139,6 +162,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("app_env", c.AppEnv),
 		slog.String("http_addr", c.HTTPAddr),
+		slog.String("worker_http_addr", c.WorkerHTTPAddr),
 		slog.String("temporal_address", c.TemporalAddress),
 		slog.String("temporal_namespace", c.TemporalNamespace),
 		slog.String("task_queue", c.TemporalTaskQueue),
@@ -148,6 +172,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("eko_allowed_origins", c.EkoAllowedOrigins),
 		slog.String("client_ref_id_source", c.ClientRefIDSource),
 		slog.Int("partners", len(c.PartnerClients)),
+		slog.String("webhook", webhookHost(c.WebhookURL)),
+		slog.Any("operators", c.OperatorNames()),
 		slog.Any("callback_rate_limit", c.EkoRateLimit),
 		slog.Any("partner_callback_rate_limit", c.PartnerRateLimit),
 		slog.Any("trusted_proxies", c.TrustedProxies),
@@ -157,6 +183,38 @@ func (c Config) LogValue() slog.Value {
 // Format prints what LogValue lists, for every verb (%v, %+v, %#v, %s): a Config printed with fmt
 // would otherwise show every secret field.
 func (c Config) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.LogValue()) }
+
+// Operator is one admin API caller: a name and the SHA-256 digest of their token.
+type Operator struct {
+	Name        string
+	TokenDigest [sha256.Size]byte
+}
+
+// OperatorNames lists the configured operators' names (safe to log).
+func (c Config) OperatorNames() []string {
+	names := make([]string, len(c.Operators))
+	for i, o := range c.Operators {
+		names[i] = o.Name
+	}
+	return names
+}
+
+// OperatorByToken returns the name of the operator whose token this is. Every configured digest
+// is compared, in constant time, whether or not one already matched: neither the timing nor the
+// order of the list tells an attacker anything.
+func (c Config) OperatorByToken(token string) (string, bool) {
+	if token == "" {
+		return "", false
+	}
+	got := sha256.Sum256([]byte(token))
+	name, found := "", 0
+	for _, o := range c.Operators {
+		if subtle.ConstantTimeCompare(o.TokenDigest[:], got[:]) == 1 {
+			name, found = o.Name, found+1
+		}
+	}
+	return name, found == 1
+}
 
 // Development reports whether development defaults are allowed.
 func (c Config) Development() bool { return c.AppEnv == "development" }
@@ -174,6 +232,7 @@ func Load(env Getenv) (Config, error) {
 	c := Config{
 		AppEnv:            r.oneOf("APP_ENV", "production", "development", "production"),
 		HTTPAddr:          r.str("HTTP_ADDR", ":8080"),
+		WorkerHTTPAddr:    r.str("WORKER_HTTP_ADDR", ":8081"),
 		MaxBodyBytes:      int64(r.int("MAX_BODY_BYTES", 64<<10)),
 		ShutdownTimeout:   r.dur("SHUTDOWN_TIMEOUT", 20*time.Second),
 		RequestTimeout:    r.dur("REQUEST_TIMEOUT", 900*time.Millisecond),
@@ -202,7 +261,14 @@ func Load(env Getenv) (Config, error) {
 			VerifySuccess:         r.bool("VERIFY_SUCCESS", true),
 			VerifyFailure:         r.bool("VERIFY_FAILURE", true),
 			PartnerUnknownReview:  r.dur("PARTNER_UNKNOWN_REVIEW_AFTER", 24*time.Hour),
+			EventDeadline:         r.dur("WEBHOOK_DEADLINE", 72*time.Hour),
+			EventInitialBackoff:   r.dur("WEBHOOK_INITIAL_BACKOFF", 10*time.Second),
+			EventMaxBackoff:       r.dur("WEBHOOK_MAX_BACKOFF", 10*time.Minute),
 		},
+		WebhookURL:      r.str("WEBHOOK_URL", ""),
+		WebhookTimeout:  r.dur("WEBHOOK_TIMEOUT", 10*time.Second),
+		ReconcileAt:     r.str("RECONCILE_AT", "02:00"),
+		ReconcileSample: r.str("RECONCILE_SAMPLE", "all"),
 
 		RelaySweepInterval: r.dur("OUTBOX_SWEEP_INTERVAL", 2*time.Second),
 		RelayBatchSize:     r.int("OUTBOX_BATCH_SIZE", 64),
@@ -250,10 +316,7 @@ func Load(env Getenv) (Config, error) {
 	}
 	c.EkoDeveloperKey = r.secret("EKO_DEVELOPER_KEY", dev, uatDeveloperKey)
 	c.EkoInitiatorID = r.secret("EKO_INITIATOR_ID", dev, uatInitiatorID)
-	c.AdminToken = r.secret("ADMIN_TOKEN", dev, "dev-admin-token")
-	if c.AdminToken != "" && len(c.AdminToken) < 12 && !dev {
-		r.fail("ADMIN_TOKEN", errors.New("must be at least 12 characters"))
-	}
+	c.Operators = r.operators(dev)
 	if c.DatabaseURL == "" {
 		r.fail("DATABASE_URL", errors.New("is required"))
 	}
@@ -267,6 +330,33 @@ func Load(env Getenv) (Config, error) {
 	}
 	if c.MaxBodyBytes < 1024 {
 		r.fail("MAX_BODY_BYTES", errors.New("must be at least 1024"))
+	}
+	if c.WebhookURL != "" {
+		c.Lifecycle.Events = true
+		if u, err := url.Parse(c.WebhookURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			r.fail("WEBHOOK_URL", errors.New("must be an http(s) URL"))
+		}
+		// No development default: a platform must never accept events signed with a known key.
+		if v, ok := r.env("WEBHOOK_SECRET"); ok && strings.TrimSpace(v) != "" {
+			c.WebhookSecret = strings.TrimSpace(v)
+		} else {
+			r.fail("WEBHOOK_SECRET", errors.New("is required when WEBHOOK_URL is set"))
+		}
+		if len(c.WebhookSecret) > 0 && len(c.WebhookSecret) < 16 {
+			r.fail("WEBHOOK_SECRET", errors.New("must be at least 16 characters"))
+		}
+	}
+	if c.Lifecycle.EventMaxBackoff < c.Lifecycle.EventInitialBackoff {
+		r.fail("WEBHOOK_MAX_BACKOFF", errors.New("must not be below WEBHOOK_INITIAL_BACKOFF"))
+	}
+	if _, _, err := ParseClock(c.ReconcileAt); err != nil {
+		r.fail("RECONCILE_AT", err)
+	}
+	if _, _, err := ParseSample(c.ReconcileSample); err != nil {
+		r.fail("RECONCILE_SAMPLE", err)
+	}
+	if strings.EqualFold(c.WorkerHTTPAddr, "off") {
+		c.WorkerHTTPAddr = ""
 	}
 	for name, l := range map[string]RateLimit{"CALLBACK_RATE_BURST": c.EkoRateLimit, "PARTNER_CALLBACK_RATE_BURST": c.PartnerRateLimit} {
 		if l.On() && l.Burst < 1 {
@@ -439,6 +529,56 @@ func (r *reader) origins(name string) []string {
 	return out
 }
 
+var operatorNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._@-]{0,63}$`)
+
+// operators reads ADMIN_TOKEN (the operator "admin") and OPERATOR_TOKENS ("name:token,..."). Outside
+// development at least one operator is required and every token must be at least 12 characters;
+// a name or a token may appear only once, so that a token always names one person.
+func (r *reader) operators(dev bool) []Operator {
+	var out []Operator
+	seenName, seenToken := map[string]bool{}, map[[sha256.Size]byte]bool{}
+	add := func(name, token, source string) {
+		d := sha256.Sum256([]byte(token))
+		switch {
+		case len(token) < 12 && !dev:
+			r.fail(source, fmt.Errorf("token of %q must be at least 12 characters", name))
+		case seenName[name]:
+			r.fail(source, fmt.Errorf("operator %q appears twice", name))
+		case seenToken[d]:
+			r.fail(source, fmt.Errorf("operator %q has the same token as another operator", name))
+		}
+		seenName[name], seenToken[d] = true, true
+		out = append(out, Operator{Name: name, TokenDigest: d})
+	}
+	admin, _ := r.env("ADMIN_TOKEN")
+	if admin = strings.TrimSpace(admin); admin != "" {
+		add("admin", admin, "ADMIN_TOKEN")
+	}
+	raw, _ := r.env("OPERATOR_TOKENS")
+	for i, item := range strings.Split(raw, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		name, token, ok := strings.Cut(item, ":")
+		name, token = strings.TrimSpace(name), strings.TrimSpace(token)
+		if !ok || token == "" || !operatorNameRE.MatchString(name) {
+			// The entry is not quoted: it may be a token pasted without its name.
+			r.fail("OPERATOR_TOKENS", fmt.Errorf("entry %d must be name:token, the name in lower case letters, digits, '.', '_', '@' or '-'", i+1))
+			continue
+		}
+		add(name, token, "OPERATOR_TOKENS")
+	}
+	if len(out) == 0 {
+		if !dev {
+			r.fail("ADMIN_TOKEN/OPERATOR_TOKENS", errors.New("at least one operator token is required outside APP_ENV=development"))
+			return nil
+		}
+		add("admin", "dev-admin-token", "ADMIN_TOKEN")
+	}
+	return out
+}
+
 // partners parses "id1:secret1,id2:secret2". Secrets may contain ':' (only the first splits).
 func (r *reader) partners(name string) map[string]string {
 	out := map[string]string{}
@@ -460,4 +600,44 @@ func (r *reader) partners(name string) map[string]string {
 		out[id] = secret
 	}
 	return out
+}
+
+// ParseClock reads a time of day "HH:MM".
+func ParseClock(v string) (hour, minute int, err error) {
+	t, err := time.Parse("15:04", v)
+	if err != nil {
+		return 0, 0, fmt.Errorf("must be a time of day HH:MM, got %q", v)
+	}
+	return t.Hour(), t.Minute(), nil
+}
+
+// ParseSample reads the reconciliation's sample: "all" (0, 0), "N" transactions (n, 0) or "P%"
+// of them (0, p).
+func ParseSample(v string) (n int, percent float64, err error) {
+	v = strings.TrimSpace(strings.ToLower(v))
+	if v == "all" || v == "" || v == "100%" {
+		return 0, 0, nil
+	}
+	if p, ok := strings.CutSuffix(v, "%"); ok {
+		f, err := strconv.ParseFloat(p, 64)
+		if err != nil || f <= 0 || f > 100 {
+			return 0, 0, fmt.Errorf("must be all, a count or a percentage like 10%%, got %q", v)
+		}
+		return 0, f, nil
+	}
+	n, err = strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, 0, fmt.Errorf("must be all, a count or a percentage like 10%%, got %q", v)
+	}
+	return n, 0, nil
+}
+
+// webhookHost is what may be logged of WEBHOOK_URL: scheme and host, never credentials or a
+// query that may carry a token.
+func webhookHost(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || v == "" {
+		return "off"
+	}
+	return u.Scheme + "://" + u.Host
 }

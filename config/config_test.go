@@ -136,8 +136,8 @@ func TestDevelopmentDefaults(t *testing.T) {
 	if c.EkoAccessKey != "d2fe1d99-6298-4af2-8cc5-d97dcf46df30" || c.EkoDeveloperKey != "becbbce45f79c6f5109f848acd540567" || c.EkoInitiatorID != "9962981729" {
 		t.Errorf("development did not default to the public UAT credentials")
 	}
-	if c.AdminToken == "" {
-		t.Error("development has no admin token")
+	if name, ok := c.OperatorByToken("dev-admin-token"); !ok || name != "admin" {
+		t.Errorf("development: dev-admin-token is operator %q %v, want admin", name, ok)
 	}
 }
 
@@ -200,6 +200,13 @@ func TestInvalidValues(t *testing.T) {
 		{"zero multiple", "CASH_AMOUNT_MULTIPLE", "0"},
 		{"unknown time zone", "LIMIT_TIMEZONE", "Mars/Olympus"},
 		{"short admin token", "ADMIN_TOKEN", "short"},
+		{"short operator token", "OPERATOR_TOKENS", "asha:short"},
+		{"operator without a token", "OPERATOR_TOKENS", "asha"},
+		{"operator name in capitals", "OPERATOR_TOKENS", "Asha:asha-token-0123456789"},
+		{"operator twice", "OPERATOR_TOKENS", "asha:asha-token-0123456789,asha:asha-token-9876543210"},
+		{"two operators, one token", "OPERATOR_TOKENS", "asha:shared-token-0123456,ravi:shared-token-0123456"},
+		{"operator admin beside ADMIN_TOKEN", "OPERATOR_TOKENS", "admin:other-admin-token-0123"},
+		{"operator with the admin token", "OPERATOR_TOKENS", "asha:" + secretAdminToken},
 		{"database missing", "DATABASE_URL", ""},
 		{"rate without a number", "CALLBACK_RATE_LIMIT", "fast"},
 		{"rate per day", "CALLBACK_RATE_LIMIT", "100/d"},
@@ -296,8 +303,8 @@ func TestSecretWhitespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.EkoAccessKey != secretAccessKey || c.AdminToken != secretAdminToken {
-		t.Errorf("secrets kept their whitespace: %q %q", c.EkoAccessKey, c.AdminToken)
+	if name, ok := c.OperatorByToken(secretAdminToken); c.EkoAccessKey != secretAccessKey || !ok || name != "admin" {
+		t.Errorf("secrets kept their whitespace: %q, admin token matches %q %v", c.EkoAccessKey, name, ok)
 	}
 	for _, name := range []string{"EKO_ACCESS_KEY", "EKO_DEVELOPER_KEY", "EKO_INITIATOR_ID", "ADMIN_TOKEN"} {
 		_, err := load(with(production(), name, " \n\t "))
@@ -328,6 +335,53 @@ func TestGatewayAccessKey(t *testing.T) {
 				t.Fatalf("gateway key %q, access key %q", c.EkoGatewayAccessKey, c.EkoAccessKey)
 			}
 		})
+	}
+}
+
+// TestOperators: each token names one operator, ADMIN_TOKEN being "admin"; only digests are kept,
+// and OPERATOR_TOKENS alone is enough outside development.
+func TestOperators(t *testing.T) {
+	const asha, ravi = "asha-token-0123456789", "ravi:token:with:colons"
+	c, err := load(with(production(), "OPERATOR_TOKENS", " asha:"+asha+" , ravi@ops.example:"+ravi+" "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		token, want string
+		ok          bool
+	}{
+		{secretAdminToken, "admin", true},
+		{asha, "asha", true},
+		{ravi, "ravi@ops.example", true},
+		{asha + "x", "", false},
+		{asha[:len(asha)-1], "", false},
+		{"", "", false},
+		{"asha", "", false},
+	}
+	for _, tt := range tests {
+		if name, ok := c.OperatorByToken(tt.token); name != tt.want || ok != tt.ok {
+			t.Errorf("OperatorByToken(%q) = %q %v, want %q %v", tt.token, name, ok, tt.want, tt.ok)
+		}
+	}
+	if got := strings.Join(c.OperatorNames(), ","); got != "admin,asha,ravi@ops.example" {
+		t.Errorf("operators %s", got)
+	}
+	dump := fmt.Sprintf("%#v %+v", c.Operators, c)
+	for _, tok := range []string{asha, ravi, secretAdminToken} {
+		if strings.Contains(dump, tok) {
+			t.Errorf("a token is kept in the configuration: %s", dump)
+		}
+	}
+	// Without ADMIN_TOKEN: the named operators alone.
+	c, err = load(with(without(production(), "ADMIN_TOKEN"), "OPERATOR_TOKENS", "asha:"+asha))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.OperatorByToken("dev-admin-token"); ok {
+		t.Error("production accepts the development token")
+	}
+	if name, ok := c.OperatorByToken(asha); !ok || name != "asha" {
+		t.Errorf("asha's token: %q %v", name, ok)
 	}
 }
 

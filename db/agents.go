@@ -32,8 +32,17 @@ type AgentUpdate struct {
 	ClearLimits bool
 }
 
-// UpsertAgent registers the agent if new (active by default) and applies the update.
+// UpsertAgent registers the agent if new (active by default) and applies the update. An
+// operator's change goes through UpsertAgentAudited instead.
 func (s *Store) UpsertAgent(ctx context.Context, u AgentUpdate) (Agent, error) {
+	return upsertAgent(ctx, s.db, u)
+}
+
+type getter interface {
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+}
+
+func upsertAgent(ctx context.Context, q getter, u AgentUpdate) (Agent, error) {
 	if u.Status != nil && *u.Status != "active" && *u.Status != "suspended" {
 		return Agent{}, fmt.Errorf("status must be active or suspended, got %q", *u.Status)
 	}
@@ -46,7 +55,7 @@ func (s *Store) UpsertAgent(ctx context.Context, u AgentUpdate) (Agent, error) {
 		amount = decimal.NullDecimal{Decimal: *u.AmountLimit, Valid: true}
 	}
 	var a Agent
-	err := s.db.GetContext(ctx, &a, `
+	err := q.GetContext(ctx, &a, `
 		INSERT INTO agents (user_code, name, status, daily_cash_count_limit, daily_cash_amount_limit)
 		VALUES ($1, coalesce($2, ''), coalesce($3, 'active'), $4, $5)
 		ON CONFLICT (user_code) DO UPDATE SET

@@ -145,7 +145,15 @@ func TestTemporalOutageUnderLoad(t *testing.T) {
 	s.temporal.Stop()
 	outage.Store(true)
 	outageStart := time.Now()
-	time.Sleep(30 * time.Second) // the outage under test: Temporal is down for 30 s
+	// The API stays ready (it takes callbacks into the outbox), reported degraded; the worker,
+	// which can do nothing without Temporal, is not ready.
+	testenv.WaitFor(t, 10*time.Second, "API /readyz 200 degraded and worker /readyz 503 while Temporal is down", func() (bool, error) {
+		code, body, err := s.get("/readyz")
+		wcode, wbody, werr := s.getWorker("/readyz")
+		return code == http.StatusOK && strings.Contains(string(body), `"degraded":true`) && wcode == http.StatusServiceUnavailable,
+			fmt.Errorf("api %d %s %v; worker %d %s %v", code, body, err, wcode, wbody, werr)
+	})
+	time.Sleep(30*time.Second - time.Since(outageStart)) // the outage under test: Temporal is down for 30 s
 	outage.Store(false)
 	s.temporal.Start()
 	t.Logf("Temporal was stopped for %s", time.Since(outageStart).Round(time.Millisecond))

@@ -114,8 +114,10 @@ type stack struct {
 	gw       *ekosim.Gateway
 	hc       *http.Client
 	apiURL   string
-	env      []string
-	logDir   string
+	// workerURL is the worker process's probe address (WORKER_HTTP_ADDR).
+	workerURL string
+	env       []string
+	logDir    string
 
 	mu     sync.Mutex
 	api    *proc
@@ -172,9 +174,15 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		t.Fatal(err)
 	}
 	s.apiURL = "http://127.0.0.1:" + strconv.Itoa(port)
+	wport, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.workerURL = "http://127.0.0.1:" + strconv.Itoa(wport)
 	env := map[string]string{
 		"APP_ENV": "development", "DATABASE_URL": s.dbURL, "TEMPORAL_ADDRESS": s.temporal.Address(),
 		"TEMPORAL_TASK_QUEUE": "aepsflow-faults", "HTTP_ADDR": "127.0.0.1:" + strconv.Itoa(port),
+		"WORKER_HTTP_ADDR":      "127.0.0.1:" + strconv.Itoa(wport),
 		"EKO_API_BASE_URL":      simSrv.URL + s.sim.V3Prefix(),
 		"PARTNER_CLIENTS":       partnerID + ":" + partnerSecret,
 		"OUTBOX_SWEEP_INTERVAL": "500ms", "EKO_RESPONSE_TIMEOUT": "10m",
@@ -219,21 +227,33 @@ func (s *stack) startAPI() {
 	})
 }
 
-// startWorker starts `aepsflow worker` and waits until it polls its task queue.
+// startWorker starts `aepsflow worker` and waits until its own /readyz says it polls its task
+// queue.
 func (s *stack) startWorker() {
 	s.t.Helper()
 	logFile := filepath.Join(s.logDir, "worker.log")
-	before := strings.Count(readFile(logFile), `"worker running"`)
 	p := startProc(s.t, "worker", s.env, logFile)
 	s.mu.Lock()
 	s.worker = p
 	s.mu.Unlock()
-	testenv.WaitFor(s.t, 60*time.Second, "aepsflow worker running", func() (bool, error) {
+	testenv.WaitFor(s.t, 60*time.Second, "aepsflow worker ready (its /readyz)", func() (bool, error) {
 		if p.exited() {
 			s.t.Fatalf("aepsflow worker exited during start-up:\n%s", tailFile(logFile, 20))
 		}
-		return strings.Count(readFile(logFile), `"worker running"`) > before, nil
+		code, body, err := s.getWorker("/readyz")
+		return code == http.StatusOK, fmt.Errorf("%d %s %v", code, body, err)
 	})
+}
+
+// getWorker reads one of the worker process's probe endpoints.
+func (s *stack) getWorker(path string) (int, []byte, error) {
+	resp, err := s.hc.Get(s.workerURL + path)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
 }
 
 func (s *stack) get(path string) (int, []byte, error) {

@@ -18,7 +18,8 @@
 # BENCH_MAX_LOAD (e.g. 1.0: wait until the 1-minute load average is below it, at most
 # BENCH_LOAD_WAIT seconds, default 1200), LOADGEN_ARGS (more `loadgen run` flags), ports
 # BENCH_TEMPORAL_PORT (7633), BENCH_TEMPORAL_UI_PORT (8633), BENCH_HTTP_PORT (18080),
-# BENCH_SIM_PORT (18090), BENCH_PPROF_API (16060), BENCH_PPROF_WORKER (16061).
+# BENCH_SIM_PORT (18090), BENCH_PPROF_API (16060), BENCH_PPROF_WORKER (16061), BENCH_WORKER_PORT (18081:
+# the worker's probes and metrics).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,6 +34,7 @@ HTTP_PORT=${BENCH_HTTP_PORT:-18080}
 SIM_PORT=${BENCH_SIM_PORT:-18090}
 PPROF_API=${BENCH_PPROF_API:-16060}
 PPROF_WORKER=${BENCH_PPROF_WORKER:-16061}
+WORKER_PORT=${BENCH_WORKER_PORT:-18081}
 DB_NAME=aepsflow_bench
 BENCH=.bench
 T_DB="$BENCH/temporal.db"
@@ -40,7 +42,7 @@ T_DB="$BENCH/temporal.db"
 step() { printf '\n==> %s\n' "$*" >&2; }
 die() { printf 'bench.sh: error: %s\n' "$*" >&2; exit 1; }
 
-for port in "$T_PORT" "$HTTP_PORT" "$SIM_PORT" "$PPROF_API" "$PPROF_WORKER"; do
+for port in "$T_PORT" "$HTTP_PORT" "$SIM_PORT" "$PPROF_API" "$PPROF_WORKER" "$WORKER_PORT"; do
 	case $port in 5432 | 7233 | 7333 | 7533) die "port $port belongs to a shared service; pick another" ;; esac
 done
 
@@ -96,7 +98,7 @@ pids+=("$sim_pid")
 HTTP_ADDR="127.0.0.1:$HTTP_PORT" PPROF_ADDR="127.0.0.1:$PPROF_API" bin/aepsflow api >"$BENCH/logs/api.log" 2>&1 &
 api_pid=$!
 pids+=("$api_pid")
-PPROF_ADDR="127.0.0.1:$PPROF_WORKER" bin/aepsflow worker >"$BENCH/logs/worker.log" 2>&1 &
+PPROF_ADDR="127.0.0.1:$PPROF_WORKER" WORKER_HTTP_ADDR="127.0.0.1:$WORKER_PORT" bin/aepsflow worker >"$BENCH/logs/worker.log" 2>&1 &
 worker_pid=$!
 pids+=("$worker_pid")
 

@@ -50,6 +50,7 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (Snapshot, error) { return t.snap, nil }); err != nil {
 		return t.snap, fmt.Errorf("register state query: %w", err)
 	}
+	t.startEvents(ctx)
 	for !txstate.IsFinal(t.snap.State) {
 		var err error
 		switch t.snap.State {
@@ -67,6 +68,10 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 		if err != nil {
 			return t.snap, err
 		}
+	}
+	// The platform's events go out before the workflow closes (each acknowledged or set aside).
+	if err := t.finishEvents(ctx); err != nil {
+		return t.snap, err
 	}
 	// Signals unread when a workflow returns are lost: record late reports before closing.
 	if err := t.drainLate(ctx); err != nil {
@@ -97,6 +102,7 @@ type txn struct {
 	seen        map[string]bool // signal EventIDs already handled
 	outcomes    workflow.ReceiveChannel
 	resolves    workflow.ReceiveChannel
+	events      *events // nil: no events to the platform
 
 	deadline     time.Time // CreatedAt + InquiryDeadline: past it, needs_review
 	responseBy   time.Time // no report by then: inquire (Eko) or review (partner)
@@ -166,6 +172,7 @@ func (t *txn) record(ctx workflow.Context, r activities.Record) error {
 		if t.view {
 			attrs = append(attrs, searchattr.Key.TxReason.ValueSet(ReasonClass(r.Reason)))
 		}
+		t.emit(ctx, r)
 	}
 	if t.view && r.Flag != "" {
 		t.flag = r.Flag

@@ -42,6 +42,15 @@ type Policy struct {
 	// Absent from inputs written before it existed, so those keep their behaviour on replay.
 	VerifyFailure      bool          `json:"verify_failure"`
 	UnknownReviewAfter time.Duration `json:"unknown_review_after"`
+	// Events sends the transaction's events to the platform (WEBHOOK_URL set when it started),
+	// retried with backoff until EventDeadline. Absent from older inputs: no events.
+	Events              bool          `json:"events,omitempty"`
+	EventDeadline       time.Duration `json:"event_deadline,omitempty"`
+	EventInitialBackoff time.Duration `json:"event_initial_backoff,omitempty"`
+	EventMaxBackoff     time.Duration `json:"event_max_backoff,omitempty"`
+	// EventAttemptTimeout bounds one delivery attempt (WEBHOOK_TIMEOUT and a margin): a worker
+	// that dies mid-delivery is retried after it.
+	EventAttemptTimeout time.Duration `json:"event_attempt_timeout,omitempty"`
 }
 
 // Defaults for timings missing from a Policy (the configuration's defaults). The input is
@@ -54,6 +63,10 @@ const (
 	DefaultInquiryDeadline       = 5 * 24 * time.Hour
 	DefaultNotFoundGrace         = 30 * time.Minute
 	DefaultUnknownReviewAfter    = 24 * time.Hour
+	DefaultEventDeadline         = 72 * time.Hour
+	DefaultEventInitialBackoff   = 10 * time.Second
+	DefaultEventMaxBackoff       = 10 * time.Minute
+	DefaultEventAttemptTimeout   = 30 * time.Second
 )
 
 // withDefaults fills timings that are zero or negative and keeps the maximum backoff at or
@@ -70,6 +83,11 @@ func (p Policy) withDefaults() Policy {
 	def(&p.InquiryDeadline, DefaultInquiryDeadline)
 	def(&p.NotFoundGrace, DefaultNotFoundGrace)
 	def(&p.UnknownReviewAfter, DefaultUnknownReviewAfter)
+	def(&p.EventDeadline, DefaultEventDeadline)
+	def(&p.EventInitialBackoff, DefaultEventInitialBackoff)
+	def(&p.EventMaxBackoff, DefaultEventMaxBackoff)
+	def(&p.EventAttemptTimeout, DefaultEventAttemptTimeout)
+	p.EventMaxBackoff = max(p.EventMaxBackoff, p.EventInitialBackoff)
 	p.InquiryMaxBackoff = max(p.InquiryMaxBackoff, p.InquiryInitialBackoff)
 	return p
 }

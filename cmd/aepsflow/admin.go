@@ -93,7 +93,9 @@ func agentCommand(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("agent %s: %w (register it first)", *userCode, err)
 		}
 	}
-	if a, err = store.UpsertAgent(ctx, u); err != nil {
+	// The command works on the database directly, with no operator token: its audit events name
+	// the operator "cli" (whoever holds DATABASE_URL).
+	if a, err = store.UpsertAgentAudited(ctx, u, "cli"); err != nil {
 		return err
 	}
 	return printJSON(out, a)
@@ -114,14 +116,18 @@ func resolveCommand(ctx context.Context, args []string, out io.Writer) error {
 	provider := fs.String("provider", "", "provider (eko or partner:<id>) when the reference is ambiguous")
 	state := fs.String("state", "", "success or failed")
 	reason := fs.String("reason", "", "why")
-	by := fs.String("by", envOr("USER", ""), "who resolves")
+	by := fs.String("by", "", "deprecated: who resolves is the operator the token names; if given it must be that name")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *ref == "" || *state == "" || *reason == "" || *by == "" {
-		return errors.New("usage: aepsflow resolve --client-ref-id REF --state success|failed --reason TEXT --by NAME [--api URL]\n(ADMIN_TOKEN from the environment)")
+	if *ref == "" || *state == "" || *reason == "" {
+		return errors.New("usage: aepsflow resolve --client-ref-id REF --state success|failed --reason TEXT [--api URL]\n(your operator token from AEPSFLOW_TOKEN, else ADMIN_TOKEN; the resolution is recorded under its operator's name)")
 	}
-	body, _ := json.Marshal(map[string]string{"state": *state, "reason": *reason, "by": *by})
+	fields := map[string]string{"state": *state, "reason": *reason}
+	if *by != "" {
+		fields["by"] = *by
+	}
+	body, _ := json.Marshal(fields)
 	u := *apiURL + "/v1/transactions/" + url.PathEscape(*ref) + "/resolve"
 	if *provider != "" {
 		u += "?provider=" + url.QueryEscape(*provider)
@@ -133,7 +139,7 @@ func resolveCommand(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+os.Getenv("ADMIN_TOKEN"))
+	req.Header.Set("Authorization", "Bearer "+envOr("AEPSFLOW_TOKEN", os.Getenv("ADMIN_TOKEN")))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("call %s: %w", *apiURL, err)

@@ -83,12 +83,12 @@ func TestResolveCommand(t *testing.T) {
 		wantOut   string // in what the command printed (the API's reply)
 		noRequest bool   // refused before calling the API
 	}{
-		{name: "wrong token", token: "not-the-admin-token-123", args: with("--by", "ops"),
+		{name: "wrong token", token: "not-the-admin-token-123", args: with(),
 			wantErr: "resolve refused: HTTP 401", wantOut: "missing or invalid admin token"},
-		{name: "no token", token: "", args: with("--by", "ops"),
+		{name: "no token", token: "", args: with(),
 			wantErr: "resolve refused: HTTP 401", wantOut: "missing or invalid admin token"},
-		{name: "missing --by and no $USER", token: apptest.AdminToken, user: "", args: with(),
-			wantErr: "usage: aepsflow resolve", noRequest: true},
+		{name: "--by naming another operator than the token's", token: apptest.AshaToken, args: with("--by", "ravi"),
+			wantErr: "resolve refused: HTTP 400", wantOut: "by is taken from your token"},
 		{name: "missing --reason", token: apptest.AdminToken, user: "ops",
 			args: []string{"--api", a.URL, "--client-ref-id", ref, "--state", "success"}, wantErr: "usage: aepsflow resolve", noRequest: true},
 		{name: "missing --client-ref-id", token: apptest.AdminToken, user: "ops",
@@ -96,18 +96,19 @@ func TestResolveCommand(t *testing.T) {
 		{name: "unknown flag", token: apptest.AdminToken, user: "ops", args: with("--force"),
 			wantErr: "flag provided but not defined: -force", noRequest: true},
 		{name: "bad state", token: apptest.AdminToken,
-			args:    []string{"--api", a.URL, "--client-ref-id", ref, "--state", "done", "--reason", "r", "--by", "ops"},
+			args:    []string{"--api", a.URL, "--client-ref-id", ref, "--state", "done", "--reason", "r"},
 			wantErr: "resolve refused: HTTP 400", wantOut: "state must be success or failed"},
 		{name: "unknown reference", token: apptest.AdminToken,
-			args:    []string{"--api", a.URL, "--client-ref-id", apptest.Ref(t), "--state", "failed", "--reason", "r", "--by", "ops"},
+			args:    []string{"--api", a.URL, "--client-ref-id", apptest.Ref(t), "--state", "failed", "--reason", "r"},
 			wantErr: "resolve refused: HTTP 404", wantOut: "no transaction with client_ref_id"},
 		{name: "API unreachable", token: apptest.AdminToken,
-			args:    []string{"--api", "http://127.0.0.1:1", "--client-ref-id", ref, "--state", "failed", "--reason", "r", "--by", "ops"},
+			args:    []string{"--api", "http://127.0.0.1:1", "--client-ref-id", ref, "--state", "failed", "--reason", "r"},
 			wantErr: "call http://127.0.0.1:1"},
 	}
 	for _, tt := range failures {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("ADMIN_TOKEN", tt.token)
+			t.Setenv("AEPSFLOW_TOKEN", "")
 			t.Setenv("USER", tt.user)
 			var out bytes.Buffer
 			err := resolveCommand(context.Background(), tt.args, &out)
@@ -130,8 +131,10 @@ func TestResolveCommand(t *testing.T) {
 	}
 
 	t.Run("accepted", func(t *testing.T) {
+		// AEPSFLOW_TOKEN, the operator's own token, wins over ADMIN_TOKEN; $USER plays no part.
 		t.Setenv("ADMIN_TOKEN", apptest.AdminToken)
-		t.Setenv("USER", "ops-from-env") // --by defaults to $USER
+		t.Setenv("AEPSFLOW_TOKEN", apptest.AshaToken)
+		t.Setenv("USER", "someone-else")
 		var out bytes.Buffer
 		if err := resolveCommand(context.Background(), with(), &out); err != nil {
 			t.Fatalf("resolve: %v (output %q)", err, out.String())
@@ -150,8 +153,12 @@ func TestResolveCommand(t *testing.T) {
 			WHERE t.workflow_id = $1 AND e.kind = 'resolve_requested'`, wfID); err != nil {
 			t.Fatalf("resolve_requested event: %v", err)
 		}
-		if ev.To != "success" || ev.Reason != "bank statement shows the debit" || ev.By != "ops-from-env" {
+		if ev.To != "success" || ev.Reason != "bank statement shows the debit" || ev.By != "asha" {
 			t.Errorf("recorded resolution %+v", ev)
+		}
+		var op string
+		if err := a.Store.DB().Get(&op, `SELECT operator FROM audit_events WHERE action = 'resolve' AND target = $1`, wfID); err != nil || op != "asha" {
+			t.Errorf("audit event of the resolution: operator %q (%v), want asha", op, err)
 		}
 		var queued int
 		if err := a.Store.DB().Get(&queued, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND kind = 'signal'
@@ -292,6 +299,16 @@ func TestAgentCommand(t *testing.T) {
 				t.Errorf("a refused command changed %s: %+v, was %+v", code, got, before)
 			}
 		})
+	}
+
+	// Each change made is one audit event of the operator "cli"; the refusals and show made none.
+	var changes, other int
+	if err := sqlDB.QueryRow(`SELECT count(*) FILTER (WHERE operator = 'cli' AND action = 'agent_change'),
+		count(*) FILTER (WHERE operator <> 'cli' OR action <> 'agent_change') FROM audit_events`).Scan(&changes, &other); err != nil {
+		t.Fatal(err)
+	}
+	if changes != len(steps) || other != 0 {
+		t.Errorf("audit events: %d agent changes by cli, %d others; want %d and 0", changes, other, len(steps))
 	}
 
 	t.Run("no DATABASE_URL", func(t *testing.T) {

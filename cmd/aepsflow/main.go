@@ -23,6 +23,7 @@ commands:
   migrate   apply database migrations
   agent     register, suspend, activate an agent or set its limits (aepsflow agent -h)
   resolve   resolve a transaction that needs review (aepsflow resolve -h)
+  events    show or re-send a transaction's events to the platform (aepsflow events -h)
   report    the agents' daily statement (aepsflow report daily --date YYYY-MM-DD [--format csv])
   search-attributes
             print the custom search attributes the workflows set, "Name Type" a line
@@ -51,6 +52,8 @@ func main() {
 		err = agentCommand(ctx, args, os.Stdout)
 	case "resolve":
 		err = resolveCommand(ctx, args, os.Stdout)
+	case "events":
+		err = eventsCommand(ctx, args, os.Stdout)
 	case "report":
 		err = reportCommand(ctx, args, os.Stdout)
 	case "search-attributes":

@@ -48,7 +48,12 @@ func serve(ctx context.Context, logger *slog.Logger, runAPI, runWorker bool) err
 		g.Go(func() error { return app.NewRelay(cfg, store, tc, logger, m).Run(ctx) })
 	}
 	if runWorker {
-		g.Go(func() error { return runTemporalWorker(ctx, cfg, store, tc, logger) })
+		probe := &app.WorkerProbe{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue, Identity: app.WorkerIdentity(),
+			Metrics: metrics.New()}
+		if cfg.WorkerHTTPAddr != "" {
+			g.Go(func() error { return runWorkerHTTP(ctx, cfg.WorkerHTTPAddr, probe, logger) })
+		}
+		g.Go(func() error { return runTemporalWorker(ctx, cfg, store, tc, logger, probe) })
 	}
 	return g.Wait()
 }
@@ -86,7 +91,25 @@ func runHTTP(ctx context.Context, cfg config.Config, store *db.Store, tc client.
 	return nil
 }
 
-func runTemporalWorker(ctx context.Context, cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger) error {
+// runWorkerHTTP serves the worker's probes and metrics: a worker process has no API of its own,
+// yet an orchestrator must know whether it is alive and polling, and Prometheus must scrape it.
+func runWorkerHTTP(ctx context.Context, addr string, probe *app.WorkerProbe, logger *slog.Logger) error {
+	srv := &http.Server{Addr: addr, Handler: probe.Handler(), ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	logger.Info("worker probes listening", "addr", addr)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve worker probes on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+func runTemporalWorker(ctx context.Context, cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger, probe *app.WorkerProbe) error {
 	log := logger.With("component", "worker")
 	// Wait for Temporal rather than crash-loop: nothing is lost meanwhile (the outbox holds every
 	// start and signal).
@@ -115,8 +138,10 @@ func runTemporalWorker(ctx context.Context, cfg config.Config, store *db.Store, 
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	probe.SetStarted(true)
 	log.Info("worker running", "task_queue", cfg.TemporalTaskQueue)
 	<-ctx.Done()
+	probe.SetStarted(false)
 	w.Stop()
 	return nil
 }
