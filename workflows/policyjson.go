@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -57,41 +58,43 @@ func FormatDuration(d time.Duration) string {
 	return s
 }
 
-// policyJSON is Policy as it travels: the same fields and names, durations as Duration.
-type policyJSON struct {
-	ResponseTimeout       Duration `json:"response_timeout"`
-	InquiryInitialBackoff Duration `json:"inquiry_initial_backoff"`
-	InquiryMaxBackoff     Duration `json:"inquiry_max_backoff"`
-	InquiryDeadline       Duration `json:"inquiry_deadline"`
-	NotFoundGrace         Duration `json:"not_found_grace"`
-	VerifySuccess         bool     `json:"verify_success"`
-	VerifyFailure         bool     `json:"verify_failure"`
-	UnknownReviewAfter    Duration `json:"unknown_review_after"`
+// policyJSON is Policy as it travels: the same fields, names and tags in the same order, with
+// every time.Duration field a Duration. Built from Policy by reflection, so that a field added
+// to Policy travels without anyone having to remember this function.
+func policyJSON() reflect.Type {
+	pt := reflect.TypeFor[Policy]()
+	fields := make([]reflect.StructField, pt.NumField())
+	for i := range fields {
+		f := pt.Field(i)
+		if f.Type == reflect.TypeFor[time.Duration]() {
+			f.Type = reflect.TypeFor[Duration]()
+		}
+		fields[i] = reflect.StructField{Name: f.Name, Type: f.Type, Tag: f.Tag}
+	}
+	return reflect.StructOf(fields)
 }
 
 // MarshalJSON shows the durations as Go duration strings. The workflow only decodes its input
 // (the relay encodes it), so this changes nothing the workflow records, and histories whose
 // input holds nanoseconds decode as before (UnmarshalJSON).
 func (p Policy) MarshalJSON() ([]byte, error) {
-	return json.Marshal(policyJSON{
-		ResponseTimeout: Duration(p.ResponseTimeout), InquiryInitialBackoff: Duration(p.InquiryInitialBackoff),
-		InquiryMaxBackoff: Duration(p.InquiryMaxBackoff), InquiryDeadline: Duration(p.InquiryDeadline),
-		NotFoundGrace: Duration(p.NotFoundGrace), VerifySuccess: p.VerifySuccess, VerifyFailure: p.VerifyFailure,
-		UnknownReviewAfter: Duration(p.UnknownReviewAfter),
-	})
+	j := reflect.New(policyJSON()).Elem()
+	pv := reflect.ValueOf(p)
+	for i := range pv.NumField() {
+		j.Field(i).Set(pv.Field(i).Convert(j.Field(i).Type()))
+	}
+	return json.Marshal(j.Interface())
 }
 
 // UnmarshalJSON reads durations as strings or integer nanoseconds.
 func (p *Policy) UnmarshalJSON(b []byte) error {
-	var j policyJSON
-	if err := json.Unmarshal(b, &j); err != nil {
+	j := reflect.New(policyJSON())
+	if err := json.Unmarshal(b, j.Interface()); err != nil {
 		return fmt.Errorf("policy: %w", err)
 	}
-	*p = Policy{
-		ResponseTimeout: time.Duration(j.ResponseTimeout), InquiryInitialBackoff: time.Duration(j.InquiryInitialBackoff),
-		InquiryMaxBackoff: time.Duration(j.InquiryMaxBackoff), InquiryDeadline: time.Duration(j.InquiryDeadline),
-		NotFoundGrace: time.Duration(j.NotFoundGrace), VerifySuccess: j.VerifySuccess, VerifyFailure: j.VerifyFailure,
-		UnknownReviewAfter: time.Duration(j.UnknownReviewAfter),
+	pv := reflect.ValueOf(p).Elem()
+	for i := range pv.NumField() {
+		pv.Field(i).Set(j.Elem().Field(i).Convert(pv.Field(i).Type()))
 	}
 	return nil
 }

@@ -150,7 +150,7 @@ func TestRecordHistories(t *testing.T) {
 			if p.resolve != "" {
 				waitState(t, a, ref, provider, "needs_review")
 				post(t, a.URL+"/v1/transactions/"+ref+"/resolve", "Bearer "+apptest.AdminToken,
-					fmt.Sprintf(`{"state":%q,"reason":"bank statement shows no debit","by":"ops@example.com"}`, p.resolve), `"accepted"`)
+					fmt.Sprintf(`{"state":%q,"reason":"bank statement shows no debit"}`, p.resolve), `"accepted"`)
 			}
 			waitState(t, a, ref, provider, p.wantState)
 			if p.wantKind != "" {
@@ -362,7 +362,7 @@ func history(t *testing.T, a *apptest.App, wid string) *historypb.History {
 
 // historySet is the directory the recorder (re)writes: one per workflow version, so that the
 // histories of earlier versions stay and keep proving that running workflows still replay.
-const historySet = "v4"
+const historySet = "v5"
 
 func replaceHistories(from, to string) error {
 	if err := os.MkdirAll(to, 0o755); err != nil {
