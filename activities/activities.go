@@ -70,6 +70,7 @@ func (a *Activities) Inquire(ctx context.Context, req InquiryRequest) (InquiryRe
 		WorkflowID: req.WorkflowID, Key: runKey(ctx, "inquiry:"+activity.GetInfo(ctx).ActivityID), Kind: "inquiry",
 		Detail: map[string]string{"class": res.Class, "tx_status": res.TxStatus, "tx_status_desc": res.TxStatusDesc,
 			"tid": res.TID, "bank_ref_num": res.BankRefNum, "amount": res.Amount},
+		EkoTID: res.TID, BankRefNum: res.BankRefNum,
 	})
 	if err != nil {
 		return InquiryResult{}, fmt.Errorf("record inquiry of %s: %w", req.ClientRefID, err)

@@ -272,6 +272,7 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 		Inbound: in, ClientRefID: r.ClientRefID, ContentHash: r.ContentHash, TxStatus: r.TxStatus, Status: r.Status,
 		Message: r.Message, TID: r.Data["tid"], BankRefNum: r.Data["bank_ref_num"], UserCode: r.Data["user_code"],
 		Aadhaar: aadhaar, Amounts: amounts, Response: r.Response, // masked by the store, as every jsonb value
+		MaxReports: s.Config.EkoMaxReports,
 		Signal: func(t db.TxRef, responseID int64) (db.OutboxEntry, error) {
 			key := "eko_response:" + itoa(responseID)
 			// tx_status is request text that the workflow quotes in reasons: masked here, since
@@ -291,7 +292,7 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 		return
 	}
 	log.Info("eko-response recorded", "outcome", res.Outcome, "flagged", res.Flagged, "flag_reason", res.FlagReason,
-		"latency", time.Since(start))
+		"signalled", res.Signalled, "over_cap", res.OverCap, "latency", time.Since(start))
 	mark(c, res.Outcome)
 	// One neutral reply for everything stored: whoever sends an eko-response (any browser) must
 	// not learn whether the reference exists, is final or was reported before. The detail is in

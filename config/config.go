@@ -83,6 +83,9 @@ type Config struct {
 	DailyCashAmountLimit   decimal.Decimal
 	LimitLocation          *time.Location
 	AllowRepeatAfterResult bool
+	// EkoMaxReports caps the eko-responses delivered to one transaction's workflow; past it a
+	// report is stored and the transaction flagged (eko-responses are unauthenticated).
+	EkoMaxReports int
 
 	// Workflow timings.
 	Lifecycle Lifecycle
@@ -251,6 +254,7 @@ func Load(env Getenv) (Config, error) {
 		DailyCashCountLimit:    r.int("AGENT_DAILY_CASH_COUNT_LIMIT", 50),
 		DailyCashAmountLimit:   r.dec("AGENT_DAILY_CASH_AMOUNT_LIMIT", "200000"),
 		AllowRepeatAfterResult: r.bool("ALLOW_REPEAT_DEBIT_HOOK_AFTER_RESULT", false),
+		EkoMaxReports:          r.int("EKO_MAX_REPORTS", 20),
 
 		Lifecycle: Lifecycle{
 			EkoResponseTimeout:    r.dur("EKO_RESPONSE_TIMEOUT", 5*time.Minute),
@@ -330,6 +334,9 @@ func Load(env Getenv) (Config, error) {
 	}
 	if c.MaxBodyBytes < 1024 {
 		r.fail("MAX_BODY_BYTES", errors.New("must be at least 1024"))
+	}
+	if c.EkoMaxReports < 1 {
+		r.fail("EKO_MAX_REPORTS", errors.New("must be at least 1"))
 	}
 	if c.WebhookURL != "" {
 		c.Lifecycle.Events = true

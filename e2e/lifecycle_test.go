@@ -212,6 +212,7 @@ func TestLifecycleOwnClientRefID(t *testing.T) {
 	}
 	own := res.ClientRefID
 	s.script(t, own, "0")
+	s.sim.SetAmount(own, "100")
 	s.ekoResponse(t, own, "0")
 	v := s.waitState(t, own, "success")
 	if v.ClientRefID != own || s.sim.Calls(own) < 1 || s.sim.Calls(ekoRef) != 0 {

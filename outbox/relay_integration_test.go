@@ -42,11 +42,13 @@ func debitHook(t *testing.T, a *apptest.App) (ref, wfID string) {
 
 // ekoResponse reports tx_status 2 (in progress) with a distinct tid, which queues an outcome
 // signal for the workflow.
+// ekoResponse sends ref's n-th eko-response; each n is another tx_status class (2, 3, 4), since
+// only the first report of a class is signalled.
 func ekoResponse(t *testing.T, a *apptest.App, ref string, n int) {
 	t.Helper()
 	a.Callback(t, fmt.Sprintf(`{"action":"eko-response","detail":{"client_ref_id":%q,`+
-		`"response":{"status":0,"message":"in progress","data":{"tx_status":"2","amount":"100.0","tid":"T%d-%s",`+
-		`"user_code":%q}}}}`, ref, n, ref, agent), `"outcome":"recorded"`)
+		`"response":{"status":0,"message":"in progress","data":{"tx_status":%q,"amount":"100.0","tid":"T%d-%s",`+
+		`"user_code":%q}}}}`, ref, []string{"2", "3", "4"}[n], n, ref, agent), `"outcome":"recorded"`)
 }
 
 // TestRelayWakesOnNotify: with the periodic sweep an hour apart, what the API commits to the

@@ -56,8 +56,9 @@ func TestRecordHistories(t *testing.T) {
 		respondIn   txstate.State // wait for this state before sending the eko-responses
 		inquiries   []answer      // the last one repeats
 		wantEvents  []string      // state changes recorded in PostgreSQL, in order
-		resolve     string        // operator's resolution once in needs_review
+		resolve     txstate.State // operator's resolution once in needs_review
 		partner     []string      // partner statuses, each a callback with its own txnId, instead of Eko's
+		amounts     []string      // the partner callbacks' txnAmount (default 2000)
 		wantKind    string        // an event (no state change) that must be recorded too
 		wantState   txstate.State
 		wantRunning bool // parked in needs_review
@@ -96,6 +97,12 @@ func TestRecordHistories(t *testing.T) {
 			wantEvents: []string{"needs_review", "failed"}, wantState: "failed"},
 		{name: "partner_success", partner: []string{"SUCCESS"},
 			wantEvents: []string{"success"}, wantState: "success"},
+		// compare-reported-amount: Eko confirms a success for another amount than allowed.
+		{name: "inquiry_amount_mismatch_needs_review", txStatuses: []string{"0"},
+			inquiries:  []answer{ok(activities.InquiryResult{Class: activities.ClassFinal, TxStatus: "0", Amount: "10000.0", TID: "2881234567", BankRefNum: "230612077853"})},
+			wantEvents: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
+		{name: "partner_amount_mismatch_needs_review", partner: []string{"DEBIT TIMEOUT", "SUCCESS"}, amounts: []string{"2000", "9000"},
+			respondIn: "unknown", wantEvents: []string{"unknown", "needs_review"}, wantState: "needs_review", wantRunning: true},
 		// Neither success nor failure, so review after the window; the partner's final answer
 		// then arrives and is recorded for the operator (record-partner-report-in-review).
 		{name: "partner_unknown_review_then_report", partner: []string{"DEBIT TIMEOUT", "SUCCESS"}, respondIn: "needs_review",
@@ -130,7 +137,11 @@ func TestRecordHistories(t *testing.T) {
 				if i == len(p.partner)-1 && p.respondIn != "" {
 					waitState(t, a, ref, provider, p.respondIn)
 				}
-				postPartner(t, a, ref, fmt.Sprintf("9%s%02d", ref, i), st)
+				amount := "2000"
+				if i < len(p.amounts) {
+					amount = p.amounts[i]
+				}
+				postPartner(t, a, ref, fmt.Sprintf("9%s%02d", ref, i), st, amount)
 			}
 			if len(p.partner) == 0 {
 				post(t, a.URL+"/eko/aeps/callback", "", fmt.Sprintf(`{"action":"debit-hook","detail":{"client_ref_id":%q,`+
@@ -252,12 +263,12 @@ const (
 )
 
 // postPartner delivers a partner status callback for ref (a cash withdrawal) and requires "0".
-func postPartner(t *testing.T, a *apptest.App, ref, txnID, status string) {
+func postPartner(t *testing.T, a *apptest.App, ref, txnID, status, amount string) {
 	t.Helper()
 	body := fmt.Sprintf(`{"statusDesc":"as reported","createdDate":"2022-11-02 12:12:13","updatedDate":"2022-11-02 12:12:50",`+
-		`"productCode":"AEPS","txnType":"AEPS_CASH_WITHDRAWAL","txnAmount":"2000","txnDateTime":"2022-11-02 12:12:50",`+
+		`"productCode":"AEPS","txnType":"AEPS_CASH_WITHDRAWAL","txnAmount":%q,"txnDateTime":"2022-11-02 12:12:50",`+
 		`"customeridentIfication":"xxxx-xxxx-5604","status":%q,"rrn":"230612077853","txnId":%s,"username":"Sagarikatest",`+
-		`"ClientRefID":%q,"param_b":"771","param_c":""}`, status, txnID, ref)
+		`"ClientRefID":%q,"param_b":"771","param_c":""}`, amount, status, txnID, ref)
 	req, err := http.NewRequest(http.MethodPost, a.URL+"/partner/aeps/callback", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)

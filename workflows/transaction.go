@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -87,6 +89,11 @@ const changeLocalRecord = "record-as-local-activity"
 
 // changeReviewReport names the workflow change that records partner reports in needs_review.
 const changeReviewReport = "record-partner-report-in-review"
+
+// changeCompareAmount names the workflow change that compares the amount Eko's inquiry (or a
+// partner's later report) gives with the amount the transaction was allowed for. Histories
+// recorded before it took a reported success at its word.
+const changeCompareAmount = "compare-reported-amount"
 
 // changeOperatorView names the workflow change that explains the transaction in the Web UI:
 // current details, named timers and activities, and the TxReason, TxFlagged and TxProviderTxnID
@@ -567,9 +574,21 @@ func (t *txn) applyInquiry(ctx workflow.Context, res activities.InquiryResult) (
 	if res.TxStatus != "" {
 		t.snap.InquiryTxStatus = res.TxStatus
 	}
+	// Eko's references, for reconciliation (the Inquire activity stores them too).
+	if res.TID != "" {
+		t.snap.EkoTID = res.TID
+	}
+	if res.BankRefNum != "" {
+		t.snap.BankRefNum = res.BankRefNum
+	}
 	if prior != "" {
 		// Both versions stay in the snapshot (ClaimedTxStatus, InquiryTxStatus) and the reason.
 		return true, t.transition(ctx, txstate.NeedsReview, fmt.Sprintf("%s, but Transaction Inquiry reports %s (%s)", prior, res.TxStatus, res.Class))
+	}
+	if movesMoney(res) && t.in.TxType == "cash_withdrawal" {
+		if why := t.amountMismatch(ctx, "Transaction Inquiry reports tx_status "+res.TxStatus, res.Amount); why != "" {
+			return true, t.transition(ctx, txstate.NeedsReview, why)
+		}
 	}
 	switch res.Class {
 	case activities.ClassFinal:
@@ -612,7 +631,50 @@ func (t *txn) applyInquiry(ctx workflow.Context, res activities.InquiryResult) (
 	}
 }
 
+// movesMoney reports an inquiry answer that settles money: success (0), refund pending (3) or
+// refunded (4). Its amount must be the one we allowed.
+func movesMoney(res activities.InquiryResult) bool {
+	switch {
+	case res.Class == activities.ClassFinal && (res.TxStatus == "0" || res.TxStatus == "4"):
+		return true
+	case res.Class == activities.ClassReversalPending && res.TxStatus == "3":
+		return true
+	}
+	return false
+}
+
+// amountMismatch compares a reported amount with the amount the transaction was allowed for
+// (the debit-hook's, or the partner's first report), as decimals: "100" equals "100.00". It
+// returns the reason for needs_review, naming both amounts, or "" when they agree. An amount that
+// is missing or not a number cannot be checked, which counts as a mismatch. Histories from
+// before the change (changeCompareAmount) compared nothing.
+func (t *txn) amountMismatch(ctx workflow.Context, what, reported string) string {
+	if workflow.GetVersion(ctx, changeCompareAmount, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return ""
+	}
+	allowed, aerr := decimal.NewFromString(t.in.Amount)
+	got, rerr := decimal.NewFromString(strings.TrimSpace(reported))
+	if aerr == nil && rerr == nil && got.Equal(allowed) {
+		return ""
+	}
+	if reported == "" {
+		reported = "no amount"
+	}
+	return fmt.Sprintf("%s for amount %q, but the transaction was allowed for %q: amounts differ", what, reported, t.in.Amount)
+}
+
 func (t *txn) applyPartner(ctx workflow.Context, o Outcome) error {
+	if o.Amount != "" {
+		// A later report for another amount than the first describes some other transaction, or
+		// a changed one: an operator decides. Zero and empty are the same amount (no amount).
+		if why := t.partnerAmountMismatch(ctx, o); why != "" {
+			if t.snap.State == txstate.NeedsReview {
+				return t.record(ctx, activities.Record{Kind: "outcome_in_review", Reason: why,
+					Detail: map[string]string{"event_id": o.EventID, "partner_outcome": o.PartnerOutcome, "partner_status": o.PartnerStatus}})
+			}
+			return t.transition(ctx, txstate.NeedsReview, why)
+		}
+	}
 	if t.snap.State == txstate.NeedsReview {
 		// An operator decides now, but must see that the partner has answered. Histories from
 		// before this change handled such a report without any command.
@@ -633,6 +695,28 @@ func (t *txn) applyPartner(ctx workflow.Context, o Outcome) error {
 	}
 	t.unknownSince = workflow.Now(ctx)
 	return t.transition(ctx, txstate.Unknown, fmt.Sprintf("partner status %q is neither success nor failure", o.PartnerStatus))
+}
+
+// partnerAmountMismatch compares a partner report's txnAmount with the transaction's (its first
+// report's), as decimals, an empty amount counting as zero (as the store's details check does).
+func (t *txn) partnerAmountMismatch(ctx workflow.Context, o Outcome) string {
+	if workflow.GetVersion(ctx, changeCompareAmount, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return ""
+	}
+	amount := func(s string) (decimal.Decimal, bool) {
+		if strings.TrimSpace(s) == "" {
+			return decimal.Zero, true
+		}
+		d, err := decimal.NewFromString(strings.TrimSpace(s))
+		return d, err == nil
+	}
+	first, ok1 := amount(t.in.Amount)
+	got, ok2 := amount(o.Amount)
+	if ok1 && ok2 && first.Equal(got) {
+		return ""
+	}
+	return fmt.Sprintf("partner report %s (status %s) gives txnAmount %q, but an earlier report gave %q: amounts differ",
+		o.EventID, o.PartnerStatus, o.Amount, t.in.Amount)
 }
 
 func (t *txn) awaitPartnerUpdate(ctx workflow.Context) error {

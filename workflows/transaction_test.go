@@ -49,9 +49,12 @@ func ekoInput(mod ...func(*workflows.Input)) workflows.Input {
 	return in
 }
 
-func partnerInput() workflows.Input {
+func partnerInput(mod ...func(*workflows.Input)) workflows.Input {
 	in := ekoInput()
 	in.Provider = workflows.PartnerPrefix + "acme"
+	for _, m := range mod {
+		m(&in)
+	}
 	return in
 }
 
@@ -86,13 +89,14 @@ func buffered(s step) step { s.buffered = true; return s }
 // inquiryFn answers the n-th inquiry (from 0), elapsed after the start.
 type inquiryFn func(n int, elapsed time.Duration) (activities.InquiryResult, error)
 
+// final is Eko's final answer for the Rs 100 of ekoInput, the amount as Eko writes it.
 func final(txStatus string) activities.InquiryResult {
-	return activities.InquiryResult{Class: activities.ClassFinal, TxStatus: txStatus}
+	return activities.InquiryResult{Class: activities.ClassFinal, TxStatus: txStatus, Amount: "100.0"}
 }
 
 var (
 	pending         = activities.InquiryResult{Class: activities.ClassPending, TxStatus: "2"}
-	reversalPending = activities.InquiryResult{Class: activities.ClassReversalPending, TxStatus: "3"}
+	reversalPending = activities.InquiryResult{Class: activities.ClassReversalPending, TxStatus: "3", Amount: "100.0"}
 	notFound        = activities.InquiryResult{Class: activities.ClassNotFound}
 )
 

@@ -122,6 +122,10 @@ type Outcome struct {
 	// PartnerOutcome is success | failed | unknown for partner callbacks.
 	PartnerOutcome string `json:"partner_outcome,omitempty"`
 	PartnerStatus  string `json:"partner_status,omitempty"`
+	// Amount is the partner's txnAmount as sent ("0" for none); the workflow compares it, as a
+	// decimal, with the transaction's (its first report's). Empty in signals from before the
+	// comparison, which compare nothing.
+	Amount string `json:"amount,omitempty"`
 	// ProviderTxnID is the provider's own transaction ID (Eko's tid, a partner's txnId), when the
 	// report gives one: operators look transactions up by it (search attribute TxProviderTxnID).
 	ProviderTxnID string `json:"provider_txn_id,omitempty"`
@@ -147,6 +151,9 @@ type Snapshot struct {
 	Reason          string        `json:"reason"`
 	ClaimedTxStatus string        `json:"claimed_tx_status,omitempty"`
 	InquiryTxStatus string        `json:"inquiry_tx_status,omitempty"`
-	Inquiries       int           `json:"inquiries"`
-	Outcomes        int           `json:"outcomes"`
+	// Eko's transaction id and bank reference number, from the latest inquiry that gave them.
+	EkoTID     string `json:"eko_tid,omitempty"`
+	BankRefNum string `json:"bank_ref_num,omitempty"`
+	Inquiries  int    `json:"inquiries"`
+	Outcomes   int    `json:"outcomes"`
 }
