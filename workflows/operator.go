@@ -111,23 +111,25 @@ func (in Input) readPath() string {
 func (in Input) ReadURL() string { return in.APIURL + in.readPath() }
 
 // ResolveCommands are the exact commands that resolve this transaction once it is in
-// needs_review: the CLI and the API call, with the decision left to the operator.
+// needs_review: the CLI and the API call, with the decision left to the operator. Who resolves
+// is the operator the token names.
 func (in Input) ResolveCommands() string {
-	provider := ""
-	if in.Provider != ProviderEko {
-		provider = " --provider " + shellQuote(in.Provider)
-	}
+	flags := ""
 	base := in.APIURL
 	if base == "" {
 		base = "$API_URL"
+	} else {
+		flags = " --api " + shellQuote(base)
 	}
+	flags += " --client-ref-id " + shellQuote(in.ClientRefID)
 	resolve := base + "/v1/transactions/" + url.PathEscape(in.ClientRefID) + "/resolve"
 	if in.Provider != ProviderEko {
+		flags += " --provider " + shellQuote(in.Provider)
 		resolve += "?provider=" + url.QueryEscape(in.Provider)
 	}
-	return fmt.Sprintf("ADMIN_TOKEN=… aepsflow resolve --client-ref-id %s%s --state success|failed --reason '<what you checked>' --by <you>\n"+
-		"curl -X POST %s -H \"Authorization: Bearer $ADMIN_TOKEN\" -H 'Content-Type: application/json' -d '{\"state\":\"failed\",\"reason\":\"<what you checked>\",\"by\":\"<you>\"}'",
-		shellQuote(in.ClientRefID), provider, shellQuote(resolve))
+	return fmt.Sprintf("AEPSFLOW_TOKEN=<your operator token> aepsflow resolve%s --state success|failed --reason '<what you checked>'\n"+
+		"curl -X POST %s -H \"Authorization: Bearer $AEPSFLOW_TOKEN\" -H 'Content-Type: application/json' -d '{\"state\":\"failed\",\"reason\":\"<what you checked>\"}'",
+		flags, shellQuote(resolve))
 }
 
 // shellQuote quotes s for a POSIX shell when it holds anything but safe characters.

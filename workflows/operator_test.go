@@ -83,8 +83,8 @@ func TestDetails(t *testing.T) {
 func TestResolveCommands(t *testing.T) {
 	got := opInput(func(in *Input) { in.Provider = "partner:p1" }).ResolveCommands()
 	for _, w := range []string{
-		"aepsflow resolve --client-ref-id 77001 --provider partner:p1 --state success|failed",
-		"curl -X POST http://127.0.0.1:8080/v1/transactions/77001/resolve?provider=partner%3Ap1 -H \"Authorization: Bearer $ADMIN_TOKEN\"",
+		"aepsflow resolve --api http://127.0.0.1:8080 --client-ref-id 77001 --provider partner:p1 --state success|failed --reason",
+		"curl -X POST http://127.0.0.1:8080/v1/transactions/77001/resolve?provider=partner%3Ap1 -H \"Authorization: Bearer $AEPSFLOW_TOKEN\"",
 	} {
 		if !strings.Contains(got, w) {
 			t.Errorf("ResolveCommands() lacks %q:\n%s", w, got)
