@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/shopspring/decimal"
 
+	"github.com/aepsflow/aepsflow/config"
 	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/eko"
 	"github.com/aepsflow/aepsflow/ekosign"
@@ -209,22 +210,28 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 
 // input builds a workflow's start input with the configured lifecycle policy.
 func (s *Server) input(provider, clientRefID, providerRef, txType, agent, amount, customer string, createdAt time.Time) workflows.Input {
-	l := s.Config.Lifecycle
-	review := l.PartnerUnknownReview
+	return WorkflowInput(s.Config, provider, clientRefID, providerRef, txType, agent, amount, customer, createdAt)
+}
+
+// WorkflowInput builds a transaction workflow's input with the configured lifecycle policy (the
+// API's starts and reconciliation's restarts alike). customer is the customer's mobile number,
+// masked here.
+func WorkflowInput(cfg config.Config, provider, clientRefID, providerRef, txType, agent, amount, customer string, createdAt time.Time) workflows.Input {
+	l := cfg.Lifecycle
 	if customer != "" {
 		customer = redact.Mobile(customer)
 	}
 	return workflows.Input{
 		Provider: provider, ClientRefID: clientRefID, ProviderRef: providerRef, TxType: txType,
-		AgentUserCode: agent, Amount: amount, CreatedAt: createdAt.UTC(), Customer: customer, APIURL: s.Config.PublicAPIURL,
+		AgentUserCode: agent, Amount: amount, CreatedAt: createdAt.UTC(), Customer: customer, APIURL: cfg.PublicAPIURL,
 		Policy: workflows.Policy{
 			ResponseTimeout: l.EkoResponseTimeout, InquiryInitialBackoff: l.InquiryInitialBackoff,
 			InquiryMaxBackoff: l.InquiryMaxBackoff, InquiryDeadline: l.InquiryDeadline,
 			NotFoundGrace: l.NotFoundGrace, VerifySuccess: l.VerifySuccess, VerifyFailure: l.VerifyFailure,
-			UnknownReviewAfter: review,
+			UnknownReviewAfter: l.PartnerUnknownReview,
 			Events:             l.Events, EventDeadline: l.EventDeadline,
 			EventInitialBackoff: l.EventInitialBackoff, EventMaxBackoff: l.EventMaxBackoff,
-			EventAttemptTimeout: s.Config.WebhookTimeout + 5*time.Second,
+			EventAttemptTimeout: cfg.WebhookTimeout + 5*time.Second,
 		},
 	}
 }

@@ -243,8 +243,15 @@ func (a *App) Callback(t testing.TB, body, want string) {
 // DebitHook sends a cash withdrawal of Rs 100 under ref for agent and requires it allowed.
 func (a *App) DebitHook(t testing.TB, ref, agent string) {
 	t.Helper()
+	a.debitHook(t, ref, agent, "100")
+}
+
+// debitHook sends a cash withdrawal's debit-hook, as Eko's gateway page does, and requires it
+// allowed.
+func (a *App) debitHook(t testing.TB, ref, agent, amount string) {
+	t.Helper()
 	a.Callback(t, fmt.Sprintf(`{"action":"debit-hook","detail":{"client_ref_id":%q,`+
 		`"request_hash_params":["customer_id","amount","user_code"],`+
-		`"data":{"customer_id":"9999999999","bank_code":"PUNB","type":"2","user_code":%q,"amount":"100"}}}`, ref, agent),
+		`"data":{"customer_id":"9999999999","bank_code":"PUNB","type":"2","user_code":%q,"amount":%q}}}`, ref, agent, amount),
 		`"allow":true`)
 }

@@ -107,6 +107,14 @@ type Config struct {
 	RelaySweepInterval time.Duration
 	RelayBatchSize     int
 
+	// Retention (in every API replica): delivered outbox entries and raw requests of closed
+	// transactions older than these ages are deleted, RetentionBatch rows at a time.
+	RetentionEnabled   bool
+	RetentionOutboxAge time.Duration
+	RetentionRawAge    time.Duration
+	RetentionInterval  time.Duration
+	RetentionBatch     int
+
 	// Events to the platform: off when WebhookURL is empty.
 	WebhookURL     string
 	WebhookSecret  string
@@ -276,6 +284,12 @@ func Load(env Getenv) (Config, error) {
 
 		RelaySweepInterval: r.dur("OUTBOX_SWEEP_INTERVAL", 2*time.Second),
 		RelayBatchSize:     r.int("OUTBOX_BATCH_SIZE", 64),
+
+		RetentionEnabled:   r.bool("RETENTION_ENABLED", true),
+		RetentionOutboxAge: r.dur("RETENTION_OUTBOX_AGE", 7*24*time.Hour),
+		RetentionRawAge:    r.dur("RETENTION_RAW_REQUEST_AGE", 180*24*time.Hour),
+		RetentionInterval:  r.dur("RETENTION_INTERVAL", 24*time.Hour),
+		RetentionBatch:     r.int("RETENTION_BATCH_SIZE", 500),
 	}
 	tz := r.str("LIMIT_TIMEZONE", "Asia/Kolkata")
 	if loc, err := time.LoadLocation(tz); err != nil {
@@ -375,6 +389,9 @@ func Load(env Getenv) (Config, error) {
 	}
 	if c.RateLimitClients < 1 {
 		r.fail("CALLBACK_RATE_CLIENTS", errors.New("must be at least 1"))
+	}
+	if c.RetentionBatch < 1 {
+		r.fail("RETENTION_BATCH_SIZE", errors.New("must be at least 1"))
 	}
 	if c.RelayBatchSize < 1 {
 		r.fail("OUTBOX_BATCH_SIZE", errors.New("must be at least 1"))

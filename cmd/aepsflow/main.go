@@ -24,6 +24,7 @@ commands:
   agent     register, suspend, activate an agent or set its limits (aepsflow agent -h)
   resolve   resolve a transaction that needs review (aepsflow resolve -h)
   events    show or re-send a transaction's events to the platform (aepsflow events -h)
+  reconcile run the reconciliation of a day now (aepsflow reconcile --date YYYY-MM-DD)
   report    the agents' daily statement (aepsflow report daily --date YYYY-MM-DD [--format csv])
   search-attributes
             print the custom search attributes the workflows set, "Name Type" a line
@@ -54,6 +55,8 @@ func main() {
 		err = resolveCommand(ctx, args, os.Stdout)
 	case "events":
 		err = eventsCommand(ctx, args, os.Stdout)
+	case "reconcile":
+		err = reconcileCommand(ctx, args, os.Stdout, logger)
 	case "report":
 		err = reportCommand(ctx, args, os.Stdout)
 	case "search-attributes":
