@@ -67,6 +67,9 @@ func agentMessage(code string) string {
 		return "This transaction reference cannot be used again. Please start a new transaction."
 	case "unknown_agent", "agent_suspended":
 		return "This agent account cannot make AePS transactions now. Please contact support."
+	case "no_gateway_session":
+		// REQUIRE_GATEWAY_SESSION: the agent can act on it, and a forger learns nothing useful.
+		return "Please open the AePS gateway again from your portal, then start the transaction."
 	case "daily_count_limit", "daily_amount_limit":
 		return "This withdrawal is over the agent's daily limit. Please try a smaller amount or try again tomorrow."
 	}
@@ -156,6 +159,7 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 		BusinessDay:            now.In(cfg.LimitLocation),
 		DefaultLimits:          db.Limits{Count: cfg.DailyCashCountLimit, Amount: cfg.DailyCashAmountLimit},
 		AllowRepeatAfterResult: cfg.AllowRepeatAfterResult,
+		RequireLaunchWithin:    requireLaunchWithin(cfg.Gateway),
 		WorkflowID:             func(ref string) string { return workflows.WorkflowID(workflows.ProviderEko, ref) },
 		Start: func(ref string, createdAt time.Time) (db.OutboxEntry, error) {
 			in := s.input(workflows.ProviderEko, ref, h.ClientRefID, b.Type, b.UserCode, b.Amount, b.CustomerID, createdAt)
