@@ -137,6 +137,7 @@ func TestLifecycle(t *testing.T) {
 			t.Fatalf("resolve: HTTP %d: %s", code, body)
 		}
 		v := s.waitState(t, ref, "success")
+		// Who resolved is the operator the token names (ADMIN_TOKEN's is "admin").
 		mustContain(t, "state_reason", v.StateReason, "admin", "Eko support confirmed the debit")
 		d, ok := v.event("resolved")
 		if !ok || d["by"] != "admin" || d["reason"] != "Eko support confirmed the debit" {
