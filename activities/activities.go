@@ -28,6 +28,8 @@ type Activities struct {
 	Inquirer Inquirer
 	// Webhook sends events to the platform; nil when WEBHOOK_URL is unset (events are off).
 	Webhook *webhook.Client
+	// Workflows looks at and restarts transaction workflows (reconciliation).
+	Workflows Workflows
 }
 
 // Record writes one history entry (and state change) for the workflow's transaction, once.

@@ -28,10 +28,10 @@ func TestPartnerAmountMismatch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ref := apptest.Ref(t)
 			partnerAccept(t, a, asP1, partnerBody(ref, partnerTxnID(t), map[string]string{"status": `"DEBIT TIMEOUT"`}))
-			partnerWaitState(t, a, "partner:p1", ref, "unknown")
+			a.WaitTxState(t, "partner:p1", ref, "unknown")
 			partnerAccept(t, a, asP1, partnerBody(ref, partnerTxnID(t), map[string]string{"txnAmount": tc.amount,
 				"updatedDate": `"2022-11-02 12:20:00"`}))
-			partnerWaitState(t, a, "partner:p1", ref, tc.wantState)
+			a.WaitTxState(t, "partner:p1", ref, tc.wantState)
 			v := partnerReadTransaction(t, a, ref, "partner:p1")
 			for _, w := range tc.wantReason {
 				if !strings.Contains(v.StateReason, w) {

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/shopspring/decimal"
 
+	"github.com/aepsflow/aepsflow/config"
 	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/eko"
 	"github.com/aepsflow/aepsflow/ekosign"
@@ -66,6 +67,9 @@ func agentMessage(code string) string {
 		return "This transaction reference cannot be used again. Please start a new transaction."
 	case "unknown_agent", "agent_suspended":
 		return "This agent account cannot make AePS transactions now. Please contact support."
+	case "no_gateway_session":
+		// REQUIRE_GATEWAY_SESSION: the agent can act on it, and a forger learns nothing useful.
+		return "Please open the AePS gateway again from your portal, then start the transaction."
 	case "daily_count_limit", "daily_amount_limit":
 		return "This withdrawal is over the agent's daily limit. Please try a smaller amount or try again tomorrow."
 	}
@@ -155,6 +159,7 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 		BusinessDay:            now.In(cfg.LimitLocation),
 		DefaultLimits:          db.Limits{Count: cfg.DailyCashCountLimit, Amount: cfg.DailyCashAmountLimit},
 		AllowRepeatAfterResult: cfg.AllowRepeatAfterResult,
+		RequireLaunchWithin:    requireLaunchWithin(cfg.Gateway),
 		WorkflowID:             func(ref string) string { return workflows.WorkflowID(workflows.ProviderEko, ref) },
 		Start: func(ref string, createdAt time.Time) (db.OutboxEntry, error) {
 			in := s.input(workflows.ProviderEko, ref, h.ClientRefID, b.Type, b.UserCode, b.Amount, createdAt)
@@ -209,8 +214,13 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 
 // input builds a workflow's start input with the configured lifecycle policy.
 func (s *Server) input(provider, clientRefID, providerRef, txType, agent, amount string, createdAt time.Time) workflows.Input {
-	l := s.Config.Lifecycle
-	review := l.PartnerUnknownReview
+	return WorkflowInput(s.Config, provider, clientRefID, providerRef, txType, agent, amount, createdAt)
+}
+
+// WorkflowInput builds a transaction workflow's input with the configured lifecycle policy (the
+// API's starts and reconciliation's restarts alike).
+func WorkflowInput(cfg config.Config, provider, clientRefID, providerRef, txType, agent, amount string, createdAt time.Time) workflows.Input {
+	l := cfg.Lifecycle
 	return workflows.Input{
 		Provider: provider, ClientRefID: clientRefID, ProviderRef: providerRef, TxType: txType,
 		AgentUserCode: agent, Amount: amount, CreatedAt: createdAt.UTC(),
@@ -218,10 +228,10 @@ func (s *Server) input(provider, clientRefID, providerRef, txType, agent, amount
 			ResponseTimeout: l.EkoResponseTimeout, InquiryInitialBackoff: l.InquiryInitialBackoff,
 			InquiryMaxBackoff: l.InquiryMaxBackoff, InquiryDeadline: l.InquiryDeadline,
 			NotFoundGrace: l.NotFoundGrace, VerifySuccess: l.VerifySuccess, VerifyFailure: l.VerifyFailure,
-			UnknownReviewAfter: review,
+			UnknownReviewAfter: l.PartnerUnknownReview,
 			Events:             l.Events, EventDeadline: l.EventDeadline,
 			EventInitialBackoff: l.EventInitialBackoff, EventMaxBackoff: l.EventMaxBackoff,
-			EventAttemptTimeout: s.Config.WebhookTimeout + 5*time.Second,
+			EventAttemptTimeout: cfg.WebhookTimeout + 5*time.Second,
 		},
 	}
 }

@@ -126,7 +126,7 @@ func TestEventsToPlatform(t *testing.T) {
 	refs := map[string][]string{} // ref -> event types expected in order
 	var wfs []string
 	for _, w := range []want{{"", "0"}, {"", "1"}, {"", "9"}} {
-		ref, wfID := allowed(t, a, "100.00")
+		ref, wfID := a.CashWithdrawal(t, agentCode, "100.00")
 		wfs = append(wfs, wfID)
 		if status, r := post(t, a, ekoResponse(t, ref, w.status, map[string]any{"commission": "6.0", "tds": "0.3"})); status != http.StatusOK || r.Outcome != "recorded" {
 			t.Fatalf("eko-response: %d %+v", status, r)
@@ -138,7 +138,7 @@ func TestEventsToPlatform(t *testing.T) {
 			refs[ref] = []string{"transaction.failed"}
 		case "9":
 			refs[ref] = []string{"transaction.needs_review", "transaction.resolved"}
-			waitTxState(t, a, ref, "needs_review")
+			a.WaitTxState(t, "", ref, "needs_review")
 			if status, body := admin(t, a, http.MethodPost, "/v1/transactions/"+ref+"/resolve", apptest.AdminToken,
 				`{"state":"success","reason":"bank statement shows the debit"}`); status != http.StatusAccepted {
 				t.Fatalf("resolve: %d %v", status, body)
@@ -193,10 +193,10 @@ func TestEventsToPlatform(t *testing.T) {
 	if len(acked) != 4 || len(rc.snapshot()) < 7 {
 		t.Errorf("%d events acknowledged in %d deliveries, want 4 after 3 refusals", len(acked), len(rc.snapshot()))
 	}
-	if n := queryInt(t, a, `SELECT count(*) FROM webhook_events WHERE acknowledged_at IS NOT NULL`); n != 4 {
+	if n := a.QueryInt(t, `SELECT count(*) FROM webhook_events WHERE acknowledged_at IS NOT NULL`); n != 4 {
 		t.Errorf("%d events recorded as acknowledged", n)
 	}
-	if n := queryInt(t, a, `SELECT count(*) FROM webhook_events WHERE acknowledged_at IS NOT NULL AND attempts >= 1`); n != 4 {
+	if n := a.QueryInt(t, `SELECT count(*) FROM webhook_events WHERE acknowledged_at IS NOT NULL AND attempts >= 1`); n != 4 {
 		t.Errorf("attempts not recorded: %d", n)
 	}
 }
@@ -209,7 +209,7 @@ func TestEventsWorkerRestart(t *testing.T) {
 	rc := &receiver{holdEvent: "transaction.succeeded", held: make(chan struct{}, 4), aborted: make(chan struct{}, 4), release: make(chan struct{})}
 	a := webhookApp(t, rc)
 	a.RegisterAgent(agentCode, nil, nil)
-	ref, wfID := allowed(t, a, "100.00")
+	ref, wfID := a.CashWithdrawal(t, agentCode, "100.00")
 	post(t, a, ekoResponse(t, ref, "0", nil))
 	select {
 	case <-rc.held:
@@ -257,9 +257,9 @@ func TestEventsPastDeadline(t *testing.T) {
 	rc.refuse.Store(true)
 	a := webhookApp(t, rc, "WEBHOOK_DEADLINE", "3s")
 	a.RegisterAgent(agentCode, nil, nil)
-	ref, wfID := allowed(t, a, "100.00")
+	ref, wfID := a.CashWithdrawal(t, agentCode, "100.00")
 	post(t, a, ekoResponse(t, ref, "9", nil))
-	waitTxState(t, a, ref, "needs_review")
+	a.WaitTxState(t, "", ref, "needs_review")
 	if status, body := admin(t, a, http.MethodPost, "/v1/transactions/"+ref+"/resolve", apptest.AdminToken,
 		`{"state":"failed","reason":"no debit on the statement"}`); status != http.StatusAccepted {
 		t.Fatalf("resolve: %d %v", status, body)
@@ -278,15 +278,20 @@ func TestEventsPastDeadline(t *testing.T) {
 			t.Fatalf("%s sent before needs_review was acknowledged", ev.Type)
 		}
 	}
-	if n := queryInt(t, a, `SELECT count(*) FROM webhook_events WHERE gave_up_at IS NOT NULL AND acknowledged_at IS NULL`); n != 2 {
+	if n := a.QueryInt(t, `SELECT count(*) FROM webhook_events WHERE gave_up_at IS NOT NULL AND acknowledged_at IS NULL`); n != 2 {
 		t.Fatalf("%d events set aside, want 2 (needs_review, and resolved held behind it)", n)
 	}
 
 	rc.refuse.Store(false)
 	before := len(rc.snapshot())
-	status, body := admin(t, a, http.MethodPost, "/v1/transactions/"+ref+"/events/resend", apptest.AdminToken, "")
+	status, body := admin(t, a, http.MethodPost, "/v1/transactions/"+ref+"/events/resend", apptest.RaviToken, "")
 	if status != http.StatusOK {
 		t.Fatalf("re-send: %d %v", status, body)
+	}
+	// The re-send is an audit event of ravi's, naming the two events it set out to send.
+	if n := a.QueryInt(t, `SELECT count(*) FROM audit_events WHERE operator = 'ravi' AND action = 'resend'
+		AND target = $1 AND jsonb_array_length(detail->'event_ids') = 2`, wfID); n != 1 {
+		t.Errorf("%d audit events of ravi's re-send of 2 events, want 1", n)
 	}
 	var got []string
 	for _, d := range rc.snapshot()[before:] {
@@ -298,7 +303,7 @@ func TestEventsPastDeadline(t *testing.T) {
 	if strings.Join(got, ",") != "transaction.needs_review:needs_review,transaction.resolved:failed" {
 		t.Fatalf("re-sent %v", got)
 	}
-	if n := queryInt(t, a, `SELECT count(*) FROM webhook_events WHERE acknowledged_at IS NOT NULL AND gave_up_at IS NULL`); n != 2 {
+	if n := a.QueryInt(t, `SELECT count(*) FROM webhook_events WHERE acknowledged_at IS NOT NULL AND gave_up_at IS NULL`); n != 2 {
 		t.Fatalf("%d events acknowledged after the re-send", n)
 	}
 	// Again: nothing left to send.

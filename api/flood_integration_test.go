@@ -13,6 +13,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/aepsflow/aepsflow/apptest"
+	"github.com/aepsflow/aepsflow/txstate"
 )
 
 // historyLength counts the events in a workflow's history.
@@ -46,7 +47,7 @@ func TestForgedEkoResponsesCannotGrowTheWorkflow(t *testing.T) {
 		"EKO_MAX_REPORTS": fmt.Sprint(maxReports), "REQUEST_TIMEOUT": "30s", "INQUIRY_INITIAL_BACKOFF": "1h",
 	}})
 	a.RegisterAgent(agentCode, nil, nil)
-	ref, wfID := allowed(t, a, "100")
+	ref, wfID := a.CashWithdrawal(t, agentCode, "100")
 	waitFor(t, 60*time.Second, "the workflow started", func() (bool, error) {
 		return workflowStatus(t, a, wfID) == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 	})
@@ -91,21 +92,21 @@ func TestForgedEkoResponsesCannotGrowTheWorkflow(t *testing.T) {
 
 	// Every report is stored; few were queued for the workflow.
 	tx := mustTx(t, a, ref)
-	if n := queryInt(t, a, `SELECT count(*) FROM eko_responses WHERE transaction_id = $1`, tx.ID); n != forged {
+	if n := a.QueryInt(t, `SELECT count(*) FROM eko_responses WHERE transaction_id = $1`, tx.ID); n != forged {
 		t.Fatalf("%d eko-responses stored, want %d", n, forged)
 	}
-	signals := queryInt(t, a, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND kind = 'signal'`, wfID)
+	signals := a.QueryInt(t, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND kind = 'signal'`, wfID)
 	if signals > 6 {
 		t.Fatalf("%d signals queued, want at most one per tx_status class (6)", signals)
 	}
-	if n := queryInt(t, a, `SELECT count(*) FROM eko_responses WHERE transaction_id = $1 AND signalled`, tx.ID); n != signals {
+	if n := a.QueryInt(t, `SELECT count(*) FROM eko_responses WHERE transaction_id = $1 AND signalled`, tx.ID); n != signals {
 		t.Fatalf("%d eko-responses marked signalled, %d signals queued", n, signals)
 	}
 	if !tx.Flagged || strings.Count(tx.FlagReason, fmt.Sprintf("more than %d eko-responses", maxReports)) != 1 {
 		t.Fatalf("transaction flagged %v (%q), want flagged once for the cap", tx.Flagged, tx.FlagReason)
 	}
 	waitFor(t, 60*time.Second, "every signal delivered", func() (bool, error) {
-		return queryInt(t, a, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND delivered_at IS NULL`, wfID) == 0, nil
+		return a.QueryInt(t, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND delivered_at IS NULL`, wfID) == 0, nil
 	})
 	// Let the workflow take in what was delivered, then measure.
 	waitFor(t, 60*time.Second, "the workflow handled the signals", func() (bool, error) {
@@ -141,11 +142,11 @@ func settled(t testing.TB, a *apptest.App, wfID string) bool {
 func TestResolveOfAGoneWorkflowIsFlagged(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{})
 	a.RegisterAgent(agentCode, nil, nil)
-	ref, wfID := allowed(t, a, "100")
+	ref, wfID := a.CashWithdrawal(t, agentCode, "100")
 	if status, r := post(t, a, ekoResponse(t, ref, "7", nil)); status != http.StatusOK || r.Status != "ok" {
 		t.Fatalf("eko-response: %d %+v", status, r)
 	}
-	waitTxState(t, a, ref, "needs_review")
+	a.WaitTxState(t, "eko", ref, txstate.NeedsReview)
 	if err := a.Temporal.TerminateWorkflow(context.Background(), wfID, "", "test: the workflow is gone"); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +156,7 @@ func TestResolveOfAGoneWorkflowIsFlagged(t *testing.T) {
 		t.Fatalf("resolve: %d %v", status, body)
 	}
 	waitFor(t, 30*time.Second, "the resolve settled", func() (bool, error) {
-		return queryInt(t, a, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND delivered_at IS NULL`, wfID) == 0, nil
+		return a.QueryInt(t, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND delivered_at IS NULL`, wfID) == 0, nil
 	})
 	var note string
 	if err := a.Store.DB().GetContext(context.Background(), &note, `SELECT delivery_note FROM outbox

@@ -21,6 +21,7 @@ import (
 	"github.com/aepsflow/aepsflow/ekosign"
 	"github.com/aepsflow/aepsflow/metrics"
 	"github.com/aepsflow/aepsflow/outbox"
+	"github.com/aepsflow/aepsflow/retention"
 	"github.com/aepsflow/aepsflow/webhook"
 	"github.com/aepsflow/aepsflow/workflows"
 )
@@ -44,6 +45,14 @@ func NewRelay(cfg config.Config, store *db.Store, tc client.Client, logger *slog
 	}
 }
 
+// NewPruner builds the retention loop. m may be nil.
+func NewPruner(cfg config.Config, store *db.Store, logger *slog.Logger, m *metrics.Metrics) *retention.Pruner {
+	return &retention.Pruner{
+		Store: store, OutboxAge: cfg.RetentionOutboxAge, RawAge: cfg.RetentionRawAge, Batch: cfg.RetentionBatch,
+		Pause: 200 * time.Millisecond, Interval: cfg.RetentionInterval, Logger: logger.With("component", "retention"), Metrics: m,
+	}
+}
+
 // NewMetrics builds the process's metrics, with the outbox backlog read at scrape time.
 func NewMetrics(store *db.Store) *metrics.Metrics {
 	m := metrics.New()
@@ -51,6 +60,11 @@ func NewMetrics(store *db.Store) *metrics.Metrics {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		return store.OutboxBacklog(ctx)
+	})
+	m.ReconciliationFunc(func() (int, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return store.LatestReconciliationMismatches(ctx)
 	})
 	return m
 }
@@ -91,7 +105,9 @@ func NewWorker(ctx context.Context, cfg config.Config, store *db.Store, tc clien
 	}
 	w := worker.New(tc, cfg.TemporalTaskQueue, worker.Options{Identity: WorkerIdentity()})
 	w.RegisterWorkflowWithOptions(workflows.Transaction, workflow.RegisterOptions{Name: workflows.TransactionWorkflowName})
-	w.RegisterActivity(&activities.Activities{Store: store, Inquirer: inq, Webhook: NewWebhook(cfg)})
+	w.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
+	w.RegisterActivity(&activities.Activities{Store: store, Inquirer: inq, Webhook: NewWebhook(cfg),
+		Workflows: transactionWorkflows{tc: tc, cfg: cfg}})
 	return w, nil
 }
 

@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,8 +52,13 @@ const (
 )
 
 // require returns the value of env, or skips the test (fails it under CI=true) when it is unset.
+// It also enforces the naming rule (see misnamed).
 func require(t testing.TB, env, what string) string {
 	t.Helper()
+	if file, line, ok := misnamed(); ok {
+		t.Fatalf("%s:%d needs %s: tests that need PostgreSQL or Temporal, and their helpers, live in "+
+			"files named *%s (README, Testing)", filepath.Base(file), line, what, IntegrationSuffix)
+	}
 	if v := os.Getenv(env); v != "" {
 		return v
 	}
@@ -61,6 +67,25 @@ func require(t testing.TB, env, what string) string {
 	}
 	t.Skipf("%s is not set: this test needs %s; run it via `make test`", env, what)
 	return ""
+}
+
+// IntegrationSuffix ends the name of every test file whose tests need PostgreSQL or Temporal:
+// the rule that lets a reader, and the tooling, tell them from unit tests.
+const IntegrationSuffix = "_integration_test.go"
+
+// misnamed reports the first test file on the caller's stack whose name lacks IntegrationSuffix.
+func misnamed() (file string, line int, ok bool) {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
+	for {
+		f, more := frames.Next()
+		if strings.HasSuffix(f.File, "_test.go") && !strings.HasSuffix(f.File, IntegrationSuffix) {
+			return f.File, f.Line, true
+		}
+		if !more {
+			return "", 0, false
+		}
+	}
 }
 
 // Postgres creates a fresh, uniquely named database on the server at TEST_DATABASE_URL, drops it

@@ -46,6 +46,9 @@ func serve(ctx context.Context, logger *slog.Logger, runAPI, runWorker bool) err
 		m := app.NewMetrics(store)
 		g.Go(func() error { return runHTTP(ctx, cfg, store, tc, logger, m) })
 		g.Go(func() error { return app.NewRelay(cfg, store, tc, logger, m).Run(ctx) })
+		if cfg.RetentionEnabled {
+			g.Go(func() error { return app.NewPruner(cfg, store, logger, m).Run(ctx) })
+		}
 	}
 	if runWorker {
 		probe := &app.WorkerProbe{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue, Identity: app.WorkerIdentity(),
@@ -140,6 +143,12 @@ func runTemporalWorker(ctx context.Context, cfg config.Config, store *db.Store, 
 	}
 	probe.SetStarted(true)
 	log.Info("worker running", "task_queue", cfg.TemporalTaskQueue)
+	// The daily reconciliation: created, or updated to this configuration, at every start.
+	if err := app.EnsureReconcileSchedule(ctx, tc, cfg); err != nil {
+		log.Error("could not create or update the reconciliation schedule", "err", err)
+	} else {
+		log.Info("reconciliation scheduled", "schedule_id", app.ReconcileScheduleID(cfg), "at", cfg.ReconcileAt, "zone", cfg.LimitLocation.String())
+	}
 	<-ctx.Done()
 	probe.SetStarted(false)
 	w.Stop()

@@ -135,7 +135,7 @@ func TestRecordHistories(t *testing.T) {
 
 			for i, st := range p.partner {
 				if i == len(p.partner)-1 && p.respondIn != "" {
-					waitState(t, a, ref, provider, p.respondIn)
+					a.WaitTxState(t, provider, ref, p.respondIn)
 				}
 				amount := "2000"
 				if i < len(p.amounts) {
@@ -144,13 +144,10 @@ func TestRecordHistories(t *testing.T) {
 				postPartner(t, a, ref, fmt.Sprintf("9%s%02d", ref, i), st, amount)
 			}
 			if len(p.partner) == 0 {
-				post(t, a.URL+"/eko/aeps/callback", "", fmt.Sprintf(`{"action":"debit-hook","detail":{"client_ref_id":%q,`+
-					`"request_hash_params":["customer_id","amount","user_code"],`+
-					`"data":{"customer_id":"9999999999","bank_code":"PUNB","type":"2","user_code":%q,"amount":"100"}}}`, ref, agent),
-					`"allow":true`)
+				a.DebitHook(t, ref, agent)
 			}
 			if p.respondIn != "" && len(p.partner) == 0 {
-				waitState(t, a, ref, provider, p.respondIn)
+				a.WaitTxState(t, provider, ref, p.respondIn)
 			}
 			for i, s := range p.txStatuses {
 				post(t, a.URL+"/eko/aeps/callback", "", fmt.Sprintf(`{"action":"eko-response","detail":{"client_ref_id":%q,`+
@@ -159,11 +156,11 @@ func TestRecordHistories(t *testing.T) {
 					`"status":"ok"`)
 			}
 			if p.resolve != "" {
-				waitState(t, a, ref, provider, "needs_review")
+				a.WaitTxState(t, provider, ref, "needs_review")
 				post(t, a.URL+"/v1/transactions/"+ref+"/resolve", "Bearer "+apptest.AdminToken,
 					fmt.Sprintf(`{"state":%q,"reason":"bank statement shows no debit","by":"ops@example.com"}`, p.resolve), `"accepted"`)
 			}
-			waitState(t, a, ref, provider, p.wantState)
+			a.WaitTxState(t, provider, ref, p.wantState)
 			if p.wantKind != "" {
 				waitEvent(t, a, ref, provider, p.wantKind)
 			}
@@ -297,14 +294,6 @@ func findTx(t *testing.T, a *apptest.App, ref, provider string) (db.Transaction,
 		return db.Transaction{}, false
 	}
 	return txs[0], true
-}
-
-func waitState(t *testing.T, a *apptest.App, ref, provider string, state txstate.State) {
-	t.Helper()
-	testenv.WaitFor(t, 60*time.Second, ref+" in state "+string(state), func() (bool, error) {
-		tx, ok := findTx(t, a, ref, provider)
-		return ok && tx.State == state, nil
-	})
 }
 
 // waitEvent waits until the transaction's history holds an event of kind.
