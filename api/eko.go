@@ -262,7 +262,9 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 	in.HTTPStatus = http.StatusOK
 	amounts := map[string]decimal.NullDecimal{}
 	for _, f := range []string{"amount", "commission", "tds", "fee", "balance", "customer_balance"} {
-		if d, ok := eko.Decimal(r.Data[f]); ok {
+		// An "amount" that is an Aadhaar number is not kept as a number (NUMERIC cannot be
+		// masked); the response document keeps it masked.
+		if d, ok := eko.Decimal(r.Data[f]); ok && redact.Text(r.Data[f]) == r.Data[f] {
 			amounts[f] = decimal.NullDecimal{Decimal: d, Valid: true}
 		}
 	}
