@@ -50,9 +50,11 @@ type TxRef struct {
 	AgentUserCode sql.NullString `db:"agent_user_code"`
 	AmountText    sql.NullString `db:"amount_text"`
 	CreatedAt     time.Time      `db:"created_at"`
+	// CustomerMobile is stored as received; mask it (redact.Mobile) before it leaves.
+	CustomerMobile sql.NullString `db:"customer_mobile"`
 }
 
-const txRefColumns = `id, provider, client_ref_id, provider_ref, workflow_id, state, tx_type, agent_user_code, amount_text, created_at`
+const txRefColumns = `id, provider, client_ref_id, provider_ref, workflow_id, state, tx_type, agent_user_code, amount_text, created_at, customer_mobile`
 
 // DefaultMaxReports is the cap on eko-responses per transaction when none is configured.
 const DefaultMaxReports = 20
