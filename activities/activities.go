@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/webhook"
 )
 
 // ErrTypeNonRetryable marks errors that retrying cannot fix (e.g. Eko refusing our signature).
@@ -25,6 +26,10 @@ type Inquirer interface {
 type Activities struct {
 	Store    *db.Store
 	Inquirer Inquirer
+	// Webhook sends events to the platform; nil when WEBHOOK_URL is unset (events are off).
+	Webhook *webhook.Client
+	// Workflows looks at and restarts transaction workflows (reconciliation).
+	Workflows Workflows
 }
 
 // Record writes one history entry (and state change) for the workflow's transaction, once.
@@ -67,6 +72,7 @@ func (a *Activities) Inquire(ctx context.Context, req InquiryRequest) (InquiryRe
 		WorkflowID: req.WorkflowID, Key: runKey(ctx, "inquiry:"+activity.GetInfo(ctx).ActivityID), Kind: "inquiry",
 		Detail: map[string]string{"class": res.Class, "tx_status": res.TxStatus, "tx_status_desc": res.TxStatusDesc,
 			"tid": res.TID, "bank_ref_num": res.BankRefNum, "amount": res.Amount},
+		EkoTID: res.TID, BankRefNum: res.BankRefNum,
 	})
 	if err != nil {
 		return InquiryResult{}, fmt.Errorf("record inquiry of %s: %w", req.ClientRefID, err)

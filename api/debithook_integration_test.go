@@ -62,7 +62,7 @@ func TestDebitHookAllowed(t *testing.T) {
 				tx.Agent != agentCode || tx.Customer != customer || tx.ClientRefID != ref || tx.ProviderRef != ref || tx.WorkflowID != wfID {
 				t.Errorf("transaction row %+v", tx)
 			}
-			if n := queryInt(t, a, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND kind = 'start'`, wfID); n != 1 {
+			if n := a.QueryInt(t, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND kind = 'start'`, wfID); n != 1 {
 				t.Errorf("%d outbox starts, want 1", n)
 			}
 			if rows := inboundByReference(t, a, ref); len(rows) != 1 || rows[0].Outcome != "allowed" || rows[0].Action != "debit-hook" {
@@ -72,7 +72,7 @@ func TestDebitHookAllowed(t *testing.T) {
 				t.Errorf("workflow status %s, want running", status)
 			}
 			waitFor(t, 30*time.Second, "outbox start delivered", func() (bool, error) {
-				return queryInt(t, a, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND delivered_at IS NOT NULL`, wfID) == 1, nil
+				return a.QueryInt(t, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND delivered_at IS NOT NULL`, wfID) == 1, nil
 			})
 			waitWorkflowState(t, a, wfID, "pending")
 		})
@@ -174,10 +174,10 @@ func TestDebitHookIdempotency(t *testing.T) {
 				t.Fatalf("attempt %d: %+v, want the first confirmation again %+v", i, r, first)
 			}
 		}
-		if n := queryInt(t, a, `SELECT count(*) FROM transactions WHERE provider_ref = $1`, ref); n != 1 {
+		if n := a.QueryInt(t, `SELECT count(*) FROM transactions WHERE provider_ref = $1`, ref); n != 1 {
 			t.Errorf("%d transactions, want 1", n)
 		}
-		if n := queryInt(t, a, `SELECT count(*) FROM outbox WHERE workflow_id = $1`, workflows.WorkflowID("eko", ref)); n != 1 {
+		if n := a.QueryInt(t, `SELECT count(*) FROM outbox WHERE workflow_id = $1`, workflows.WorkflowID("eko", ref)); n != 1 {
 			t.Errorf("%d outbox entries, want 1", n)
 		}
 		rows := inboundByReference(t, a, ref)
@@ -266,8 +266,8 @@ func TestOwnClientRefID(t *testing.T) {
 	if snap.State != "success" || snap.Outcomes != 1 {
 		t.Fatalf("workflow ended %+v, want success after one outcome", snap)
 	}
-	waitTxState(t, a, ours, "success")
-	if n := queryInt(t, a, `SELECT count(*) FROM eko_responses WHERE transaction_id = $1`, tx.ID); n != 1 {
+	a.WaitTxState(t, "", ours, "success")
+	if n := a.QueryInt(t, `SELECT count(*) FROM eko_responses WHERE transaction_id = $1`, tx.ID); n != 1 {
 		t.Errorf("%d eko_responses linked to the transaction, want 1", n)
 	}
 	var input struct {

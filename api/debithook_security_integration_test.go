@@ -60,14 +60,14 @@ func checkSignsBooked(t testing.TB, r reply, b booked) {
 	if b.Timestamp == "" || r.SecretKeyTimestamp != b.Timestamp {
 		t.Fatalf("secret_key_timestamp %q, the booked row holds %q", r.SecretKeyTimestamp, b.Timestamp)
 	}
-	if want := ekoMAC(b.Timestamp); r.SecretKey != want {
+	if want := apptest.EkoMAC(apptest.DevAccessKey, b.Timestamp); r.SecretKey != want {
 		t.Fatalf("secret_key = %q, want %q", r.SecretKey, want)
 	}
 	msg := b.Timestamp + b.Customer + b.Agent
 	if b.TxType == "cash_withdrawal" {
 		msg = b.Timestamp + b.Customer + b.Amount + b.Agent
 	}
-	if want := ekoMAC(msg); r.RequestHash != want {
+	if want := apptest.EkoMAC(apptest.DevAccessKey, msg); r.RequestHash != want {
 		t.Fatalf("request_hash = %q, want Eko's hash of the booked %q = %q (booked %+v)", r.RequestHash, msg, want, b)
 	}
 }
@@ -160,11 +160,11 @@ func TestDebitHookSignsOnlyTheBooking(t *testing.T) {
 			`{"customer_id":"9999999999","bank_code":"PUNB","type":"2","user_code":"` + agentCode + `","amount":"100"}`, "cash_withdrawal"},
 		{"cash withdrawal, numbers as JSON numbers", `["customer_id","amount","user_code"]`,
 			`{"customer_id":9999999999,"bank_code":607094,"type":2,"user_code":` + agentCode + `,"amount":2500.00}`, "cash_withdrawal"},
-		{"balance inquiry, the seed's list with amount absent", `["customer_id","amount","user_code"]`,
+		{"balance inquiry, the documented list with amount absent", `["customer_id","amount","user_code"]`,
 			`{"customer_id":"9999999999","bank_code":"PUNB","type":"3","user_code":"` + agentCode + `"}`, "balance_inquiry"},
 		{"balance inquiry without amount in the list", `["customer_id","user_code"]`,
 			`{"customer_id":"9999999999","bank_code":"PUNB","type":"3","user_code":"` + agentCode + `"}`, "balance_inquiry"},
-		{"mini statement, the seed's list", `["customer_id","amount","user_code"]`,
+		{"mini statement, the documented list", `["customer_id","amount","user_code"]`,
 			`{"customer_id":"9999999999","bank_code":"SBIN0001234","type":4,"user_code":"` + agentCode + `"}`, "mini_statement"},
 		{"mini statement without amount in the list", `["customer_id","user_code"]`,
 			`{"customer_id":"9999999999","type":"4","user_code":"` + agentCode + `"}`, "mini_statement"},
@@ -251,7 +251,7 @@ func TestDebitHookRepeatGetsTheFirstConfirmation(t *testing.T) {
 					if last.Outcome != "refused" || !strings.HasPrefix(last.OutcomeDetail, "already_reported") {
 						t.Errorf("stored %q %q, want refused already_reported", last.Outcome, last.OutcomeDetail)
 					}
-					if n := queryInt(t, a, `SELECT count(*) FROM transactions WHERE provider_ref = $1`, ref); n != 1 {
+					if n := a.QueryInt(t, `SELECT count(*) FROM transactions WHERE provider_ref = $1`, ref); n != 1 {
 						t.Errorf("%d transactions", n)
 					}
 					checkSignsBooked(t, first, bookedRow(t, a, "provider_ref = $1", ref))

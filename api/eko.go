@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/shopspring/decimal"
 
+	"github.com/aepsflow/aepsflow/config"
 	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/eko"
 	"github.com/aepsflow/aepsflow/ekosign"
@@ -66,6 +67,9 @@ func agentMessage(code string) string {
 		return "This transaction reference cannot be used again. Please start a new transaction."
 	case "unknown_agent", "agent_suspended":
 		return "This agent account cannot make AePS transactions now. Please contact support."
+	case "no_gateway_session":
+		// REQUIRE_GATEWAY_SESSION: the agent can act on it, and a forger learns nothing useful.
+		return "Please open the AePS gateway again from your portal, then start the transaction."
 	case "daily_count_limit", "daily_amount_limit":
 		return "This withdrawal is over the agent's daily limit. Please try a smaller amount or try again tomorrow."
 	}
@@ -155,9 +159,10 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 		BusinessDay:            now.In(cfg.LimitLocation),
 		DefaultLimits:          db.Limits{Count: cfg.DailyCashCountLimit, Amount: cfg.DailyCashAmountLimit},
 		AllowRepeatAfterResult: cfg.AllowRepeatAfterResult,
+		RequireLaunchWithin:    requireLaunchWithin(cfg.Gateway),
 		WorkflowID:             func(ref string) string { return workflows.WorkflowID(workflows.ProviderEko, ref) },
 		Start: func(ref string, createdAt time.Time) (db.OutboxEntry, error) {
-			in := s.input(workflows.ProviderEko, ref, h.ClientRefID, b.Type, b.UserCode, b.Amount, createdAt)
+			in := s.input(workflows.ProviderEko, ref, h.ClientRefID, b.Type, b.UserCode, b.Amount, b.CustomerID, createdAt)
 			return outbox.StartEntry(workflows.WorkflowID(workflows.ProviderEko, ref), in)
 		},
 	}
@@ -208,24 +213,37 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 }
 
 // input builds a workflow's start input with the configured lifecycle policy.
-func (s *Server) input(provider, clientRefID, providerRef, txType, agent, amount string, createdAt time.Time) workflows.Input {
-	l := s.Config.Lifecycle
-	review := l.PartnerUnknownReview
+func (s *Server) input(provider, clientRefID, providerRef, txType, agent, amount, customer string, createdAt time.Time) workflows.Input {
+	return WorkflowInput(s.Config, provider, clientRefID, providerRef, txType, agent, amount, customer, createdAt)
+}
+
+// WorkflowInput builds a transaction workflow's input with the configured lifecycle policy (the
+// API's starts and reconciliation's restarts alike). customer is the customer's mobile number,
+// masked here.
+func WorkflowInput(cfg config.Config, provider, clientRefID, providerRef, txType, agent, amount, customer string, createdAt time.Time) workflows.Input {
+	l := cfg.Lifecycle
+	if customer != "" {
+		customer = redact.Mobile(customer)
+	}
 	return workflows.Input{
 		Provider: provider, ClientRefID: clientRefID, ProviderRef: providerRef, TxType: txType,
-		AgentUserCode: agent, Amount: amount, CreatedAt: createdAt.UTC(),
+		AgentUserCode: agent, Amount: amount, CreatedAt: createdAt.UTC(), Customer: customer, APIURL: cfg.PublicAPIURL,
 		Policy: workflows.Policy{
 			ResponseTimeout: l.EkoResponseTimeout, InquiryInitialBackoff: l.InquiryInitialBackoff,
 			InquiryMaxBackoff: l.InquiryMaxBackoff, InquiryDeadline: l.InquiryDeadline,
 			NotFoundGrace: l.NotFoundGrace, VerifySuccess: l.VerifySuccess, VerifyFailure: l.VerifyFailure,
-			UnknownReviewAfter: review,
+			UnknownReviewAfter: l.PartnerUnknownReview,
+			Events:             l.Events, EventDeadline: l.EventDeadline,
+			EventInitialBackoff: l.EventInitialBackoff, EventMaxBackoff: l.EventMaxBackoff,
+			EventAttemptTimeout: cfg.WebhookTimeout + 5*time.Second,
 		},
 	}
 }
 
 // txInput rebuilds a workflow input from a stored transaction, for a signal that may start it.
 func (s *Server) txInput(t db.TxRef) workflows.Input {
-	return s.input(t.Provider, t.ClientRefID, t.ProviderRef, t.TxType, t.AgentUserCode.String, t.AmountText.String, t.CreatedAt)
+	return s.input(t.Provider, t.ClientRefID, t.ProviderRef, t.TxType, t.AgentUserCode.String, t.AmountText.String,
+		t.CustomerMobile.String, t.CreatedAt)
 }
 
 func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, start time.Time) {
@@ -249,7 +267,9 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 	in.HTTPStatus = http.StatusOK
 	amounts := map[string]decimal.NullDecimal{}
 	for _, f := range []string{"amount", "commission", "tds", "fee", "balance", "customer_balance"} {
-		if d, ok := eko.Decimal(r.Data[f]); ok {
+		// An "amount" that is an Aadhaar number is not kept as a number (NUMERIC cannot be
+		// masked); the response document keeps it masked.
+		if d, ok := eko.Decimal(r.Data[f]); ok && redact.Text(r.Data[f]) == r.Data[f] {
 			amounts[f] = decimal.NullDecimal{Decimal: d, Valid: true}
 		}
 	}
@@ -265,11 +285,13 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 		Inbound: in, ClientRefID: r.ClientRefID, ContentHash: r.ContentHash, TxStatus: r.TxStatus, Status: r.Status,
 		Message: r.Message, TID: r.Data["tid"], BankRefNum: r.Data["bank_ref_num"], UserCode: r.Data["user_code"],
 		Aadhaar: aadhaar, Amounts: amounts, Response: r.Response, // masked by the store, as every jsonb value
+		MaxReports: s.Config.EkoMaxReports,
 		Signal: func(t db.TxRef, responseID int64) (db.OutboxEntry, error) {
 			key := "eko_response:" + itoa(responseID)
 			// tx_status is request text that the workflow quotes in reasons: masked here, since
 			// the outbox payload (the workflow's input too) is stored as built.
-			o := workflows.Outcome{EventID: key, Source: workflows.SourceEko, TxStatus: redact.Text(r.TxStatus)}
+			o := workflows.Outcome{EventID: key, Source: workflows.SourceEko, TxStatus: redact.Text(r.TxStatus),
+				ProviderTxnID: redact.Text(r.Data["tid"])}
 			return outbox.SignalEntry(t.WorkflowID, workflows.SignalOutcome, key, s.txInput(t), o)
 		},
 	})
@@ -283,7 +305,7 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 		return
 	}
 	log.Info("eko-response recorded", "outcome", res.Outcome, "flagged", res.Flagged, "flag_reason", res.FlagReason,
-		"latency", time.Since(start))
+		"signalled", res.Signalled, "over_cap", res.OverCap, "latency", time.Since(start))
 	mark(c, res.Outcome)
 	// One neutral reply for everything stored: whoever sends an eko-response (any browser) must
 	// not learn whether the reference exists, is final or was reported before. The detail is in

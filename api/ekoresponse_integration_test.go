@@ -15,19 +15,6 @@ import (
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
-// allowed sends a cash debit-hook for a new reference and returns the reference and workflow ID;
-// the workflow is terminated when the test ends.
-func allowed(t *testing.T, a *apptest.App, amount string) (string, string) {
-	t.Helper()
-	ref := apptest.Ref(t)
-	wfID := workflows.WorkflowID("eko", ref)
-	terminateAtEnd(t, a, wfID)
-	if status, r := post(t, a, cashHook(ref, agentCode, amount).body(t)); status != http.StatusOK || !r.allowed() {
-		t.Fatalf("debit-hook: %d %+v", status, r)
-	}
-	return ref, wfID
-}
-
 // storedResponse is an eko_responses row.
 type storedResponse struct {
 	TransactionID    *int64           `db:"transaction_id"`
@@ -89,7 +76,7 @@ func TestEkoResponse(t *testing.T) {
 	a.RegisterAgent(agentCode, nil, nil)
 
 	t.Run("every field recorded", func(t *testing.T) {
-		ref, _ := allowed(t, a, "2000")
+		ref, _ := a.CashWithdrawal(t, agentCode, "2000")
 		body := ekoResponse(t, ref, "0", map[string]any{
 			"amount": "2000.0", "commission": "6.0", "tds": "0.3", "fee": "1.50", "balance": "339976.26",
 			"customer_balance": "12345.67", "aadhaar": "XXXX XXXX 9999", "tid": "14563687", "bank_ref_num": "BRN778899",
@@ -145,7 +132,7 @@ func TestEkoResponse(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				ref, _ := allowed(t, a, "100")
+				ref, _ := a.CashWithdrawal(t, agentCode, "100")
 				body := ekoResponse(t, ref, "0", map[string]any{"aadhaar": tt.aadhaar})
 				if tt.name == "escaped key" {
 					// The byte rules do not see this key; decoded, it is "aadhaar".
@@ -178,7 +165,7 @@ func TestEkoResponse(t *testing.T) {
 	})
 
 	t.Run("empty amounts stay NULL", func(t *testing.T) {
-		ref, _ := allowed(t, a, "100")
+		ref, _ := a.CashWithdrawal(t, agentCode, "100")
 		if status, r := post(t, a, ekoResponse(t, ref, "1", map[string]any{"customer_balance": "", "amount": ""})); status != http.StatusOK || r.Outcome != "recorded" {
 			t.Fatalf("%d %+v", status, r)
 		}
@@ -189,7 +176,7 @@ func TestEkoResponse(t *testing.T) {
 	})
 
 	t.Run("repeat changes nothing", func(t *testing.T) {
-		ref, wfID := allowed(t, a, "100")
+		ref, wfID := a.CashWithdrawal(t, agentCode, "100")
 		body := ekoResponse(t, ref, "0", nil)
 		if status, r := post(t, a, body); status != http.StatusOK || r.Outcome != "recorded" {
 			t.Fatalf("first: %d %+v", status, r)
@@ -207,7 +194,7 @@ func TestEkoResponse(t *testing.T) {
 		if n := len(storedResponses(t, a, ref)); n != 1 {
 			t.Errorf("%d eko_responses, want 1", n)
 		}
-		if n := queryInt(t, a, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND kind = 'signal'`, wfID); n != 1 {
+		if n := a.QueryInt(t, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND kind = 'signal'`, wfID); n != 1 {
 			t.Errorf("%d outbox signals, want 1", n)
 		}
 		rows := inboundByReference(t, a, ref)
@@ -242,12 +229,12 @@ func TestEkoResponse(t *testing.T) {
 	})
 
 	t.Run("after the final state", func(t *testing.T) {
-		ref, wfID := allowed(t, a, "100")
+		ref, wfID := a.CashWithdrawal(t, agentCode, "100")
 		if status, r := post(t, a, ekoResponse(t, ref, "0", nil)); status != http.StatusOK || r.Outcome != "recorded" {
 			t.Fatalf("first: %d %+v", status, r)
 		}
 		workflowResult(t, a, wfID)
-		waitTxState(t, a, ref, "success")
+		a.WaitTxState(t, "", ref, "success")
 
 		// Agreeing, only worded differently: recorded, not flagged.
 		status, r := post(t, a, ekoResponse(t, ref, "0", map[string]any{"reason": "again"}))
@@ -270,7 +257,7 @@ func TestEkoResponse(t *testing.T) {
 		if len(rows) != 3 || !rows[1].AfterFinal || rows[1].ContradictsFinal || !rows[2].AfterFinal || !rows[2].ContradictsFinal {
 			t.Errorf("eko_responses %+v", rows)
 		}
-		if n := queryInt(t, a, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND kind = 'signal'`, wfID); n != 1 {
+		if n := a.QueryInt(t, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND kind = 'signal'`, wfID); n != 1 {
 			t.Errorf("%d outbox signals, want 1 (late reports go to the record, not the closed workflow)", n)
 		}
 	})
@@ -292,7 +279,7 @@ func TestEkoResponse(t *testing.T) {
 			name, _ := json.Marshal(tt.txStatus)
 			t.Run("tx_status "+string(name), func(t *testing.T) {
 				t.Parallel()
-				ref, wfID := allowed(t, a, "100")
+				ref, wfID := a.CashWithdrawal(t, agentCode, "100")
 				status, r := post(t, a, ekoResponse(t, ref, tt.txStatus, nil))
 				if status != http.StatusOK || r.Outcome != "recorded" {
 					t.Fatalf("%d %+v", status, r)
@@ -309,7 +296,7 @@ func TestEkoResponse(t *testing.T) {
 				if snap.State != tt.want || snap.Outcomes != 1 {
 					t.Errorf("workflow %+v, want %s after one outcome", snap, tt.want)
 				}
-				waitTxState(t, a, ref, tt.want)
+				a.WaitTxState(t, "", ref, tt.want)
 			})
 		}
 	})
@@ -333,7 +320,7 @@ func TestEkoResponseRecordedWithoutWorker(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("eko-response took %s", d)
 	}
-	if n := queryInt(t, a, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND delivered_at IS NULL`, workflows.WorkflowID("eko", ref)); n != 2 {
+	if n := a.QueryInt(t, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND delivered_at IS NULL`, workflows.WorkflowID("eko", ref)); n != 2 {
 		t.Errorf("%d undelivered outbox entries, want 2 (start, signal)", n)
 	}
 }

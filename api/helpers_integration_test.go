@@ -6,9 +6,6 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -28,8 +25,6 @@ import (
 )
 
 const (
-	// devAccessKey is the public UAT access key, the APP_ENV=development default.
-	devAccessKey = "d2fe1d99-6298-4af2-8cc5-d97dcf46df30"
 	callbackPath = "/eko/aeps/callback"
 	agentCode    = "20810200"
 	customer     = "9999999999"
@@ -161,14 +156,6 @@ func ekoResponse(t testing.TB, ref string, txStatus any, data map[string]any) st
 	})
 }
 
-// ekoMAC is Eko's signature computed from scratch, as Eko's guide describes it (docs/eko-aeps.md#signing): HMAC-SHA256 keyed with
-// the base64 text of the access key, base64 encoded.
-func ekoMAC(msg string) string {
-	m := hmac.New(sha256.New, []byte(base64.StdEncoding.EncodeToString([]byte(devAccessKey))))
-	m.Write([]byte(msg))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
-}
-
 // checkSigned verifies an allow reply independently of ekosign: one fresh timestamp, secret_key
 // over it, request_hash over it and the exact data strings in request_hash_params order,
 // skipping absent names.
@@ -184,7 +171,7 @@ func checkSigned(t testing.TB, r reply, h hook, sentAt time.Time) {
 	if ts := time.UnixMilli(ms); ts.Before(sentAt.Add(-2*time.Second)) || ts.After(time.Now().Add(2*time.Second)) {
 		t.Fatalf("secret_key_timestamp %s is not fresh (request sent %s)", ts, sentAt)
 	}
-	if want := ekoMAC(r.SecretKeyTimestamp); r.SecretKey != want {
+	if want := apptest.EkoMAC(apptest.DevAccessKey, r.SecretKeyTimestamp); r.SecretKey != want {
 		t.Fatalf("secret_key = %q, want %q", r.SecretKey, want)
 	}
 	msg := r.SecretKeyTimestamp
@@ -193,18 +180,9 @@ func checkSigned(t testing.TB, r reply, h hook, sentAt time.Time) {
 			msg += v
 		}
 	}
-	if want := ekoMAC(msg); r.RequestHash != want {
+	if want := apptest.EkoMAC(apptest.DevAccessKey, msg); r.RequestHash != want {
 		t.Fatalf("request_hash = %q, want HMAC of %q = %q", r.RequestHash, msg, want)
 	}
-}
-
-func queryInt(t testing.TB, a *apptest.App, q string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := a.Store.DB().GetContext(context.Background(), &n, q, args...); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return n
 }
 
 // txRow is a transaction as PostgreSQL holds it.
@@ -248,17 +226,6 @@ func mustTx(t testing.TB, a *apptest.App, ref string) txRow {
 	if !ok {
 		t.Fatalf("no transaction for %s", ref)
 	}
-	return tx
-}
-
-func waitTxState(t testing.TB, a *apptest.App, ref string, state txstate.State) txRow {
-	t.Helper()
-	var tx txRow
-	waitFor(t, 45*time.Second, "transaction "+ref+" in state "+string(state), func() (bool, error) {
-		var ok bool
-		tx, ok = findTx(t, a, ref)
-		return ok && tx.State == state, nil
-	})
 	return tx
 }
 

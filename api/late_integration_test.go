@@ -30,7 +30,7 @@ func TestLateOutcomeAfterWorkflowClosed(t *testing.T) {
 	t.Parallel()
 	a := apptest.Start(t, apptest.Options{NoRelay: true, Env: map[string]string{"VERIFY_SUCCESS": "false", "VERIFY_FAILURE": "false"}})
 	a.RegisterAgent(agentCode, nil, nil)
-	ref, wfID := allowed(t, a, "100")
+	ref, wfID := a.CashWithdrawal(t, agentCode, "100")
 	ctx := context.Background()
 
 	stop := runRelay(a)
@@ -40,7 +40,7 @@ func TestLateOutcomeAfterWorkflowClosed(t *testing.T) {
 	if snap := workflowResult(t, a, wfID); snap.State != "success" {
 		t.Fatalf("workflow ended %+v", snap)
 	}
-	waitTxState(t, a, ref, "success")
+	a.WaitTxState(t, "", ref, "success")
 	stop()
 
 	// Recreate the race: the second report is recorded while the row still says pending...
@@ -57,7 +57,7 @@ func TestLateOutcomeAfterWorkflowClosed(t *testing.T) {
 	stop = runRelay(a)
 	defer stop()
 	waitFor(t, 30*time.Second, "the late signal delivered", func() (bool, error) {
-		return queryInt(t, a, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND delivered_at IS NULL`, wfID) == 0, nil
+		return a.QueryInt(t, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND delivered_at IS NULL`, wfID) == 0, nil
 	})
 	var note string
 	if err := a.Store.DB().GetContext(ctx, &note, `SELECT delivery_note FROM outbox WHERE workflow_id = $1 AND kind = 'signal' ORDER BY id DESC LIMIT 1`, wfID); err != nil {
@@ -70,7 +70,7 @@ func TestLateOutcomeAfterWorkflowClosed(t *testing.T) {
 	if !tx.Flagged || !strings.Contains(tx.FlagReason, "contradicts final state success") || tx.State != "success" {
 		t.Errorf("transaction %+v: want it flagged, still success", tx)
 	}
-	if got := queryInt(t, a, `SELECT count(*) FROM tx_events WHERE transaction_id = $1 AND kind = 'late_outcome' AND detail->>'tx_status' = '1'`, tx.ID); got != 1 {
+	if got := a.QueryInt(t, `SELECT count(*) FROM tx_events WHERE transaction_id = $1 AND kind = 'late_outcome' AND detail->>'tx_status' = '1'`, tx.ID); got != 1 {
 		t.Errorf("%d late_outcome events, want 1", got)
 	}
 	// The closed workflow was not started again.

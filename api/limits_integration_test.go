@@ -72,10 +72,10 @@ func TestConcurrentDebitHooksAgainstLimits(t *testing.T) {
 			if allowed != tt.wantAllowed || refused != n-tt.wantAllowed {
 				t.Fatalf("%d allowed, %d refused; want %d and %d", allowed, refused, tt.wantAllowed, n-tt.wantAllowed)
 			}
-			if got := queryInt(t, a, `SELECT count(*) FROM transactions WHERE agent_user_code = $1`, tt.agent); got != tt.wantAllowed {
+			if got := a.QueryInt(t, `SELECT count(*) FROM transactions WHERE agent_user_code = $1`, tt.agent); got != tt.wantAllowed {
 				t.Errorf("%d transactions in PostgreSQL, want %d", got, tt.wantAllowed)
 			}
-			if got := queryInt(t, a, `SELECT count(*) FROM inbound_requests WHERE reference = ANY($1) AND outcome = 'refused' AND outcome_detail LIKE $2`,
+			if got := a.QueryInt(t, `SELECT count(*) FROM inbound_requests WHERE reference = ANY($1) AND outcome = 'refused' AND outcome_detail LIKE $2`,
 				pqArray(refs), tt.wantDetail+":%"); got != n-tt.wantAllowed {
 				t.Errorf("%d refusals recorded, want %d", got, n-tt.wantAllowed)
 			}

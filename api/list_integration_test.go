@@ -66,7 +66,9 @@ func TestListTransactions(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{NoWorker: true, NoRelay: true})
 	ist := a.Config.LimitLocation
 	day1 := time.Date(2026, 3, 10, 0, 0, 0, 0, ist)
-	at := func(d time.Time, h, m int) time.Time { return d.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	at := func(d time.Time, h, m int) time.Time {
+		return d.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+	}
 	states := []string{"pending", "inquiry", "reversal_pending", "unknown", "needs_review", "success", "failed", "reversed", "expired"}
 	var all []string
 	for i, st := range states {

@@ -177,7 +177,7 @@ func TestNothingLost(t *testing.T) {
 		if len(resp) != 1 || leaks(resp[0].Response) || resp[0].Aadhaar != "XXXXXXXX0124" {
 			t.Errorf("eko_responses row: aadhaar %q response %s", resp[0].Aadhaar, resp[0].Response)
 		}
-		if n := queryInt(t, a, `SELECT count(*) FROM inbound_requests WHERE position('234567890124'::bytea IN body) > 0`); n != 0 {
+		if n := a.QueryInt(t, `SELECT count(*) FROM inbound_requests WHERE position('234567890124'::bytea IN body) > 0`); n != 0 {
 			t.Errorf("%d stored requests hold the number", n)
 		}
 	})
@@ -240,7 +240,7 @@ func TestNothingLostWhenTheRequestFails(t *testing.T) {
 		if rows := storedResponses(t, a, ref); len(rows) != 1 || rows[0].TxStatus != "0" {
 			t.Fatalf("eko-response not recorded: %+v", rows)
 		}
-		if n := queryInt(t, a, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND kind = 'signal'`, workflows.WorkflowID("eko", ref)); n != 1 {
+		if n := a.QueryInt(t, `SELECT count(*) FROM outbox WHERE workflow_id = $1 AND kind = 'signal'`, workflows.WorkflowID("eko", ref)); n != 1 {
 			t.Errorf("%d outbox signals, want 1", n)
 		}
 		marker := newMarker(t)
@@ -403,7 +403,7 @@ func TestNothingLostToUnstorableText(t *testing.T) {
 				if got := signalTxStatus(t, workflows.WorkflowID("eko", ref)); len(got) != 1 || got[0] != "0" {
 					t.Errorf("outbox signals with tx_status %q, want one with 0", got)
 				}
-				if n := queryInt(t, a, `SELECT count(*) FROM tx_events e JOIN transactions t ON t.id = e.transaction_id
+				if n := a.QueryInt(t, `SELECT count(*) FROM tx_events e JOIN transactions t ON t.id = e.transaction_id
 					WHERE t.client_ref_id = $1 AND e.kind = 'eko_response' AND e.detail->>'tid' = $2`, ref, "T"+bad+ref); n != 1 {
 					t.Errorf("%d eko_response events with the stored tid, want 1", n)
 				}

@@ -56,14 +56,14 @@ func TestTemporalOutage(t *testing.T) {
 			t.Errorf("eko-response %d took %s with Temporal down", i, took)
 		}
 	}
-	if got := queryInt(t, a, `SELECT count(*) FROM outbox WHERE delivered_at IS NULL`); got != 2*n+1 {
+	if got := a.QueryInt(t, `SELECT count(*) FROM outbox WHERE delivered_at IS NULL`); got != 2*n+1 {
 		t.Errorf("%d undelivered outbox entries during the outage, want %d (a start and a signal each, one signal for the earlier one)", got, 2*n+1)
 	}
 
 	ds.Start()
 
 	waitFor(t, 60*time.Second, "the outbox to drain", func() (bool, error) {
-		return queryInt(t, a, `SELECT count(*) FROM outbox WHERE delivered_at IS NULL`) == 0, nil
+		return a.QueryInt(t, `SELECT count(*) FROM outbox WHERE delivered_at IS NULL`) == 0, nil
 	})
 	for _, ref := range append([]string{before}, refs...) {
 		wfID := workflows.WorkflowID("eko", ref)
@@ -74,8 +74,8 @@ func TestTemporalOutage(t *testing.T) {
 		if got := signalsReceived(t, a, wfID); got != 1 {
 			t.Errorf("%s: %d signals in the history, want 1", ref, got)
 		}
-		waitTxState(t, a, ref, "success")
-		if got := queryInt(t, a, `SELECT count(*) FROM tx_events e JOIN transactions t ON t.id = e.transaction_id
+		a.WaitTxState(t, "", ref, "success")
+		if got := a.QueryInt(t, `SELECT count(*) FROM tx_events e JOIN transactions t ON t.id = e.transaction_id
 			WHERE t.client_ref_id = $1 AND e.kind = 'state_changed' AND e.to_state = 'success'`, ref); got != 1 {
 			t.Errorf("%s: %d success transitions recorded, want 1", ref, got)
 		}

@@ -117,7 +117,9 @@ func (s *Server) partnerCallback(c *gin.Context) {
 		Signal: func(t db.TxRef, callbackID int64) (db.OutboxEntry, error) {
 			key := "partner_callback:" + itoa(callbackID)
 			o := workflows.Outcome{EventID: key, Source: workflows.SourcePartner, PartnerOutcome: string(outcome),
-				PartnerStatus: redact.Text(status)} // request text, masked as in api/eko.go
+				PartnerStatus: redact.Text(status),      // request text, masked as in api/eko.go
+				Amount:        partnerAmount(cb.Amount), // the workflow holds it to the first report's
+				ProviderTxnID: redact.Text(cb.TxnID)}
 			return outbox.SignalEntry(t.WorkflowID, workflows.SignalOutcome, key, s.txInput(t), o)
 		},
 	})
@@ -136,6 +138,15 @@ func (s *Server) partnerCallback(c *gin.Context) {
 		"flag_reason", res.FlagReason, "flags", cb.Flags, "latency", time.Since(start))
 	mark(c, res.Outcome)
 	c.JSON(http.StatusOK, partnerOK)
+}
+
+// partnerAmount is a partner report's txnAmount as the workflow compares it: the parsed
+// decimal's text (validated, so no free text reaches Temporal), "0" for none.
+func partnerAmount(a *decimal.Decimal) string {
+	if a == nil {
+		return "0"
+	}
+	return a.String()
 }
 
 // partnerClient checks the credentials against every configured partner in constant time (over

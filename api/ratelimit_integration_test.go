@@ -70,7 +70,7 @@ func TestCallbackRateLimit(t *testing.T) {
 			"Content-Type": "application/json", "X-Forwarded-For": client}, body)
 	}
 	stored := func(client string) int {
-		return queryInt(t, a, `SELECT count(*) FROM inbound_requests WHERE outcome = 'rate_limited' AND http_status = 429
+		return a.QueryInt(t, `SELECT count(*) FROM inbound_requests WHERE outcome = 'rate_limited' AND http_status = 429
 			AND headers->>'X-Forwarded-For' = $1`, client)
 	}
 
@@ -172,7 +172,7 @@ func TestCallbackRateLimit(t *testing.T) {
 		if n := stored(partnerClient); n != 1 {
 			t.Errorf("%d refused partner callbacks stored, want 1", n)
 		}
-		if n := queryInt(t, a, `SELECT count(*) FROM inbound_requests WHERE outcome = 'rate_limited' AND source = 'partner'
+		if n := a.QueryInt(t, `SELECT count(*) FROM inbound_requests WHERE outcome = 'rate_limited' AND source = 'partner'
 			AND action = 'post-request' AND headers ? 'client_id' AND NOT headers ? 'client_secret'`); n != 1 {
 			t.Errorf("the stored partner refusal: %d rows with the action and client_id but no secret, want 1", n)
 		}

@@ -18,12 +18,12 @@ func TestReadTransaction(t *testing.T) {
 	t.Parallel()
 	a := apptest.Start(t, apptest.Options{Env: map[string]string{"VERIFY_SUCCESS": "false", "VERIFY_FAILURE": "false"}})
 	a.RegisterAgent(agentCode, nil, nil)
-	ref, wfID := allowed(t, a, "100.00")
+	ref, wfID := a.CashWithdrawal(t, agentCode, "100.00")
 	if status, r := post(t, a, ekoResponse(t, ref, "0", nil)); status != http.StatusOK || r.Outcome != "recorded" {
 		t.Fatalf("eko-response: %d %+v", status, r)
 	}
 	workflowResult(t, a, wfID)
-	waitTxState(t, a, ref, "success")
+	a.WaitTxState(t, "", ref, "success")
 	path := "/v1/transactions/" + ref
 
 	for _, tt := range []struct{ name, token string }{{"no token", ""}, {"wrong token", "not-the-token-123456"}, {"token with a suffix", apptest.AdminToken + "x"}} {

@@ -20,19 +20,19 @@ func TestResolveRefusals(t *testing.T) {
 	a.RegisterAgent(agentCode, nil, nil)
 
 	// reviewRef is in needs_review (tx_status 9 is "suspicious, contact Eko").
-	reviewRef, reviewWF := allowed(t, a, "100")
+	reviewRef, reviewWF := a.CashWithdrawal(t, agentCode, "100")
 	if status, r := post(t, a, ekoResponse(t, reviewRef, "9", nil)); status != http.StatusOK || r.Outcome != "recorded" {
 		t.Fatalf("eko-response 9: %d %+v", status, r)
 	}
 	// failedRef has reached a final state; pendingRef has had no eko-response (the default 5 min
 	// EKO_RESPONSE_TIMEOUT keeps it pending throughout the test).
-	failedRef, _ := allowed(t, a, "100")
+	failedRef, _ := a.CashWithdrawal(t, agentCode, "100")
 	if status, r := post(t, a, ekoResponse(t, failedRef, "1", nil)); status != http.StatusOK || r.Outcome != "recorded" {
 		t.Fatalf("eko-response 1: %d %+v", status, r)
 	}
-	pendingRef, _ := allowed(t, a, "100")
-	waitTxState(t, a, reviewRef, "needs_review")
-	waitTxState(t, a, failedRef, "failed")
+	pendingRef, _ := a.CashWithdrawal(t, agentCode, "100")
+	a.WaitTxState(t, "", reviewRef, "needs_review")
+	a.WaitTxState(t, "", failedRef, "failed")
 	if tx := mustTx(t, a, pendingRef); tx.State != "pending" {
 		t.Fatalf("pendingRef is %s, want pending", tx.State)
 	}
@@ -89,12 +89,12 @@ func TestResolveRefusals(t *testing.T) {
 
 	// None of the refusals left a trace.
 	resolveEvents := func() int {
-		return queryInt(t, a, `SELECT count(*) FROM tx_events WHERE kind = 'resolve_requested'`)
+		return a.QueryInt(t, `SELECT count(*) FROM tx_events WHERE kind = 'resolve_requested'`)
 	}
 	resolveSignals := func() int {
-		return queryInt(t, a, `SELECT count(*) FROM outbox WHERE kind = 'signal' AND signal_name = $1`, workflows.SignalResolve)
+		return a.QueryInt(t, `SELECT count(*) FROM outbox WHERE kind = 'signal' AND signal_name = $1`, workflows.SignalResolve)
 	}
-	if n, m, k := resolveEvents(), resolveSignals(), queryInt(t, a, `SELECT count(*) FROM audit_events`); n != 0 || m != 0 || k != 0 {
+	if n, m, k := resolveEvents(), resolveSignals(), a.QueryInt(t, `SELECT count(*) FROM audit_events`); n != 0 || m != 0 || k != 0 {
 		t.Fatalf("after refusals: %d resolve_requested events, %d resolve signals queued, %d audit events; want none", n, m, k)
 	}
 	if tx := mustTx(t, a, reviewRef); tx.State != "needs_review" {
@@ -142,7 +142,7 @@ func TestResolveRefusals(t *testing.T) {
 		if snap.State != "failed" {
 			t.Errorf("workflow ended in %s, want failed", snap.State)
 		}
-		waitTxState(t, a, reviewRef, "failed")
+		a.WaitTxState(t, "", reviewRef, "failed")
 
 		status, body = admin(t, a, http.MethodPost, path(reviewRef), apptest.AdminToken, good)
 		if msg, _ := body["error"].(string); status != http.StatusConflict || !strings.Contains(msg, "transaction is failed, not needs_review") {

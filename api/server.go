@@ -24,6 +24,7 @@ import (
 	"github.com/aepsflow/aepsflow/ekosign"
 	"github.com/aepsflow/aepsflow/metrics"
 	"github.com/aepsflow/aepsflow/redact"
+	"github.com/aepsflow/aepsflow/webhook"
 )
 
 // Server holds the API's dependencies.
@@ -38,6 +39,8 @@ type Server struct {
 	NewClientRefID func() (string, error)
 	// Metrics may be nil (no /metrics route, nothing recorded).
 	Metrics *metrics.Metrics
+	// Webhook re-sends events to the platform; nil when WEBHOOK_URL is unset.
+	Webhook *webhook.Client
 	// OnExportFlush, when set, is called at each flush of a CSV export (tests check streaming).
 	OnExportFlush func()
 }
@@ -108,11 +111,15 @@ func (s *Server) Handler() http.Handler {
 		}
 	})
 
+	s.gatewayRoutes(r)
+
 	admin := r.Group("/v1", s.requireAdmin)
 	admin.GET("/transactions", s.listTransactions)
 	admin.GET("/transactions/:ref", s.getTransaction)
 	admin.GET("/reports/daily", s.dailyReport)
 	admin.POST("/transactions/:ref/resolve", s.resolveTransaction)
+	admin.GET("/transactions/:ref/events", s.listEvents)
+	admin.POST("/transactions/:ref/events/resend", s.resendEvents)
 	admin.GET("/agents/:user_code", s.getAgent)
 	admin.PUT("/agents/:user_code", s.putAgent)
 	admin.GET("/audit", s.getAudit)

@@ -42,7 +42,7 @@ func TestEkoResponseReplyIsNeutral(t *testing.T) {
 	const want = `{"status":"ok","outcome":"recorded"}`
 
 	unknown := apptest.Ref(t)
-	final, wfID := allowed(t, a, "100")
+	final, wfID := a.CashWithdrawal(t, agentCode, "100")
 	first := ekoResponse(t, final, "0", nil)
 	steps := []struct {
 		name, ref, body, wantStored string
@@ -51,7 +51,7 @@ func TestEkoResponseReplyIsNeutral(t *testing.T) {
 		{name: "unknown reference", ref: unknown, body: ekoResponse(t, unknown, "0", nil), wantStored: "unknown_reference"},
 		{name: "first report", ref: final, body: first, wantStored: "recorded", after: func() {
 			workflowResult(t, a, wfID)
-			waitTxState(t, a, final, "success")
+			a.WaitTxState(t, "", final, "success")
 		}},
 		{name: "repeat", ref: final, body: first, wantStored: "duplicate"},
 		{name: "after final, agreeing", ref: final, body: ekoResponse(t, final, "0", map[string]any{"reason": "again"}), wantStored: "after_final"},

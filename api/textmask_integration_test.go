@@ -17,7 +17,7 @@ func TestRequestTextIsMaskedInEveryColumn(t *testing.T) {
 	t.Parallel()
 	a := apptest.Start(t, apptest.Options{NoWorker: true, NoRelay: true})
 	a.RegisterAgent(agentCode, nil, nil)
-	ref, _ := allowed(t, a, "100")
+	ref, _ := a.CashWithdrawal(t, agentCode, "100")
 	body := ekoResponse(t, ref, `2 {"aadhaar":"234567890124"}`, map[string]any{
 		"tid": "uid=234567890124", "reason": "Aadhaar 2345 6789 0124 verified",
 	})

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -32,6 +33,11 @@ const (
 	prodAPIBaseURL  = "https://api.eko.in:25002/ekoicici/v3"
 	uatOrigin       = "https://stagegateway.eko.in"
 	prodOrigin      = "https://gateway.eko.in"
+	// DevLaunchKey signs launch tokens under APP_ENV=development when GATEWAY_LAUNCH_KEY is unset.
+	DevLaunchKey = "dev-gateway-launch-key-not-for-production-use"
+	// LocalGatewayOrigin is the origin of aeps-gateway-lib's "local" environment, where the
+	// simulator (ekosim gateway-page) plays Eko's gateway page. Granted CORS in development only.
+	LocalGatewayOrigin = "http://localhost:3004"
 )
 
 // Config is the whole process configuration.
@@ -70,6 +76,13 @@ type Config struct {
 	// SHA-256 digests are kept: a dumped Config holds no usable token.
 	Operators []Operator
 
+	// PublicAPIURL is the API's base URL as operators reach it, for the read-API links and
+	// resolve commands shown in the Temporal Web UI ("": paths only).
+	PublicAPIURL string
+
+	// Gateway launch (POST /v1/gateway/session).
+	Gateway Gateway
+
 	// Debit-hook rules.
 	CashMinAmount          decimal.Decimal
 	CashMaxAmount          decimal.Decimal
@@ -78,6 +91,9 @@ type Config struct {
 	DailyCashAmountLimit   decimal.Decimal
 	LimitLocation          *time.Location
 	AllowRepeatAfterResult bool
+	// EkoMaxReports caps the eko-responses delivered to one transaction's workflow; past it a
+	// report is stored and the transaction flagged (eko-responses are unauthenticated).
+	EkoMaxReports int
 
 	// Workflow timings.
 	Lifecycle Lifecycle
@@ -98,6 +114,53 @@ type Config struct {
 	// Outbox relay.
 	RelaySweepInterval time.Duration
 	RelayBatchSize     int
+
+	// Retention (in every API replica): delivered outbox entries and raw requests of closed
+	// transactions older than these ages are deleted, RetentionBatch rows at a time.
+	RetentionEnabled   bool
+	RetentionOutboxAge time.Duration
+	RetentionRawAge    time.Duration
+	RetentionInterval  time.Duration
+	RetentionBatch     int
+
+	// Events to the platform: off when WebhookURL is empty.
+	WebhookURL     string
+	WebhookSecret  string
+	WebhookTimeout time.Duration // one POST
+
+	// Scheduled reconciliation.
+	ReconcileAt     string // HH:MM in LimitLocation, daily
+	ReconcileSample string // "all", "N" transactions or "P%" of the day's successful withdrawals
+}
+
+// Gateway configures the launch of Eko's AePS gateway: what the session endpoint hands to the
+// platform's front end (aeps.config / the Android bundle), who may ask for it, and the anti-forgery
+// rule that ties a debit-hook to a recent launch.
+type Gateway struct {
+	// Token authenticates the platform's backend (GATEWAY_TOKEN); distinct from AdminToken.
+	Token string
+	// LaunchKey signs per-agent launch tokens (GATEWAY_LAUNCH_KEY); empty: launch tokens are off.
+	LaunchKey      string
+	LaunchTokenTTL time.Duration // default lifetime of a launch token
+	LaunchTokenMax time.Duration // longest lifetime a launch token may be minted with
+	// Environment is aeps-gateway-lib's environment: uat | production (from EKO_ENV), or local
+	// (the simulator; development only).
+	Environment     string
+	CallbackURL     string
+	CallbackHeaders map[string]string // custom headers the gateway page sends (each in EkoAllowedHeaders)
+	CallbackParams  map[string]string // custom top-level body parameters
+	PartnerName     string
+	LogoURL         string
+	// AllowedOrigins may call the session endpoint from a browser (CORS); none by default.
+	AllowedOrigins []string
+	// RequireSession refuses a debit-hook for an agent without an issued launch in the last
+	// SessionWindow (REQUIRE_GATEWAY_SESSION, on by default outside development).
+	RequireSession bool
+	SessionWindow  time.Duration
+	// DemoAgentPage serves the development agent launch page at /demo/agent; DemoLibPath is
+	// aeps-gateway-lib's file, installed by npm into web/node_modules.
+	DemoAgentPage bool
+	DemoLibPath   string
 }
 
 // Lifecycle holds the timings and switches a transaction workflow runs with. They travel in the
@@ -111,6 +174,27 @@ type Lifecycle struct {
 	VerifySuccess         bool          // confirm tx_status 0 on cash withdrawals by inquiry
 	VerifyFailure         bool          // confirm tx_status 1 and 4 on cash withdrawals by inquiry
 	PartnerUnknownReview  time.Duration // partner status neither success nor failure: review after
+	// Events to the platform (WEBHOOK_URL set): retried with backoff until EventDeadline.
+	Events              bool
+	EventDeadline       time.Duration
+	EventInitialBackoff time.Duration
+	EventMaxBackoff     time.Duration
+}
+
+// defaultPublicURL is the API's own address in development (loopback when it listens on every
+// interface) and nothing elsewhere: a production link must be configured, never guessed.
+func defaultPublicURL(dev bool, httpAddr string) string {
+	if !dev {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(httpAddr)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // RateLimit is a token bucket: Rate requests per second sustained, Burst at once.
@@ -133,9 +217,17 @@ func (c Config) LogValue() slog.Value {
 		slog.String("task_queue", c.TemporalTaskQueue),
 		slog.String("eko_env", c.EkoEnv),
 		slog.String("eko_api_base_url", c.EkoAPIBaseURL),
+		slog.String("public_api_url", c.PublicAPIURL),
 		slog.Any("eko_allowed_origins", c.EkoAllowedOrigins),
 		slog.String("client_ref_id_source", c.ClientRefIDSource),
+		slog.String("gateway_environment", c.Gateway.Environment),
+		slog.String("gateway_callback_url", c.Gateway.CallbackURL),
+		slog.Bool("require_gateway_session", c.Gateway.RequireSession),
+		slog.Duration("gateway_session_window", c.Gateway.SessionWindow),
+		slog.Bool("launch_tokens", c.Gateway.LaunchKey != ""),
+		slog.Bool("demo_agent_page", c.Gateway.DemoAgentPage),
 		slog.Int("partners", len(c.PartnerClients)),
+		slog.String("webhook", webhookHost(c.WebhookURL)),
 		slog.Any("operators", c.OperatorNames()),
 		slog.Any("callback_rate_limit", c.EkoRateLimit),
 		slog.Any("partner_callback_rate_limit", c.PartnerRateLimit),
@@ -214,6 +306,7 @@ func Load(env Getenv) (Config, error) {
 		DailyCashCountLimit:    r.int("AGENT_DAILY_CASH_COUNT_LIMIT", 50),
 		DailyCashAmountLimit:   r.dec("AGENT_DAILY_CASH_AMOUNT_LIMIT", "200000"),
 		AllowRepeatAfterResult: r.bool("ALLOW_REPEAT_DEBIT_HOOK_AFTER_RESULT", false),
+		EkoMaxReports:          r.int("EKO_MAX_REPORTS", 20),
 
 		Lifecycle: Lifecycle{
 			EkoResponseTimeout:    r.dur("EKO_RESPONSE_TIMEOUT", 5*time.Minute),
@@ -224,10 +317,23 @@ func Load(env Getenv) (Config, error) {
 			VerifySuccess:         r.bool("VERIFY_SUCCESS", true),
 			VerifyFailure:         r.bool("VERIFY_FAILURE", true),
 			PartnerUnknownReview:  r.dur("PARTNER_UNKNOWN_REVIEW_AFTER", 24*time.Hour),
+			EventDeadline:         r.dur("WEBHOOK_DEADLINE", 72*time.Hour),
+			EventInitialBackoff:   r.dur("WEBHOOK_INITIAL_BACKOFF", 10*time.Second),
+			EventMaxBackoff:       r.dur("WEBHOOK_MAX_BACKOFF", 10*time.Minute),
 		},
+		WebhookURL:      r.str("WEBHOOK_URL", ""),
+		WebhookTimeout:  r.dur("WEBHOOK_TIMEOUT", 10*time.Second),
+		ReconcileAt:     r.str("RECONCILE_AT", "02:00"),
+		ReconcileSample: r.str("RECONCILE_SAMPLE", "all"),
 
 		RelaySweepInterval: r.dur("OUTBOX_SWEEP_INTERVAL", 2*time.Second),
 		RelayBatchSize:     r.int("OUTBOX_BATCH_SIZE", 64),
+
+		RetentionEnabled:   r.bool("RETENTION_ENABLED", true),
+		RetentionOutboxAge: r.dur("RETENTION_OUTBOX_AGE", 7*24*time.Hour),
+		RetentionRawAge:    r.dur("RETENTION_RAW_REQUEST_AGE", 180*24*time.Hour),
+		RetentionInterval:  r.dur("RETENTION_INTERVAL", 24*time.Hour),
+		RetentionBatch:     r.int("RETENTION_BATCH_SIZE", 500),
 	}
 	tz := r.str("LIMIT_TIMEZONE", "Asia/Kolkata")
 	if loc, err := time.LoadLocation(tz); err != nil {
@@ -244,12 +350,22 @@ func Load(env Getenv) (Config, error) {
 	c.EkoAllowedOrigins = r.origins("EKO_ALLOWED_ORIGINS")
 	if len(c.EkoAllowedOrigins) == 0 {
 		c.EkoAllowedOrigins = []string{origin}
+		if dev {
+			// The simulator's gateway page (aeps-gateway-lib's "local" environment).
+			c.EkoAllowedOrigins = append(c.EkoAllowedOrigins, LocalGatewayOrigin)
+		}
+	}
+	for _, o := range c.EkoAllowedOrigins {
+		if !dev && isLoopbackOrigin(o) {
+			r.fail("EKO_ALLOWED_ORIGINS", fmt.Errorf("entry %q is a local origin, allowed only with APP_ENV=development", o))
+		}
 	}
 	if c.EkoInquiryVersion == "v1" {
 		// The two versions live under different prefixes; the default follows the version.
 		baseURL = strings.TrimSuffix(baseURL, "/v3") + "/v1"
 	}
 	c.EkoAPIBaseURL = r.str("EKO_API_BASE_URL", baseURL)
+	c.PublicAPIURL = strings.TrimSuffix(r.str("PUBLIC_API_URL", defaultPublicURL(dev, c.HTTPAddr)), "/")
 	// Rate limits are on by default in production and off in development, where one developer's
 	// curl loop or load test is the only client.
 	ekoRate, partnerRate := "5/s", "20/s"
@@ -276,6 +392,7 @@ func Load(env Getenv) (Config, error) {
 		r.fail("DATABASE_URL", errors.New("is required"))
 	}
 	c.PartnerClients = r.partners("PARTNER_CLIENTS")
+	c.Gateway = r.gateway(c, dev)
 
 	if !c.CashMinAmount.IsPositive() || c.CashMaxAmount.LessThan(c.CashMinAmount) {
 		r.fail("CASH_MIN_AMOUNT/CASH_MAX_AMOUNT", errors.New("need 0 < min <= max"))
@@ -285,6 +402,33 @@ func Load(env Getenv) (Config, error) {
 	}
 	if c.MaxBodyBytes < 1024 {
 		r.fail("MAX_BODY_BYTES", errors.New("must be at least 1024"))
+	}
+	if c.EkoMaxReports < 1 {
+		r.fail("EKO_MAX_REPORTS", errors.New("must be at least 1"))
+	}
+	if c.WebhookURL != "" {
+		c.Lifecycle.Events = true
+		if u, err := url.Parse(c.WebhookURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			r.fail("WEBHOOK_URL", errors.New("must be an http(s) URL"))
+		}
+		// No development default: a platform must never accept events signed with a known key.
+		if v, ok := r.env("WEBHOOK_SECRET"); ok && strings.TrimSpace(v) != "" {
+			c.WebhookSecret = strings.TrimSpace(v)
+		} else {
+			r.fail("WEBHOOK_SECRET", errors.New("is required when WEBHOOK_URL is set"))
+		}
+		if len(c.WebhookSecret) > 0 && len(c.WebhookSecret) < 16 {
+			r.fail("WEBHOOK_SECRET", errors.New("must be at least 16 characters"))
+		}
+	}
+	if c.Lifecycle.EventMaxBackoff < c.Lifecycle.EventInitialBackoff {
+		r.fail("WEBHOOK_MAX_BACKOFF", errors.New("must not be below WEBHOOK_INITIAL_BACKOFF"))
+	}
+	if _, _, err := ParseClock(c.ReconcileAt); err != nil {
+		r.fail("RECONCILE_AT", err)
+	}
+	if _, _, err := ParseSample(c.ReconcileSample); err != nil {
+		r.fail("RECONCILE_SAMPLE", err)
 	}
 	if strings.EqualFold(c.WorkerHTTPAddr, "off") {
 		c.WorkerHTTPAddr = ""
@@ -299,6 +443,9 @@ func Load(env Getenv) (Config, error) {
 	}
 	if c.RateLimitClients < 1 {
 		r.fail("CALLBACK_RATE_CLIENTS", errors.New("must be at least 1"))
+	}
+	if c.RetentionBatch < 1 {
+		r.fail("RETENTION_BATCH_SIZE", errors.New("must be at least 1"))
 	}
 	if c.RelayBatchSize < 1 {
 		r.fail("OUTBOX_BATCH_SIZE", errors.New("must be at least 1"))
@@ -531,4 +678,144 @@ func (r *reader) partners(name string) map[string]string {
 		out[id] = secret
 	}
 	return out
+}
+
+// isLoopbackOrigin reports an origin on this machine: a simulator's, never Eko's.
+func isLoopbackOrigin(o string) bool {
+	u, err := url.Parse(o)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	return h == "localhost" || strings.HasSuffix(h, ".localhost") || strings.HasPrefix(h, "127.") || h == "::1"
+}
+
+// gateway reads the gateway launch settings. c holds everything read before.
+func (r *reader) gateway(c Config, dev bool) Gateway {
+	g := Gateway{
+		LaunchTokenTTL: r.dur("GATEWAY_LAUNCH_TOKEN_TTL", 10*time.Minute),
+		LaunchTokenMax: r.dur("GATEWAY_LAUNCH_TOKEN_MAX_TTL", time.Hour),
+		Environment:    r.oneOf("GATEWAY_ENVIRONMENT", c.EkoEnv, "uat", "production", "local"),
+		PartnerName:    r.str("GATEWAY_PARTNER_NAME", "aepsflow"),
+		LogoURL:        r.str("GATEWAY_LOGO_URL", ""),
+		AllowedOrigins: r.origins("GATEWAY_ALLOWED_ORIGINS"),
+		RequireSession: r.bool("REQUIRE_GATEWAY_SESSION", !dev),
+		SessionWindow:  r.dur("GATEWAY_SESSION_WINDOW", 30*time.Minute),
+		DemoAgentPage:  r.bool("DEMO_AGENT_PAGE", false),
+		DemoLibPath:    r.str("DEMO_AGENT_PAGE_LIB", "web/node_modules/@ekoindia/aeps-gateway-lib/build/aeps-gateway-lib.js"),
+	}
+	g.Token = r.secret("GATEWAY_TOKEN", dev, "dev-gateway-token")
+	if g.Token != "" && !dev && len(g.Token) < 12 {
+		r.fail("GATEWAY_TOKEN", errors.New("must be at least 12 characters"))
+	}
+	if _, operator := c.OperatorByToken(g.Token); g.Token != "" && operator {
+		// The platform's backend must not hold the operators' token, nor they its.
+		r.fail("GATEWAY_TOKEN", errors.New("must differ from ADMIN_TOKEN and every OPERATOR_TOKENS token"))
+	}
+	if v, ok := r.env("GATEWAY_LAUNCH_KEY"); ok && strings.TrimSpace(v) != "" {
+		g.LaunchKey = strings.TrimSpace(v)
+	} else if dev {
+		g.LaunchKey = DevLaunchKey
+	}
+	if g.LaunchKey != "" && len(g.LaunchKey) < 32 {
+		r.fail("GATEWAY_LAUNCH_KEY", errors.New("must be at least 32 characters"))
+	}
+	if _, operator := c.OperatorByToken(g.LaunchKey); g.LaunchKey != "" && (g.LaunchKey == g.Token || operator) {
+		r.fail("GATEWAY_LAUNCH_KEY", errors.New("must differ from GATEWAY_TOKEN and ADMIN_TOKEN"))
+	}
+	if g.LaunchTokenTTL > g.LaunchTokenMax {
+		r.fail("GATEWAY_LAUNCH_TOKEN_TTL", errors.New("must not exceed GATEWAY_LAUNCH_TOKEN_MAX_TTL"))
+	}
+	if g.Environment == "local" && !dev {
+		r.fail("GATEWAY_ENVIRONMENT", errors.New("local (the simulator) is allowed only with APP_ENV=development"))
+	}
+	if g.DemoAgentPage && !dev {
+		r.fail("DEMO_AGENT_PAGE", errors.New("is allowed only with APP_ENV=development"))
+	}
+
+	def := ""
+	if dev {
+		port := "8080"
+		if _, p, err := net.SplitHostPort(c.HTTPAddr); err == nil && p != "" {
+			port = p
+		}
+		def = "http://127.0.0.1:" + port + "/eko/aeps/callback"
+	}
+	g.CallbackURL = r.str("GATEWAY_CALLBACK_URL", def)
+	if u, err := url.Parse(g.CallbackURL); g.CallbackURL == "" || err != nil || u.Host == "" ||
+		(u.Scheme != "https" && (u.Scheme != "http" || !dev)) {
+		r.fail("GATEWAY_CALLBACK_URL", errors.New("must be the https URL of the callback (/eko/aeps/callback) as the agent's browser reaches it (http only in development)"))
+	}
+	g.CallbackHeaders = r.pairs("GATEWAY_CALLBACK_HEADERS")
+	allowed := map[string]bool{}
+	for _, h := range c.EkoAllowedHeaders {
+		allowed[strings.ToLower(h)] = true
+	}
+	for h := range g.CallbackHeaders {
+		if !allowed[strings.ToLower(h)] {
+			// The browser would refuse the preflight and no debit-hook would ever arrive.
+			r.fail("GATEWAY_CALLBACK_HEADERS", fmt.Errorf("header %q must also be listed in EKO_ALLOWED_HEADERS", h))
+		}
+	}
+	g.CallbackParams = r.pairs("GATEWAY_CALLBACK_PARAMS")
+	for k := range g.CallbackParams {
+		if k == "action" || k == "detail" {
+			r.fail("GATEWAY_CALLBACK_PARAMS", fmt.Errorf("parameter %q would clash with the callback's own fields", k))
+		}
+	}
+	return g
+}
+
+// pairs parses "k1:v1,k2:v2" (values may contain ':').
+func (r *reader) pairs(name string) map[string]string {
+	out := map[string]string{}
+	for _, item := range r.list(name) {
+		k, v, ok := strings.Cut(item, ":")
+		if k, v = strings.TrimSpace(k), strings.TrimSpace(v); !ok || k == "" {
+			r.fail(name, fmt.Errorf("entry %q must be name:value", k))
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// ParseClock reads a time of day "HH:MM".
+func ParseClock(v string) (hour, minute int, err error) {
+	t, err := time.Parse("15:04", v)
+	if err != nil {
+		return 0, 0, fmt.Errorf("must be a time of day HH:MM, got %q", v)
+	}
+	return t.Hour(), t.Minute(), nil
+}
+
+// ParseSample reads the reconciliation's sample: "all" (0, 0), "N" transactions (n, 0) or "P%"
+// of them (0, p).
+func ParseSample(v string) (n int, percent float64, err error) {
+	v = strings.TrimSpace(strings.ToLower(v))
+	if v == "all" || v == "" || v == "100%" {
+		return 0, 0, nil
+	}
+	if p, ok := strings.CutSuffix(v, "%"); ok {
+		f, err := strconv.ParseFloat(p, 64)
+		if err != nil || f <= 0 || f > 100 {
+			return 0, 0, fmt.Errorf("must be all, a count or a percentage like 10%%, got %q", v)
+		}
+		return 0, f, nil
+	}
+	n, err = strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, 0, fmt.Errorf("must be all, a count or a percentage like 10%%, got %q", v)
+	}
+	return n, 0, nil
+}
+
+// webhookHost is what may be logged of WEBHOOK_URL: scheme and host, never credentials or a
+// query that may carry a token.
+func webhookHost(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || v == "" {
+		return "off"
+	}
+	return u.Scheme + "://" + u.Host
 }

@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/shopspring/decimal"
 
 	"github.com/aepsflow/aepsflow/txstate"
@@ -28,6 +30,9 @@ type EkoResponse struct {
 	Aadhaar     string                         // masked
 	Amounts     map[string]decimal.NullDecimal // amount, commission, tds, fee, balance, customer_balance
 	Response    []byte                         // all of detail.response, canonical JSON, Aadhaar masked
+	// MaxReports caps the eko-responses delivered to one transaction's workflow (DefaultMaxReports
+	// when 0): past it, a report is stored and the transaction flagged, nothing more.
+	MaxReports int
 	// Signal builds the outbox entry that delivers the response to the transaction's workflow.
 	Signal func(tx TxRef, responseID int64) (OutboxEntry, error)
 }
@@ -45,9 +50,14 @@ type TxRef struct {
 	AgentUserCode sql.NullString `db:"agent_user_code"`
 	AmountText    sql.NullString `db:"amount_text"`
 	CreatedAt     time.Time      `db:"created_at"`
+	// CustomerMobile is stored as received; mask it (redact.Mobile) before it leaves.
+	CustomerMobile sql.NullString `db:"customer_mobile"`
 }
 
-const txRefColumns = `id, provider, client_ref_id, provider_ref, workflow_id, state, tx_type, agent_user_code, amount_text, created_at`
+const txRefColumns = `id, provider, client_ref_id, provider_ref, workflow_id, state, tx_type, agent_user_code, amount_text, created_at, customer_mobile`
+
+// DefaultMaxReports is the cap on eko-responses per transaction when none is configured.
+const DefaultMaxReports = 20
 
 // Outcomes of recording a report.
 const (
@@ -64,12 +74,21 @@ type ResponseResult struct {
 	ResponseID    int64
 	Flagged       bool
 	FlagReason    string
+	// Signalled says the report was queued for the workflow: it is the first of its tx_status
+	// class (txstate.ReportClass) and within the cap.
+	Signalled bool
+	OverCap   bool
 }
 
 // RecordEkoResponse stores an eko-response and, for a transaction still in progress, queues it for
 // the workflow, in one PostgreSQL transaction. A repeat is recorded as a request and changes
 // nothing else; a response for an unknown reference is kept and flagged; a response after the
 // final state is kept and, if it contradicts that state, flags the transaction.
+//
+// The eko-response comes from the agent's browser, unauthenticated, so what it can do to a
+// workflow is bounded: only the first report of each tx_status class is signalled (a repeat of a
+// class tells the workflow nothing new), and past MaxReports per transaction a report is only
+// stored, and the transaction flagged once.
 func (s *Store) RecordEkoResponse(ctx context.Context, r EkoResponse) (ResponseResult, error) {
 	res, err := txValue(ctx, s, func(tx *sqlx.Tx) (ResponseResult, error) { return recordEkoResponse(ctx, tx, r) })
 	if err != nil {
@@ -96,16 +115,27 @@ func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, r EkoResponse) (Respons
 		r.Inbound.TransactionID = sql.NullInt64{Int64: t.ID, Valid: true}
 	}
 
+	// A repeat of a report of this transaction (or, with none yet, of another report sent before
+	// any debit-hook): one sent before the debit-hook never makes the genuine one a repeat.
 	var dup bool
-	if err := tx.GetContext(ctx, &dup, `SELECT EXISTS (SELECT 1 FROM eko_responses WHERE client_ref_id = $1 AND content_hash = $2)`,
-		r.ClientRefID, r.ContentHash); err != nil {
+	if err := tx.GetContext(ctx, &dup, `SELECT EXISTS (SELECT 1 FROM eko_responses
+		WHERE client_ref_id = $1 AND content_hash = $2 AND coalesce(transaction_id, 0) = $3)`,
+		r.ClientRefID, r.ContentHash, t.ID); err != nil {
 		return ResponseResult{}, fmt.Errorf("check for repeat: %w", err)
+	}
+	maxReports := r.MaxReports
+	if maxReports <= 0 {
+		maxReports = DefaultMaxReports
 	}
 	switch {
 	case dup:
 		res.Outcome = OutcomeDuplicate
 	case !known:
-		res.Outcome, res.Flagged, res.FlagReason = OutcomeUnknownReference, true, "eko-response for an unknown client_ref_id"
+		// Eko sends the eko-response only after our allow: one before any debit-hook was forged
+		// or misrouted. It is kept and flagged, and never becomes the outcome of a transaction
+		// that a later debit-hook creates under this reference (it stays unlinked).
+		res.Outcome, res.Flagged = OutcomeUnknownReference, true
+		res.FlagReason = "eko-response for a client_ref_id with no debit-hook: kept, never counted as its transaction's outcome"
 	case txstate.IsFinal(t.State):
 		res.Outcome = OutcomeAfterFinal
 		// The workflow's rule: 3 after success contradicts it, 4 after failed does not.
@@ -113,6 +143,30 @@ func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, r EkoResponse) (Respons
 			res.Flagged = true
 			res.FlagReason = fmt.Sprintf("eko-response after the final state reports %s (tx_status %s), transaction is %s",
 				ekoOutcomeWords(r.TxStatus), r.TxStatus, t.State)
+		}
+	default:
+		var seen struct {
+			Reports int            `db:"eko_reports"`
+			Classes pq.StringArray `db:"signalled_classes"`
+		}
+		if err := tx.GetContext(ctx, &seen, `UPDATE transactions SET eko_reports = eko_reports + 1
+			WHERE id = $1 RETURNING eko_reports, signalled_classes`, t.ID); err != nil {
+			return ResponseResult{}, fmt.Errorf("count reports: %w", err)
+		}
+		class := txstate.ReportClass(r.TxStatus)
+		switch {
+		case seen.Reports > maxReports:
+			res.OverCap = true
+			if seen.Reports == maxReports+1 { // flag once, not on every later report
+				res.Flagged = true
+				res.FlagReason = fmt.Sprintf("more than %d eko-responses for this transaction: later ones are stored, not delivered to the workflow", maxReports)
+			}
+		case !slices.Contains(seen.Classes, class):
+			res.Signalled = true
+			if _, err := tx.ExecContext(ctx, `UPDATE transactions SET signalled_classes = array_append(signalled_classes, $2)
+				WHERE id = $1`, t.ID, class); err != nil {
+				return ResponseResult{}, fmt.Errorf("note signalled class: %w", err)
+			}
 		}
 	}
 	r.Inbound.Outcome, r.Inbound.OutcomeDetail = res.Outcome, res.FlagReason
@@ -130,35 +184,43 @@ func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, r EkoResponse) (Respons
 	err = tx.GetContext(ctx, &res.ResponseID, `
 		INSERT INTO eko_responses (inbound_request_id, transaction_id, client_ref_id, content_hash, tx_status, status,
 			message, tid, bank_ref_num, amount, commission, tds, fee, balance, customer_balance, aadhaar_masked,
-			user_code, response, unknown_reference, after_final, contradicts_final)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)
+			user_code, response, unknown_reference, after_final, contradicts_final, signalled, over_cap)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
 		RETURNING id`,
 		inboundID, r.Inbound.TransactionID, r.ClientRefID, r.ContentHash, storable(r.TxStatus), storable(r.Status),
-		storable(r.Message), storable(r.TID), storable(r.BankRefNum), a("amount"), a("commission"), a("tds"), a("fee"),
+		storable(r.Message), storableRef(r.TID), storableRef(r.BankRefNum), a("amount"), a("commission"), a("tds"), a("fee"),
 		a("balance"), a("customer_balance"), storable(r.Aadhaar), storable(r.UserCode), response, !known,
-		res.Outcome == OutcomeAfterFinal, res.Flagged && known)
+		res.Outcome == OutcomeAfterFinal, res.Flagged && known && res.Outcome == OutcomeAfterFinal, res.Signalled, res.OverCap)
 	if err != nil {
 		return ResponseResult{}, fmt.Errorf("insert eko-response: %w", err)
 	}
 	if !known {
 		return res, nil
 	}
+	if res.OverCap && !res.Flagged {
+		return res, nil // stored; the history already says the cap was reached
+	}
 	ev := Event{TransactionID: t.ID, Kind: "eko_response", DedupeKey: "eko_response:" + strconv.FormatInt(res.ResponseID, 10),
 		Detail: map[string]string{"tx_status": r.TxStatus, "message": r.Message, "tid": r.TID}}
 	if res.Outcome == OutcomeAfterFinal {
 		ev.Kind = "late_eko_response"
-		if res.Flagged {
-			ev.Detail["flag"] = res.FlagReason
-			if err := flag(ctx, tx, t.ID, res.FlagReason); err != nil {
-				return ResponseResult{}, err
-			}
+	} else if !res.Signalled {
+		ev.Detail["not_delivered"] = "a report of the same tx_status class was delivered already"
+		if res.OverCap {
+			ev.Detail["not_delivered"] = "over the cap of eko-responses per transaction"
+		}
+	}
+	if res.Flagged {
+		ev.Detail["flag"] = res.FlagReason
+		if err := flag(ctx, tx, t.ID, res.FlagReason); err != nil {
+			return ResponseResult{}, err
 		}
 	}
 	if _, err := insertEvent(ctx, tx, ev); err != nil {
 		return ResponseResult{}, err
 	}
-	if res.Outcome == OutcomeAfterFinal {
-		return res, nil // the workflow has ended; nothing more to deliver
+	if !res.Signalled {
+		return res, nil // the workflow has ended, or has been told this already
 	}
 	entry, err := r.Signal(t, res.ResponseID)
 	if err != nil {

@@ -116,7 +116,7 @@ func recordPartnerCallback(ctx context.Context, tx *sqlx.Tx, p PartnerCallback) 
 		reported = o
 	}
 	flags := append([]string(nil), p.Flags...)
-	var contradicts bool
+	var contradicts, amountDiffers bool
 	switch {
 	case len(prior) > 0:
 		res.Outcome, res.Flagged = PartnerConflict, true
@@ -126,6 +126,12 @@ func recordPartnerCallback(ctx context.Context, tx *sqlx.Tx, p PartnerCallback) 
 		res.Outcome, res.Flagged = PartnerDetailsMismatch, true
 		res.FlagReason = fmt.Sprintf("partner txnId %s for ClientRefID %s has another txnType, amount or username than the transaction; not applied",
 			p.TxnID, p.ClientRefID)
+		// Another amount for the same transaction is a question about money, not only a
+		// record: the workflow is told, compares the amounts and parks it in needs_review.
+		if !sameAmount(t.Amount, p.Amount) && !txstate.IsFinal(t.State) {
+			amountDiffers = true
+			res.FlagReason += fmt.Sprintf("; txnAmount %q, earlier report %q", p.AmountText, t.AmountText.String)
+		}
 	case txstate.IsFinal(t.State):
 		res.Outcome = OutcomeAfterFinal
 		if txstate.Contradicts(t.State, reported) {
@@ -158,7 +164,7 @@ func recordPartnerCallback(ctx context.Context, tx *sqlx.Tx, p PartnerCallback) 
 		inboundID, p.PartnerID, p.TxnID, p.ContentHash, t.ID, p.ClientRefID, storable(p.Status), storable(p.StatusDesc),
 		p.Outcome, res.Outcome, storable(p.TxnType), p.TxnTypeKnown, storable(p.ProductCode), p.Amount,
 		storable(p.AmountText), p.CreatedDate, p.UpdatedDate, p.TxnDateTime, storable(p.CustomerIdentification),
-		storable(p.RRN), storable(p.Username), storable(p.ParamB), storable(p.ParamC),
+		storableRef(p.RRN), storable(p.Username), storable(p.ParamB), storable(p.ParamC),
 		pq.StringArray(storableAll(flags)), res.Outcome == PartnerConflict, contradicts)
 	if err != nil {
 		return PartnerResult{}, fmt.Errorf("insert partner callback: %w", err)
@@ -180,7 +186,7 @@ func recordPartnerCallback(ctx context.Context, tx *sqlx.Tx, p PartnerCallback) 
 	if _, err := insertEvent(ctx, tx, Event{TransactionID: t.ID, Kind: kind, Detail: detail, DedupeKey: key}); err != nil {
 		return PartnerResult{}, err
 	}
-	if res.Outcome != OutcomeRecorded {
+	if res.Outcome != OutcomeRecorded && !amountDiffers {
 		return res, nil
 	}
 	entry, err := p.Signal(t.TxRef, res.CallbackID)
@@ -193,7 +199,20 @@ func recordPartnerCallback(ctx context.Context, tx *sqlx.Tx, p PartnerCallback) 
 // partnerTxRef is a transaction as recording a partner callback needs it.
 type partnerTxRef struct {
 	TxRef
-	DetailsHash string `db:"details_hash"`
+	DetailsHash string              `db:"details_hash"`
+	Amount      decimal.NullDecimal `db:"amount"`
+}
+
+// sameAmount compares two amounts as decimals, none counting as zero (as partner.DetailsHash).
+func sameAmount(a, b decimal.NullDecimal) bool {
+	x, y := decimal.Zero, decimal.Zero
+	if a.Valid {
+		x = a.Decimal
+	}
+	if b.Valid {
+		y = b.Decimal
+	}
+	return x.Equal(y)
 }
 
 // partnerTransaction returns the ClientRefID's transaction, locked, creating it (state pending,
@@ -206,7 +225,7 @@ func partnerTransaction(ctx context.Context, tx *sqlx.Tx, p PartnerCallback) (pa
 			amount, amount_text, details_hash, business_day, state)
 		VALUES ($1,$2,$2,$3,$4,$5,$6,$7,$8,$9,$10)
 		ON CONFLICT DO NOTHING
-		RETURNING `+txRefColumns+`, details_hash`,
+		RETURNING `+txRefColumns+`, details_hash, amount`,
 		p.Provider, p.ClientRefID, p.WorkflowID, storable(p.TxType), storable(p.Username), p.Amount,
 		nullIfEmpty(storable(p.AmountText)), p.DetailsHash, p.BusinessDay, txstate.Pending)
 	if err == nil {
@@ -215,7 +234,7 @@ func partnerTransaction(ctx context.Context, tx *sqlx.Tx, p PartnerCallback) (pa
 	if !errors.Is(err, sql.ErrNoRows) {
 		return t, false, fmt.Errorf("insert transaction: %w", err)
 	}
-	err = tx.GetContext(ctx, &t, `SELECT `+txRefColumns+`, details_hash FROM transactions
+	err = tx.GetContext(ctx, &t, `SELECT `+txRefColumns+`, details_hash, amount FROM transactions
 		WHERE provider = $1 AND client_ref_id = $2 FOR UPDATE`, p.Provider, p.ClientRefID)
 	if err != nil {
 		return t, false, fmt.Errorf("look up transaction: %w", err)

@@ -36,6 +36,11 @@ type Transaction struct {
 	CreatedAt     time.Time           `db:"created_at" json:"created_at"`
 	UpdatedAt     time.Time           `db:"updated_at" json:"updated_at"`
 	FinalAt       sql.NullTime        `db:"final_at" json:"-"`
+	// Eko's references, from its Transaction Inquiry (exact).
+	EkoTID     string `db:"eko_tid" json:"eko_tid,omitempty"`
+	BankRefNum string `db:"bank_ref_num" json:"bank_ref_num,omitempty"`
+	// EkoReports counts the eko-responses recorded for the transaction.
+	EkoReports int `db:"eko_reports" json:"eko_reports"`
 }
 
 // StoredEvent is one entry of a transaction's history.
@@ -66,12 +71,14 @@ type StoredResponse struct {
 	UserCode        string              `db:"user_code" json:"user_code"`
 	AfterFinal      bool                `db:"after_final" json:"after_final"`
 	Contradicts     bool                `db:"contradicts_final" json:"contradicts_final"`
+	Signalled       bool                `db:"signalled" json:"signalled"`
+	OverCap         bool                `db:"over_cap" json:"over_cap,omitempty"`
 	Response        json.RawMessage     `db:"response" json:"response"`
 }
 
 const txColumns = `id, provider, client_ref_id, provider_ref, workflow_id, tx_type, agent_user_code, customer_mobile,
 	bank_code, amount, amount_text, state, state_reason, flagged, flag_reason, business_day, details_hash,
-	created_at, updated_at, final_at`
+	created_at, updated_at, final_at, eko_tid, bank_ref_num, eko_reports`
 
 // FindTransactions returns the transactions whose client_ref_id (or provider reference) is ref,
 // across providers unless provider is given.
@@ -115,7 +122,7 @@ func (s *Store) EkoResponses(ctx context.Context, txID int64) ([]StoredResponse,
 	out := []StoredResponse{}
 	err := s.db.SelectContext(ctx, &out, `SELECT id, received_at, tx_status, status, message, tid, bank_ref_num,
 		amount, commission, tds, fee, balance, customer_balance, aadhaar_masked, user_code, after_final,
-		contradicts_final, response
+		contradicts_final, signalled, over_cap, response
 		FROM eko_responses WHERE transaction_id = $1 ORDER BY id`, txID)
 	if err != nil {
 		return nil, fmt.Errorf("list eko-responses: %w", err)

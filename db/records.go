@@ -19,6 +19,9 @@ type Change struct {
 	Final      bool
 	Flag       string
 	Detail     map[string]string
+	// EkoTID and BankRefNum, when set, are Eko's references for the transaction (from an
+	// inquiry), kept exactly on the transaction for reconciliation.
+	EkoTID, BankRefNum string
 }
 
 // ApplyChange appends the event and applies the state change once: a retried call with the same
@@ -47,6 +50,14 @@ func (s *Store) ApplyChange(ctx context.Context, c Change) error {
 					final_at = CASE WHEN $4 THEN now() ELSE NULL END
 				WHERE id = $1`, id, c.To, storable(c.Reason), c.Final); err != nil {
 				return fmt.Errorf("set state %s: %w", c.To, err)
+			}
+		}
+		if c.EkoTID != "" || c.BankRefNum != "" {
+			if _, err := tx.ExecContext(ctx, `
+				UPDATE transactions SET eko_tid = CASE WHEN $2 = '' THEN eko_tid ELSE $2 END,
+					bank_ref_num = CASE WHEN $3 = '' THEN bank_ref_num ELSE $3 END, updated_at = now()
+				WHERE id = $1`, id, storableKey(c.EkoTID), storableKey(c.BankRefNum)); err != nil {
+				return fmt.Errorf("keep Eko's references: %w", err)
 			}
 		}
 		if c.Flag != "" {

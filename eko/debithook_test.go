@@ -30,7 +30,7 @@ func TestParseDebitHookSignedFields(t *testing.T) {
 		detail  string
 		wantErr string // "" means accepted
 	}{
-		// Eko's documented lists, and the seed's own examples.
+		// Eko's documented lists, and the worked examples of its guide (docs/eko-aeps.md#signing).
 		{"seed cash withdrawal", hookDetail(seedParams, cashData), ""},
 		{"seed balance inquiry: amount named, absent", hookDetail(seedParams, biData), ""},
 		{"seed mini statement: amount named, absent", hookDetail(seedParams, msData), ""},
@@ -137,7 +137,7 @@ func checkSignsBooking(t *testing.T, h DebitHook) {
 	}
 }
 
-// The seed's worked examples: the same strings, from the booked values.
+// The worked examples of Eko's guide (docs/eko-aeps.md#signing): the same strings, from the booked values.
 func TestBookingSignsSeedExamples(t *testing.T) {
 	const ts = "1532582133692"
 	for _, tt := range []struct {

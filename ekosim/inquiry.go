@@ -65,6 +65,9 @@ type refState struct {
 	log   []Call
 	tid   string
 	bank  string
+	// amount is what answers report as the transaction's amount (as Eko would: the amount of
+	// the transaction it made); "" until SetAmount.
+	amount string
 }
 
 // maxLog bounds the per-reference call log (a load test may inquire a lot).
@@ -88,6 +91,7 @@ type RefState struct {
 	Used     int    `json:"used"`     // answers already given by that step
 	Calls    int    `json:"calls"`
 	Log      []Call `json:"log"`
+	Amount   string `json:"amount,omitempty"` // reported in every answer (SetAmount)
 }
 
 // NewInquiryServer validates cfg and returns a server with no scripts.
@@ -154,6 +158,15 @@ func (s *InquiryServer) Script(ref string, steps ...Step) {
 	st.pos, st.used = 0, 0
 }
 
+// SetAmount makes every answer for ref report amount as the transaction's amount (Eko reports
+// the amount of the transaction it made; a test sets it to what the gateway sent, or to another
+// amount to play a gateway that was made to withdraw more). A step's Fields may still override it.
+func (s *InquiryServer) SetAmount(ref, amount string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state(ref).amount = amount
+}
+
 // Calls returns how many inquiries named ref (whatever they were answered).
 func (s *InquiryServer) Calls(ref string) int {
 	s.mu.Lock()
@@ -182,7 +195,7 @@ func (s *InquiryServer) snapshot(ref string) RefState {
 	rs := RefState{Ref: ref, Steps: []Step{}, Log: []Call{}}
 	if st, ok := s.refs[ref]; ok {
 		rs.Steps = append(rs.Steps, st.steps...)
-		rs.Position, rs.Used, rs.Calls = st.pos, st.used, st.calls
+		rs.Position, rs.Used, rs.Calls, rs.Amount = st.pos, st.used, st.calls, st.amount
 		rs.Log = append(rs.Log, st.log...)
 	}
 	return rs
@@ -200,7 +213,7 @@ func (s *InquiryServer) state(ref string) *refState {
 }
 
 // next counts a call for ref and returns the step that answers it (NotFound when unscripted).
-func (s *InquiryServer) next(ref string, c Call) (step Step, tid, bank string) {
+func (s *InquiryServer) next(ref string, c Call) (step Step, tid, bank, amount string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.state(ref)
@@ -219,7 +232,7 @@ func (s *InquiryServer) next(ref string, c Call) (step Step, tid, bank string) {
 		c.HTTPStatus = step.HTTPStatus
 	}
 	st.appendLog(c)
-	return step, st.tid, st.bank
+	return step, st.tid, st.bank, st.amount
 }
 
 // reject counts a refused call for ref.
@@ -329,7 +342,7 @@ func (s *InquiryServer) inquiry(w http.ResponseWriter, r *http.Request, version 
 		return
 	}
 
-	step, tid, bank := s.next(ref, c)
+	step, tid, bank, amount := s.next(ref, c)
 	log = log.With("answer", step.String())
 	if step.Delay > 0 {
 		t := time.NewTimer(step.Delay)
@@ -358,7 +371,7 @@ func (s *InquiryServer) inquiry(w http.ResponseWriter, r *http.Request, version 
 	default:
 		data := map[string]any{
 			"tx_status": step.TxStatus, "txstatus_desc": txStatusDesc(step.TxStatus), "tid": tid,
-			"client_ref_id": ref, "amount": "", "bank_ref_num": "",
+			"client_ref_id": ref, "amount": amount, "bank_ref_num": "",
 		}
 		if step.TxStatus == "0" {
 			data["bank_ref_num"] = bank
@@ -417,6 +430,9 @@ func (s *InquiryServer) controlScript(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Script(ref, steps...)
+	if amount := r.URL.Query().Get("amount"); amount != "" {
+		s.SetAmount(ref, amount)
+	}
 	s.cfg.Logger.Info("inquiry scripted", "client_ref_id", ref, "steps", stepsString(steps))
 	writeJSON(w, http.StatusOK, s.State(ref))
 }
@@ -459,23 +475,33 @@ func stepsString(steps []Step) string {
 // simulator's URL with the control prefix (e.g. http://127.0.0.1:8090/sim). It returns the
 // resulting state.
 func ScriptRemote(ctx context.Context, hc *http.Client, controlURL, ref string, steps []Step) (RefState, error) {
+	return ScriptRemoteAmount(ctx, hc, controlURL, ref, "", steps)
+}
+
+// ScriptRemoteAmount is ScriptRemote that also sets the amount the answers report (SetAmount),
+// unless amount is "".
+func ScriptRemoteAmount(ctx context.Context, hc *http.Client, controlURL, ref, amount string, steps []Step) (RefState, error) {
 	body, err := json.Marshal(steps)
 	if err != nil {
 		return RefState{}, fmt.Errorf("encode steps: %w", err)
 	}
-	return controlCall(ctx, hc, http.MethodPost, controlURL, ref, body)
+	query := ""
+	if amount != "" {
+		query = "?amount=" + url.QueryEscape(amount)
+	}
+	return controlCall(ctx, hc, http.MethodPost, controlURL, ref, query, body)
 }
 
 // ShowRemote returns ref's state on a running simulator (controlURL as for ScriptRemote).
 func ShowRemote(ctx context.Context, hc *http.Client, controlURL, ref string) (RefState, error) {
-	return controlCall(ctx, hc, http.MethodGet, controlURL, ref, nil)
+	return controlCall(ctx, hc, http.MethodGet, controlURL, ref, "", nil)
 }
 
-func controlCall(ctx context.Context, hc *http.Client, method, controlURL, ref string, body []byte) (RefState, error) {
+func controlCall(ctx context.Context, hc *http.Client, method, controlURL, ref, query string, body []byte) (RefState, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
 	}
-	u := strings.TrimRight(controlURL, "/") + "/inquiry/" + url.PathEscape(ref)
+	u := strings.TrimRight(controlURL, "/") + "/inquiry/" + url.PathEscape(ref) + query
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)

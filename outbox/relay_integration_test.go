@@ -24,29 +24,15 @@ import (
 
 const agent = "20810200"
 
-// debitHook allows a new cash withdrawal, which queues its workflow's start in the outbox, and
-// returns the workflow ID; the workflow is terminated when the test ends.
-func debitHook(t *testing.T, a *apptest.App) (ref, wfID string) {
-	t.Helper()
-	ref = apptest.Ref(t)
-	wfID = workflows.WorkflowID(workflows.ProviderEko, ref)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = a.Temporal.TerminateWorkflow(ctx, wfID, "", "test finished")
-	})
-	// When it returns, the outbox entry that starts the workflow is committed.
-	a.DebitHook(t, ref, agent)
-	return ref, wfID
-}
-
 // ekoResponse reports tx_status 2 (in progress) with a distinct tid, which queues an outcome
 // signal for the workflow.
+// ekoResponse sends ref's n-th eko-response; each n is another tx_status class (2, 3, 4), since
+// only the first report of a class is signalled.
 func ekoResponse(t *testing.T, a *apptest.App, ref string, n int) {
 	t.Helper()
 	a.Callback(t, fmt.Sprintf(`{"action":"eko-response","detail":{"client_ref_id":%q,`+
-		`"response":{"status":0,"message":"in progress","data":{"tx_status":"2","amount":"100.0","tid":"T%d-%s",`+
-		`"user_code":%q}}}}`, ref, n, ref, agent), `"outcome":"recorded"`)
+		`"response":{"status":0,"message":"in progress","data":{"tx_status":%q,"amount":"100.0","tid":"T%d-%s",`+
+		`"user_code":%q}}}}`, ref, []string{"2", "3", "4"}[n], n, ref, agent), `"outcome":"recorded"`)
 }
 
 // TestRelayWakesOnNotify: with the periodic sweep an hour apart, what the API commits to the
@@ -64,7 +50,7 @@ func TestRelayWakesOnNotify(t *testing.T) {
 	const rounds = 5
 	var worst time.Duration
 	for i := range rounds {
-		_, wfID := debitHook(t, a)
+		_, wfID := a.CashWithdrawal(t, agent, "100")
 		committed := time.Now()
 		var startedAt time.Time
 		testenv.WaitFor(t, 2*time.Second, "workflow "+wfID+" started in Temporal", func() (bool, error) {
@@ -157,7 +143,7 @@ func checkDeliveredOnceInOrder(t *testing.T, replicas []string, nWorkflows, sign
 	a.RegisterAgent(agent, &limit, &amount)
 	refs, wfIDs := make([]string, nWorkflows), make([]string, nWorkflows)
 	for i := range nWorkflows {
-		refs[i], wfIDs[i] = debitHook(t, a)
+		refs[i], wfIDs[i] = a.CashWithdrawal(t, agent, "100")
 	}
 	for n := range signalsPer {
 		for _, ref := range refs {

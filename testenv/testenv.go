@@ -26,6 +26,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,8 +53,13 @@ const (
 )
 
 // require returns the value of env, or skips the test (fails it under CI=true) when it is unset.
+// It also enforces the naming rule (see misnamed).
 func require(t testing.TB, env, what string) string {
 	t.Helper()
+	if file, line, ok := misnamed(); ok {
+		t.Fatalf("%s:%d needs %s: tests that need PostgreSQL or Temporal, and their helpers, live in "+
+			"files named *%s (README, Testing)", filepath.Base(file), line, what, IntegrationSuffix)
+	}
 	if v := os.Getenv(env); v != "" {
 		return v
 	}
@@ -61,6 +68,25 @@ func require(t testing.TB, env, what string) string {
 	}
 	t.Skipf("%s is not set: this test needs %s; run it via `make test`", env, what)
 	return ""
+}
+
+// IntegrationSuffix ends the name of every test file whose tests need PostgreSQL or Temporal:
+// the rule that lets a reader, and the tooling, tell them from unit tests.
+const IntegrationSuffix = "_integration_test.go"
+
+// misnamed reports the first test file on the caller's stack whose name lacks IntegrationSuffix.
+func misnamed() (file string, line int, ok bool) {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
+	for {
+		f, more := frames.Next()
+		if strings.HasSuffix(f.File, "_test.go") && !strings.HasSuffix(f.File, IntegrationSuffix) {
+			return f.File, f.Line, true
+		}
+		if !more {
+			return "", 0, false
+		}
+	}
 }
 
 // Postgres creates a fresh, uniquely named database on the server at TEST_DATABASE_URL, drops it
@@ -365,6 +391,43 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return string(bytes.Join(lines, []byte("\n")))
+}
+
+// PostgresTool returns the path of a PostgreSQL client program (pg_dump, psql), looked up as
+// scripts/pg.sh does: PATH, then `pg_config --bindir`, then /usr/lib/postgresql/*/bin, newest
+// major version first. The test is skipped (failed under CI=true) when there is none.
+func PostgresTool(t testing.TB, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	var dirs []string
+	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+		dirs = append(dirs, strings.TrimSpace(string(out)))
+	}
+	versions, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	slices.SortFunc(versions, func(a, b string) int { return majorOf(b) - majorOf(a) })
+	for _, d := range append(dirs, versions...) {
+		if p := filepath.Join(d, name); isExecutable(p) {
+			return p
+		}
+	}
+	msg := name + " not found in PATH, `pg_config --bindir` or /usr/lib/postgresql/*/bin (apt-get install postgresql-client)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+func majorOf(bindir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(bindir)))
+	return n
+}
+
+func isExecutable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
 
 // SyncBuffer collects output written from other goroutines (a child process's copier, a

@@ -77,3 +77,23 @@ func ContradictsEko(final State, txStatus string) bool { return conflicts(final,
 func conflicts(final State, class string) bool {
 	return IsFinal(final) && class != "" && class != StateClass(final)
 }
+
+// ReportClass groups Eko's tx_status values by what a report asks of the workflow: success (0),
+// failed (1), pending (2 or missing: inquire), refund_pending (3), refunded (4), and other (5
+// and anything undocumented: review). A report of a class already delivered adds nothing, so it
+// is stored but not signalled.
+func ReportClass(txStatus string) string {
+	switch txStatus {
+	case "0":
+		return "success"
+	case "1":
+		return "failed"
+	case "2", "":
+		return "pending"
+	case "3":
+		return "refund_pending"
+	case "4":
+		return "refunded"
+	}
+	return "other"
+}

@@ -42,6 +42,15 @@ type Policy struct {
 	// Absent from inputs written before it existed, so those keep their behaviour on replay.
 	VerifyFailure      bool          `json:"verify_failure"`
 	UnknownReviewAfter time.Duration `json:"unknown_review_after"`
+	// Events sends the transaction's events to the platform (WEBHOOK_URL set when it started),
+	// retried with backoff until EventDeadline. Absent from older inputs: no events.
+	Events              bool          `json:"events,omitempty"`
+	EventDeadline       time.Duration `json:"event_deadline,omitempty"`
+	EventInitialBackoff time.Duration `json:"event_initial_backoff,omitempty"`
+	EventMaxBackoff     time.Duration `json:"event_max_backoff,omitempty"`
+	// EventAttemptTimeout bounds one delivery attempt (WEBHOOK_TIMEOUT and a margin): a worker
+	// that dies mid-delivery is retried after it.
+	EventAttemptTimeout time.Duration `json:"event_attempt_timeout,omitempty"`
 }
 
 // Defaults for timings missing from a Policy (the configuration's defaults). The input is
@@ -54,6 +63,10 @@ const (
 	DefaultInquiryDeadline       = 5 * 24 * time.Hour
 	DefaultNotFoundGrace         = 30 * time.Minute
 	DefaultUnknownReviewAfter    = 24 * time.Hour
+	DefaultEventDeadline         = 72 * time.Hour
+	DefaultEventInitialBackoff   = 10 * time.Second
+	DefaultEventMaxBackoff       = 10 * time.Minute
+	DefaultEventAttemptTimeout   = 30 * time.Second
 )
 
 // withDefaults fills timings that are zero or negative and keeps the maximum backoff at or
@@ -70,6 +83,11 @@ func (p Policy) withDefaults() Policy {
 	def(&p.InquiryDeadline, DefaultInquiryDeadline)
 	def(&p.NotFoundGrace, DefaultNotFoundGrace)
 	def(&p.UnknownReviewAfter, DefaultUnknownReviewAfter)
+	def(&p.EventDeadline, DefaultEventDeadline)
+	def(&p.EventInitialBackoff, DefaultEventInitialBackoff)
+	def(&p.EventMaxBackoff, DefaultEventMaxBackoff)
+	def(&p.EventAttemptTimeout, DefaultEventAttemptTimeout)
+	p.EventMaxBackoff = max(p.EventMaxBackoff, p.EventInitialBackoff)
 	p.InquiryMaxBackoff = max(p.InquiryMaxBackoff, p.InquiryInitialBackoff)
 	return p
 }
@@ -84,6 +102,12 @@ type Input struct {
 	Amount        string    `json:"amount"`
 	CreatedAt     time.Time `json:"created_at"`
 	Policy        Policy    `json:"policy"`
+	// Customer is the customer's mobile number masked (XXXXXX9999), for the operator's view in
+	// the Temporal Web UI; never the full number.
+	Customer string `json:"customer,omitempty"`
+	// APIURL is the API's base URL as operators reach it (config PUBLIC_API_URL), for the links
+	// and resolve commands of the operator's view; "" shows paths only.
+	APIURL string `json:"api_url,omitempty"`
 }
 
 // Outcome is a provider's report of a transaction's result, delivered as a signal. Only ids and
@@ -98,6 +122,13 @@ type Outcome struct {
 	// PartnerOutcome is success | failed | unknown for partner callbacks.
 	PartnerOutcome string `json:"partner_outcome,omitempty"`
 	PartnerStatus  string `json:"partner_status,omitempty"`
+	// Amount is the partner's txnAmount as sent ("0" for none); the workflow compares it, as a
+	// decimal, with the transaction's (its first report's). Empty in signals from before the
+	// comparison, which compare nothing.
+	Amount string `json:"amount,omitempty"`
+	// ProviderTxnID is the provider's own transaction ID (Eko's tid, a partner's txnId), when the
+	// report gives one: operators look transactions up by it (search attribute TxProviderTxnID).
+	ProviderTxnID string `json:"provider_txn_id,omitempty"`
 }
 
 // Outcome sources.
@@ -120,6 +151,9 @@ type Snapshot struct {
 	Reason          string        `json:"reason"`
 	ClaimedTxStatus string        `json:"claimed_tx_status,omitempty"`
 	InquiryTxStatus string        `json:"inquiry_tx_status,omitempty"`
-	Inquiries       int           `json:"inquiries"`
-	Outcomes        int           `json:"outcomes"`
+	// Eko's transaction id and bank reference number, from the latest inquiry that gave them.
+	EkoTID     string `json:"eko_tid,omitempty"`
+	BankRefNum string `json:"bank_ref_num,omitempty"`
+	Inquiries  int    `json:"inquiries"`
+	Outcomes   int    `json:"outcomes"`
 }

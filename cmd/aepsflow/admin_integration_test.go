@@ -8,12 +8,11 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/aepsflow/aepsflow/apptest"
-	"github.com/aepsflow/aepsflow/testenv"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -23,18 +22,11 @@ const cliAgent = "20810200"
 // an eko-response with tx_status 9) and returns its reference and workflow ID.
 func transactionInReview(t *testing.T, a *apptest.App) (string, string) {
 	t.Helper()
-	ref := apptest.Ref(t)
-	wfID := workflows.WorkflowID(workflows.ProviderEko, ref)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = a.Temporal.TerminateWorkflow(ctx, wfID, "", "test finished")
-	})
-	a.DebitHook(t, ref, cliAgent)
+	ref, wfID := a.CashWithdrawal(t, cliAgent, "100")
 	a.Callback(t, fmt.Sprintf(`{"action":"eko-response","detail":{"client_ref_id":%q,`+
 		`"response":{"status":0,"message":"recorded","data":{"tx_status":"9","amount":"100.0","tid":"T%s",`+
 		`"user_code":%q}}}}`, ref, ref, cliAgent), `"status":"ok"`)
-	waitTxState(t, a, ref, "needs_review")
+	a.WaitTxState(t, "", ref, txstate.NeedsReview)
 	return ref, wfID
 }
 
@@ -45,13 +37,6 @@ func txState(t *testing.T, a *apptest.App, ref string) string {
 		t.Fatalf("state of %s: %v", ref, err)
 	}
 	return state
-}
-
-func waitTxState(t *testing.T, a *apptest.App, ref, want string) {
-	t.Helper()
-	testenv.WaitFor(t, 45*time.Second, "transaction "+ref+" in state "+want, func() (bool, error) {
-		return txState(t, a, ref) == want, nil
-	})
 }
 
 // TestResolveCommand runs `aepsflow resolve` (resolveCommand) against a running API: refusals
@@ -165,7 +150,7 @@ func TestResolveCommand(t *testing.T) {
 			AND signal_name = $2 AND dedupe_key = $3`, wfID, workflows.SignalResolve, ev.Key); err != nil || queued != 1 {
 			t.Errorf("%d resolve signals queued under %s (%v), want 1", queued, ev.Key, err)
 		}
-		waitTxState(t, a, ref, "success")
+		a.WaitTxState(t, "", ref, txstate.Success)
 
 		// The transaction is settled: the same command is now refused.
 		out.Reset()

@@ -313,6 +313,7 @@ func script(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	control := fs.String("control-prefix", ekosim.DefaultControlPrefix, "its control API's mount point")
 	ref := fs.String("ref", "", "client_ref_id (required)")
 	spec := fs.String("steps", "", "answers, e.g. '2x3,0' (pending 3 times, then success); empty: show the current script")
+	amount := fs.String("amount", "", "the transaction's amount, reported in every answer (aepsflow holds a success to the amount it allowed)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -329,7 +330,7 @@ func script(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if perr != nil {
 			return perr
 		}
-		st, err = ekosim.ScriptRemote(ctx, nil, controlURL, *ref, steps)
+		st, err = ekosim.ScriptRemoteAmount(ctx, nil, controlURL, *ref, *amount, steps)
 	}
 	if err != nil {
 		return err

@@ -52,14 +52,15 @@ func TestRecordHistories(t *testing.T) {
 	ok := func(r activities.InquiryResult) answer { return answer{res: r} }
 	paths := []struct {
 		name        string
-		txStatuses  []string // eko-responses after the debit-hook
-		respondIn   string   // wait for this state before sending the eko-responses
-		inquiries   []answer // the last one repeats
-		wantEvents  []string // state changes recorded in PostgreSQL, in order
-		resolve     string   // operator's resolution once in needs_review
-		partner     []string // partner statuses, each a callback with its own txnId, instead of Eko's
-		wantKind    string   // an event (no state change) that must be recorded too
-		wantState   string
+		txStatuses  []string      // eko-responses after the debit-hook
+		respondIn   txstate.State // wait for this state before sending the eko-responses
+		inquiries   []answer      // the last one repeats
+		wantEvents  []string      // state changes recorded in PostgreSQL, in order
+		resolve     txstate.State // operator's resolution once in needs_review
+		partner     []string      // partner statuses, each a callback with its own txnId, instead of Eko's
+		amounts     []string      // the partner callbacks' txnAmount (default 2000)
+		wantKind    string        // an event (no state change) that must be recorded too
+		wantState   txstate.State
 		wantRunning bool // parked in needs_review
 	}{
 		{name: "success_verified", txStatuses: []string{"0"}, inquiries: []answer{ok(final("0"))},
@@ -96,6 +97,12 @@ func TestRecordHistories(t *testing.T) {
 			wantEvents: []string{"needs_review", "failed"}, wantState: "failed"},
 		{name: "partner_success", partner: []string{"SUCCESS"},
 			wantEvents: []string{"success"}, wantState: "success"},
+		// compare-reported-amount: Eko confirms a success for another amount than allowed.
+		{name: "inquiry_amount_mismatch_needs_review", txStatuses: []string{"0"},
+			inquiries:  []answer{ok(activities.InquiryResult{Class: activities.ClassFinal, TxStatus: "0", Amount: "10000.0", TID: "2881234567", BankRefNum: "230612077853"})},
+			wantEvents: []string{"inquiry", "needs_review"}, wantState: "needs_review", wantRunning: true},
+		{name: "partner_amount_mismatch_needs_review", partner: []string{"DEBIT TIMEOUT", "SUCCESS"}, amounts: []string{"2000", "9000"},
+			respondIn: "unknown", wantEvents: []string{"unknown", "needs_review"}, wantState: "needs_review", wantRunning: true},
 		// Neither success nor failure, so review after the window; the partner's final answer
 		// then arrives and is recorded for the operator (record-partner-report-in-review).
 		{name: "partner_unknown_review_then_report", partner: []string{"DEBIT TIMEOUT", "SUCCESS"}, respondIn: "needs_review",
@@ -128,18 +135,19 @@ func TestRecordHistories(t *testing.T) {
 
 			for i, st := range p.partner {
 				if i == len(p.partner)-1 && p.respondIn != "" {
-					waitState(t, a, ref, provider, p.respondIn)
+					a.WaitTxState(t, provider, ref, p.respondIn)
 				}
-				postPartner(t, a, ref, fmt.Sprintf("9%s%02d", ref, i), st)
+				amount := "2000"
+				if i < len(p.amounts) {
+					amount = p.amounts[i]
+				}
+				postPartner(t, a, ref, fmt.Sprintf("9%s%02d", ref, i), st, amount)
 			}
 			if len(p.partner) == 0 {
-				post(t, a.URL+"/eko/aeps/callback", "", fmt.Sprintf(`{"action":"debit-hook","detail":{"client_ref_id":%q,`+
-					`"request_hash_params":["customer_id","amount","user_code"],`+
-					`"data":{"customer_id":"9999999999","bank_code":"PUNB","type":"2","user_code":%q,"amount":"100"}}}`, ref, agent),
-					`"allow":true`)
+				a.DebitHook(t, ref, agent)
 			}
 			if p.respondIn != "" && len(p.partner) == 0 {
-				waitState(t, a, ref, provider, p.respondIn)
+				a.WaitTxState(t, provider, ref, p.respondIn)
 			}
 			for i, s := range p.txStatuses {
 				post(t, a.URL+"/eko/aeps/callback", "", fmt.Sprintf(`{"action":"eko-response","detail":{"client_ref_id":%q,`+
@@ -148,17 +156,17 @@ func TestRecordHistories(t *testing.T) {
 					`"status":"ok"`)
 			}
 			if p.resolve != "" {
-				waitState(t, a, ref, provider, "needs_review")
+				a.WaitTxState(t, provider, ref, "needs_review")
 				post(t, a.URL+"/v1/transactions/"+ref+"/resolve", "Bearer "+apptest.AdminToken,
-					fmt.Sprintf(`{"state":%q,"reason":"bank statement shows no debit","by":"ops@example.com"}`, p.resolve), `"accepted"`)
+					fmt.Sprintf(`{"state":%q,"reason":"bank statement shows no debit"}`, p.resolve), `"accepted"`)
 			}
-			waitState(t, a, ref, provider, p.wantState)
+			a.WaitTxState(t, provider, ref, p.wantState)
 			if p.wantKind != "" {
 				waitEvent(t, a, ref, provider, p.wantKind)
 			}
 			// The TxState search attribute is upserted by the workflow task after the Record
 			// activity: waiting for it also makes sure the history is complete.
-			testenv.WaitFor(t, 60*time.Second, wid+" TxState "+p.wantState, func() (bool, error) {
+			testenv.WaitFor(t, 60*time.Second, wid+" TxState "+string(p.wantState), func() (bool, error) {
 				d, err := a.Temporal.DescribeWorkflowExecution(ctx, wid, "")
 				if err != nil {
 					return false, err
@@ -168,7 +176,7 @@ func TestRecordHistories(t *testing.T) {
 				if !running && info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 					return false, fmt.Errorf("workflow %s is %s", wid, info.GetStatus())
 				}
-				return keyword(info.GetSearchAttributes(), "TxState") == p.wantState && running == p.wantRunning, nil
+				return keyword(info.GetSearchAttributes(), "TxState") == string(p.wantState) && running == p.wantRunning, nil
 			})
 			checkEvents(t, a, ref, provider, p.wantEvents)
 
@@ -252,12 +260,12 @@ const (
 )
 
 // postPartner delivers a partner status callback for ref (a cash withdrawal) and requires "0".
-func postPartner(t *testing.T, a *apptest.App, ref, txnID, status string) {
+func postPartner(t *testing.T, a *apptest.App, ref, txnID, status, amount string) {
 	t.Helper()
 	body := fmt.Sprintf(`{"statusDesc":"as reported","createdDate":"2022-11-02 12:12:13","updatedDate":"2022-11-02 12:12:50",`+
-		`"productCode":"AEPS","txnType":"AEPS_CASH_WITHDRAWAL","txnAmount":"2000","txnDateTime":"2022-11-02 12:12:50",`+
+		`"productCode":"AEPS","txnType":"AEPS_CASH_WITHDRAWAL","txnAmount":%q,"txnDateTime":"2022-11-02 12:12:50",`+
 		`"customeridentIfication":"xxxx-xxxx-5604","status":%q,"rrn":"230612077853","txnId":%s,"username":"Sagarikatest",`+
-		`"ClientRefID":%q,"param_b":"771","param_c":""}`, status, txnID, ref)
+		`"ClientRefID":%q,"param_b":"771","param_c":""}`, amount, status, txnID, ref)
 	req, err := http.NewRequest(http.MethodPost, a.URL+"/partner/aeps/callback", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -288,14 +296,6 @@ func findTx(t *testing.T, a *apptest.App, ref, provider string) (db.Transaction,
 	return txs[0], true
 }
 
-func waitState(t *testing.T, a *apptest.App, ref, provider string, state txstate.State) {
-	t.Helper()
-	testenv.WaitFor(t, 60*time.Second, ref+" in state "+string(state), func() (bool, error) {
-		tx, ok := findTx(t, a, ref, provider)
-		return ok && tx.State == state, nil
-	})
-}
-
 // waitEvent waits until the transaction's history holds an event of kind.
 func waitEvent(t *testing.T, a *apptest.App, ref, provider, kind string) {
 	t.Helper()
@@ -323,7 +323,7 @@ func checkEvents(t *testing.T, a *apptest.App, ref, provider string, want []stri
 	var got []string
 	for _, e := range evs {
 		if e.To != "" && e.Kind != "created" { // "created" (to pending) is the API's, not the workflow's
-			got = append(got, e.To)
+			got = append(got, string(e.To))
 		}
 	}
 	if !slices.Equal(got, want) {
@@ -362,7 +362,7 @@ func history(t *testing.T, a *apptest.App, wid string) *historypb.History {
 
 // historySet is the directory the recorder (re)writes: one per workflow version, so that the
 // histories of earlier versions stay and keep proving that running workflows still replay.
-const historySet = "v3"
+const historySet = "v5"
 
 func replaceHistories(from, to string) error {
 	if err := os.MkdirAll(to, 0o755); err != nil {

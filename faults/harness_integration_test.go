@@ -276,6 +276,7 @@ func (s *stack) get(path string) (int, []byte, error) {
 // when inquiry is not empty).
 func (s *stack) debitHook(ctx context.Context, ref string) (ekosim.DebitHookResult, time.Duration, error) {
 	start := time.Now()
+	s.sim.SetAmount(ref, "500.00") // Eko's inquiry reports the amount of the withdrawal made
 	res, err := s.gw.DebitHook(ctx, ekosim.DebitHookRequest{
 		ClientRefID: ref, Type: "2", CustomerID: "9876543210", UserCode: agentCode, Amount: "500",
 	})

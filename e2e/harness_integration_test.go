@@ -89,6 +89,7 @@ func start(t *testing.T, version string, extra ...map[string]string) *system {
 // debitHook starts a cash withdrawal of Rs 100 under ref and requires Eko's checks to pass.
 func (s *system) debitHook(t *testing.T, ref string) {
 	t.Helper()
+	s.sim.SetAmount(ref, "100.0") // Eko's inquiry reports the amount of the withdrawal made, as Eko writes it
 	res, err := s.gw.DebitHook(context.Background(), ekosim.DebitHookRequest{
 		ClientRefID: ref, Type: "2", CustomerID: customer, UserCode: agent, Amount: "100", BankCode: "PUNB",
 	})
@@ -131,6 +132,8 @@ type txView struct {
 	StateReason string        `json:"state_reason"`
 	Flagged     bool          `json:"flagged"`
 	FlagReason  string        `json:"flag_reason"`
+	EkoTID      string        `json:"eko_tid"`
+	BankRefNum  string        `json:"bank_ref_num"`
 	Events      []struct {
 		Kind   string         `json:"kind"`
 		From   string         `json:"from"`
