@@ -25,6 +25,18 @@ scripts/temporal.sh ensure
 trap 'scripts/temporal.sh stop test' EXIT
 scripts/temporal.sh start test "$TEST_TEMPORAL_PORT" "$TEST_TEMPORAL_UI_PORT"
 
+step "web dependencies and Chromium (the real-browser test)"
+browser_problem=""
+if ! scripts/web.sh deps; then
+	browser_problem="npm ci --prefix web failed: aeps-gateway-lib is not installed"
+fi
+if TEST_CHROMIUM=$(scripts/web.sh chromium); then
+	export TEST_CHROMIUM
+	echo "Chromium: $TEST_CHROMIUM" >&2
+else
+	browser_problem="Chromium is missing: apt-get install chromium (as root; .ci/run does)"
+fi
+
 export TEST_DATABASE_URL
 export TEST_TEMPORAL_ADDRESS="127.0.0.1:$TEST_TEMPORAL_PORT"
 export TEMPORAL_CLI="$ROOT/bin/temporal"
@@ -60,6 +72,12 @@ check "go test -count=1 -timeout $GO_TEST_TIMEOUT ./..." go test -count=1 -timeo
 check "bench: go vet ./... && go test ./..." bash -c 'cd bench && go vet ./... && go test -count=1 ./...'
 check "workflowcheck ./workflows/... ($WORKFLOWCHECK)" go run "$WORKFLOWCHECK" ./workflows/...
 check "docker-compose config -q" compose_config
+
+# Without Chromium the browser test skips itself (or fails under CI=true); make test fails either
+# way, saying how to fix it.
+if [[ -n $browser_problem ]]; then
+	failed+=("browser test: $browser_problem")
+fi
 
 if ((${#failed[@]})); then
 	printf '
