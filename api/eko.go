@@ -162,7 +162,7 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 		RequireLaunchWithin:    requireLaunchWithin(cfg.Gateway),
 		WorkflowID:             func(ref string) string { return workflows.WorkflowID(workflows.ProviderEko, ref) },
 		Start: func(ref string, createdAt time.Time) (db.OutboxEntry, error) {
-			in := s.input(workflows.ProviderEko, ref, h.ClientRefID, b.Type, b.UserCode, b.Amount, createdAt)
+			in := s.input(workflows.ProviderEko, ref, h.ClientRefID, b.Type, b.UserCode, b.Amount, b.CustomerID, createdAt)
 			return outbox.StartEntry(workflows.WorkflowID(workflows.ProviderEko, ref), in)
 		},
 	}
@@ -213,17 +213,21 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 }
 
 // input builds a workflow's start input with the configured lifecycle policy.
-func (s *Server) input(provider, clientRefID, providerRef, txType, agent, amount string, createdAt time.Time) workflows.Input {
-	return WorkflowInput(s.Config, provider, clientRefID, providerRef, txType, agent, amount, createdAt)
+func (s *Server) input(provider, clientRefID, providerRef, txType, agent, amount, customer string, createdAt time.Time) workflows.Input {
+	return WorkflowInput(s.Config, provider, clientRefID, providerRef, txType, agent, amount, customer, createdAt)
 }
 
 // WorkflowInput builds a transaction workflow's input with the configured lifecycle policy (the
-// API's starts and reconciliation's restarts alike).
-func WorkflowInput(cfg config.Config, provider, clientRefID, providerRef, txType, agent, amount string, createdAt time.Time) workflows.Input {
+// API's starts and reconciliation's restarts alike). customer is the customer's mobile number,
+// masked here.
+func WorkflowInput(cfg config.Config, provider, clientRefID, providerRef, txType, agent, amount, customer string, createdAt time.Time) workflows.Input {
 	l := cfg.Lifecycle
+	if customer != "" {
+		customer = redact.Mobile(customer)
+	}
 	return workflows.Input{
 		Provider: provider, ClientRefID: clientRefID, ProviderRef: providerRef, TxType: txType,
-		AgentUserCode: agent, Amount: amount, CreatedAt: createdAt.UTC(),
+		AgentUserCode: agent, Amount: amount, CreatedAt: createdAt.UTC(), Customer: customer, APIURL: cfg.PublicAPIURL,
 		Policy: workflows.Policy{
 			ResponseTimeout: l.EkoResponseTimeout, InquiryInitialBackoff: l.InquiryInitialBackoff,
 			InquiryMaxBackoff: l.InquiryMaxBackoff, InquiryDeadline: l.InquiryDeadline,
@@ -238,7 +242,8 @@ func WorkflowInput(cfg config.Config, provider, clientRefID, providerRef, txType
 
 // txInput rebuilds a workflow input from a stored transaction, for a signal that may start it.
 func (s *Server) txInput(t db.TxRef) workflows.Input {
-	return s.input(t.Provider, t.ClientRefID, t.ProviderRef, t.TxType, t.AgentUserCode.String, t.AmountText.String, t.CreatedAt)
+	return s.input(t.Provider, t.ClientRefID, t.ProviderRef, t.TxType, t.AgentUserCode.String, t.AmountText.String,
+		t.CustomerMobile.String, t.CreatedAt)
 }
 
 func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, start time.Time) {
@@ -262,7 +267,9 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 	in.HTTPStatus = http.StatusOK
 	amounts := map[string]decimal.NullDecimal{}
 	for _, f := range []string{"amount", "commission", "tds", "fee", "balance", "customer_balance"} {
-		if d, ok := eko.Decimal(r.Data[f]); ok {
+		// An "amount" that is an Aadhaar number is not kept as a number (NUMERIC cannot be
+		// masked); the response document keeps it masked.
+		if d, ok := eko.Decimal(r.Data[f]); ok && redact.Text(r.Data[f]) == r.Data[f] {
 			amounts[f] = decimal.NullDecimal{Decimal: d, Valid: true}
 		}
 	}
@@ -283,7 +290,8 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 			key := "eko_response:" + itoa(responseID)
 			// tx_status is request text that the workflow quotes in reasons: masked here, since
 			// the outbox payload (the workflow's input too) is stored as built.
-			o := workflows.Outcome{EventID: key, Source: workflows.SourceEko, TxStatus: redact.Text(r.TxStatus)}
+			o := workflows.Outcome{EventID: key, Source: workflows.SourceEko, TxStatus: redact.Text(r.TxStatus),
+				ProviderTxnID: redact.Text(r.Data["tid"])}
 			return outbox.SignalEntry(t.WorkflowID, workflows.SignalOutcome, key, s.txInput(t), o)
 		},
 	})

@@ -118,7 +118,8 @@ func (s *Server) partnerCallback(c *gin.Context) {
 			key := "partner_callback:" + itoa(callbackID)
 			o := workflows.Outcome{EventID: key, Source: workflows.SourcePartner, PartnerOutcome: string(outcome),
 				PartnerStatus: redact.Text(status),      // request text, masked as in api/eko.go
-				Amount:        partnerAmount(cb.Amount)} // the workflow holds it to the first report's
+				Amount:        partnerAmount(cb.Amount), // the workflow holds it to the first report's
+				ProviderTxnID: redact.Text(cb.TxnID)}
 			return outbox.SignalEntry(t.WorkflowID, workflows.SignalOutcome, key, s.txInput(t), o)
 		},
 	})

@@ -66,12 +66,27 @@ compose_config() {
 	fi
 }
 
+# promtool: the Debian package prometheus (.ci/run installs it when missing).
+alert_rules() {
+	if command -v promtool >/dev/null 2>&1; then
+		promtool check rules deploy/prometheus/alerts.yml &&
+			promtool test rules deploy/prometheus/alerts_test.yml &&
+			promtool check config deploy/prometheus/prometheus.yml
+	elif [[ ${CI:-} == true ]]; then
+		echo "promtool is missing in CI (.ci/run should have installed the prometheus package)" >&2
+		return 1
+	else
+		echo "SKIPPED: promtool is not installed, deploy/prometheus was not checked (apt-get install prometheus)" >&2
+	fi
+}
+
 check "go vet ./..." go vet ./...
 check "go test -count=1 -timeout $GO_TEST_TIMEOUT ./..." go test -count=1 -timeout "$GO_TEST_TIMEOUT" ./...
 # The load generator is a module of its own (bench/), outside ./... of the service's.
 check "bench: go vet ./... && go test ./..." bash -c 'cd bench && go vet ./... && go test -count=1 ./...'
 check "workflowcheck ./workflows/... ($WORKFLOWCHECK)" go run "$WORKFLOWCHECK" ./workflows/...
 check "docker-compose config -q" compose_config
+check "promtool check rules / test rules / check config (deploy/prometheus)" alert_rules
 
 # Without Chromium the browser test skips itself (or fails under CI=true); make test fails either
 # way, saying how to fix it.
