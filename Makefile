@@ -23,9 +23,9 @@ demo: ## make dev + the simulator's gateway page on localhost:3004 + the agent l
 test: ## go vet, all tests against real PostgreSQL and Temporal, workflowcheck, compose file check
 	@$(ROOT)/scripts/test.sh
 
-test-faults: ## fault-injection suite (build tag faults): kills and outages on private PostgreSQL/Temporal/aepsflow processes
+test-faults: ## fault-injection suite (build tag faults); TOPOLOGY=cluster: the cluster faults (API replica, worker mid-activity, Temporal server restart)
 	@$(ROOT)/scripts/temporal.sh ensure
-	cd $(ROOT) && TEMPORAL_CLI=$(ROOT)/bin/temporal go test -count=1 -tags faults -timeout 20m ./faults/...
+	cd $(ROOT) && TEMPORAL_CLI=$(ROOT)/bin/temporal go test -count=1 -tags faults -timeout 20m $(if $(filter cluster,$(TOPOLOGY)),-run TestCluster) ./faults/...
 
 bench: ## load benchmark: own stack, floors, load, Temporal outage, loss check (BENCHMARKS.md)
 	@bash $(ROOT)/scripts/bench.sh
