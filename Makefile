@@ -9,13 +9,16 @@ export TEMPORAL_CLI_VERSION
 
 .DEFAULT_GOAL := help
 
-.PHONY: help dev test test-faults bench build temporal cluster cluster-down cluster-destroy stop clean distclean
+.PHONY: help dev demo test test-faults bench build temporal cluster cluster-down cluster-destroy stop clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(ROOT)/Makefile | sed 's/:.*## /\t/' | expand -t 14
 
 dev: ## run aepsflow locally: PostgreSQL, Temporal dev server + UI, migrations, UAT agent, API+worker
 	@$(ROOT)/scripts/dev.sh
+
+demo: ## make dev + the simulator's gateway page on localhost:3004 + the agent launch page: the whole browser flow, offline
+	@$(ROOT)/scripts/demo.sh
 
 test: ## go vet, all tests against real PostgreSQL and Temporal, workflowcheck, compose file check
 	@$(ROOT)/scripts/test.sh

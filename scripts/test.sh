@@ -25,6 +25,18 @@ scripts/temporal.sh ensure
 trap 'scripts/temporal.sh stop test' EXIT
 scripts/temporal.sh start test "$TEST_TEMPORAL_PORT" "$TEST_TEMPORAL_UI_PORT"
 
+step "web dependencies and Chromium (the real-browser test)"
+browser_problem=""
+if ! scripts/web.sh deps; then
+	browser_problem="npm ci --prefix web failed: aeps-gateway-lib is not installed"
+fi
+if TEST_CHROMIUM=$(scripts/web.sh chromium); then
+	export TEST_CHROMIUM
+	echo "Chromium: $TEST_CHROMIUM" >&2
+else
+	browser_problem="Chromium is missing: apt-get install chromium (as root; .ci/run does)"
+fi
+
 export TEST_DATABASE_URL
 export TEST_TEMPORAL_ADDRESS="127.0.0.1:$TEST_TEMPORAL_PORT"
 export TEMPORAL_CLI="$ROOT/bin/temporal"
@@ -98,6 +110,12 @@ check "bench: go vet ./... && go test ./..." bash -c 'cd bench && go vet ./... &
 check "workflowcheck ./workflows/... ($WORKFLOWCHECK)" go run "$WORKFLOWCHECK" ./workflows/...
 check "docker compose config (filled .env valid, empty .env refused, ports on 127.0.0.1)" compose_config
 check "promtool check rules / test rules / check config (deploy/prometheus)" alert_rules
+
+# Without Chromium the browser test skips itself (or fails under CI=true); make test fails either
+# way, saying how to fix it.
+if [[ -n $browser_problem ]]; then
+	failed+=("browser test: $browser_problem")
+fi
 
 if ((${#failed[@]})); then
 	printf '
