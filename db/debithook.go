@@ -166,6 +166,9 @@ type knownReference struct {
 	DetailsHash sql.NullString `db:"details_hash"`
 	State       sql.NullString `db:"state"`
 	// Reported: an eko-response exists for the transaction, under either of its references.
+	// Only one linked to it counts: an eko-response is linked whenever its reference names a
+	// transaction, so an unlinked one under this reference came before the first debit-hook
+	// (forged: Eko reports only after our allow) and must not block the genuine one's repeat.
 	Reported bool `db:"reported"`
 	Booked
 }
@@ -178,8 +181,7 @@ func lookUpReference(ctx context.Context, tx *sqlx.Tx, h DebitHook) (knownRefere
 	var known knownReference
 	err := tx.GetContext(ctx, &known, `
 		SELECT t.id, t.client_ref_id, t.details_hash, t.state, `+bookedColumns+`,
-			t.id IS NOT NULL AND EXISTS (SELECT 1 FROM eko_responses e
-				WHERE e.transaction_id = t.id OR e.client_ref_id IN (t.client_ref_id, t.provider_ref)) AS reported
+			t.id IS NOT NULL AND EXISTS (SELECT 1 FROM eko_responses e WHERE e.transaction_id = t.id) AS reported
 		FROM (SELECT 1) AS one
 		LEFT JOIN transactions t ON t.provider = $1 AND t.provider_ref = $2`, h.Provider, h.ProviderRef)
 	if err != nil {
