@@ -165,10 +165,10 @@ type knownReference struct {
 	ClientRefID sql.NullString `db:"client_ref_id"`
 	DetailsHash sql.NullString `db:"details_hash"`
 	State       sql.NullString `db:"state"`
-	// Reported: an eko-response exists for the transaction, under either of its references.
-	// Only one linked to it counts: an eko-response is linked whenever its reference names a
-	// transaction, so an unlinked one under this reference came before the first debit-hook
-	// (forged: Eko reports only after our allow) and must not block the genuine one's repeat.
+	// Reported: an eko-response for the transaction exists, linked to it or received under
+	// either of its references since it was created. One received before the first debit-hook
+	// (forged: Eko reports only after our allow) does not count: it must not block the genuine
+	// debit-hook's repeat.
 	Reported bool `db:"reported"`
 	Booked
 }
@@ -181,7 +181,9 @@ func lookUpReference(ctx context.Context, tx *sqlx.Tx, h DebitHook) (knownRefere
 	var known knownReference
 	err := tx.GetContext(ctx, &known, `
 		SELECT t.id, t.client_ref_id, t.details_hash, t.state, `+bookedColumns+`,
-			t.id IS NOT NULL AND EXISTS (SELECT 1 FROM eko_responses e WHERE e.transaction_id = t.id) AS reported
+			t.id IS NOT NULL AND EXISTS (SELECT 1 FROM eko_responses e
+				WHERE e.transaction_id = t.id OR (e.client_ref_id IN (t.client_ref_id, t.provider_ref)
+					AND e.received_at >= t.created_at)) AS reported
 		FROM (SELECT 1) AS one
 		LEFT JOIN transactions t ON t.provider = $1 AND t.provider_ref = $2`, h.Provider, h.ProviderRef)
 	if err != nil {
