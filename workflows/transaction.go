@@ -113,7 +113,7 @@ type txn struct {
 	inquired       string // latest inquiry tx_status that reports an outcome (0, 1, 3, 4)
 }
 
-func (t *txn) isPartner() bool { return t.in.Provider != ProviderEko }
+func (t *txn) isPartner() bool { return t.in.Provider != txstate.ProviderEko }
 
 // inquiring reports whether the state is one the inquiry loop serves.
 func inquiring(state txstate.State) bool {
