@@ -65,6 +65,9 @@ func agentMessage(code string) string {
 		return "This transaction reference cannot be used again. Please start a new transaction."
 	case "unknown_agent", "agent_suspended":
 		return "This agent account cannot make AePS transactions now. Please contact support."
+	case "no_gateway_session":
+		// REQUIRE_GATEWAY_SESSION: the agent can act on it, and a forger learns nothing useful.
+		return "Please open the AePS gateway again from your portal, then start the transaction."
 	case "daily_count_limit", "daily_amount_limit":
 		return "This withdrawal is over the agent's daily limit. Please try a smaller amount or try again tomorrow."
 	}
@@ -154,6 +157,7 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 		BusinessDay:            now.In(cfg.LimitLocation),
 		DefaultLimits:          db.Limits{Count: cfg.DailyCashCountLimit, Amount: cfg.DailyCashAmountLimit},
 		AllowRepeatAfterResult: cfg.AllowRepeatAfterResult,
+		RequireLaunchWithin:    requireLaunchWithin(cfg.Gateway),
 	}
 	if cfg.ClientRefIDSource == "own" {
 		req.NewClientRefID = s.NewClientRefID
@@ -222,7 +226,9 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 	in.HTTPStatus = http.StatusOK
 	amounts := map[string]decimal.NullDecimal{}
 	for _, f := range []string{"amount", "commission", "tds", "fee", "balance", "customer_balance"} {
-		if d, ok := eko.Decimal(r.Data[f]); ok {
+		// An "amount" that is an Aadhaar number is not kept as a number (NUMERIC cannot be
+		// masked); the response document keeps it masked.
+		if d, ok := eko.Decimal(r.Data[f]); ok && redact.Text(r.Data[f]) == r.Data[f] {
 			amounts[f] = decimal.NullDecimal{Decimal: d, Valid: true}
 		}
 	}

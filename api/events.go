@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -71,6 +72,19 @@ func (s *Server) resendEvents(c *gin.Context) {
 	evs, err := s.Store.TransactionEvents(ctx, t.ID)
 	if err != nil {
 		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "could not read events"})
+		return
+	}
+	var pending []string
+	for _, e := range evs {
+		if !e.AcknowledgedAt.Valid {
+			pending = append(pending, e.EventID)
+		}
+	}
+	// Recorded before anything is sent: a re-send is never made without its audit event.
+	if err := s.Store.RecordAudit(ctx, db.Audit{Operator: operator(c), Action: "resend", Target: t.WorkflowID,
+		TransactionID: sql.NullInt64{Int64: t.ID, Valid: true}, Detail: map[string]any{"event_ids": pending}}); err != nil {
+		s.Logger.Error("audit re-send", "workflow_id", t.WorkflowID, "err", err)
+		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "could not record the re-send"})
 		return
 	}
 	status := http.StatusOK

@@ -284,9 +284,14 @@ func TestEventsPastDeadline(t *testing.T) {
 
 	rc.refuse.Store(false)
 	before := len(rc.snapshot())
-	status, body := admin(t, a, http.MethodPost, "/v1/transactions/"+ref+"/events/resend", apptest.AdminToken, "")
+	status, body := admin(t, a, http.MethodPost, "/v1/transactions/"+ref+"/events/resend", apptest.RaviToken, "")
 	if status != http.StatusOK {
 		t.Fatalf("re-send: %d %v", status, body)
+	}
+	// The re-send is an audit event of ravi's, naming the two events it set out to send.
+	if n := a.QueryInt(t, `SELECT count(*) FROM audit_events WHERE operator = 'ravi' AND action = 'resend'
+		AND target = $1 AND jsonb_array_length(detail->'event_ids') = 2`, wfID); n != 1 {
+		t.Errorf("%d audit events of ravi's re-send of 2 events, want 1", n)
 	}
 	var got []string
 	for _, d := range rc.snapshot()[before:] {

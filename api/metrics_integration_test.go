@@ -27,9 +27,18 @@ func TestMetricsCountCallbacks(t *testing.T) {
 		`aepsflow_callbacks_total{action="debit-hook",outcome="allowed",source="eko"} 1`,
 		`aepsflow_callbacks_total{action="unknown",outcome="invalid",source="eko"} 1`,
 		`aepsflow_outbox_pending 1`, // no relay in this test: the start waits in the outbox
+		// Read from PostgreSQL at the scrape: one open (pending) transaction, none in review.
+		`aepsflow_state_up 1`,
+		`aepsflow_transactions_needs_review 0`,
+		`aepsflow_transactions_flagged 0`,
+		`aepsflow_webhook_backlog 0`,
+		`aepsflow_transactions_open_oldest_seconds `,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q in\n%s", want, body)
 		}
+	}
+	if strings.Contains(string(body), "aepsflow_transactions_open_oldest_seconds 0\n") {
+		t.Errorf("an open transaction exists, yet the oldest open age is 0")
 	}
 }

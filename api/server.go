@@ -123,6 +123,8 @@ func (s *Server) Handler() http.Handler {
 		}
 	})
 
+	s.gatewayRoutes(r)
+
 	admin := r.Group("/v1", s.requireAdmin)
 	admin.GET("/transactions", s.listTransactions)
 	admin.GET("/transactions/:ref", s.getTransaction)

@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"github.com/aepsflow/aepsflow/intents"
 	"github.com/aepsflow/aepsflow/metrics"
 	"github.com/aepsflow/aepsflow/outbox"
+	"github.com/aepsflow/aepsflow/retention"
 	"github.com/aepsflow/aepsflow/webhook"
 	"github.com/aepsflow/aepsflow/workflows"
 )
@@ -46,20 +48,56 @@ func NewRelay(cfg config.Config, store *db.Store, tc client.Client, logger *slog
 	}
 }
 
-// NewMetrics builds the process's metrics, with the outbox backlog read at scrape time.
+// NewPruner builds the retention loop. m may be nil.
+func NewPruner(cfg config.Config, store *db.Store, logger *slog.Logger, m *metrics.Metrics) *retention.Pruner {
+	return &retention.Pruner{
+		Store: store, OutboxAge: cfg.RetentionOutboxAge, RawAge: cfg.RetentionRawAge, Batch: cfg.RetentionBatch,
+		Pause: 200 * time.Millisecond, Interval: cfg.RetentionInterval, Logger: logger.With("component", "retention"), Metrics: m,
+	}
+}
+
+// NewMetrics builds the process's metrics, with the gauges read from PostgreSQL at scrape time.
 func NewMetrics(store *db.Store) *metrics.Metrics {
 	m := metrics.New()
-	m.BacklogFunc(func() (int, time.Duration, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		return store.OutboxBacklog(ctx)
-	})
-	m.ReconciliationFunc(func() (int, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		return store.LatestReconciliationMismatches(ctx)
+	m.StateFunc(func(ctx context.Context) (metrics.State, error) {
+		g, err := store.ReadGauges(ctx)
+		if err != nil {
+			return metrics.State{}, err
+		}
+		st := metrics.State{OutboxPending: g.OutboxPending, OutboxOldest: g.OutboxOldest, NeedsReview: g.NeedsReview,
+			OpenOldest: g.OpenOldest, Flagged: g.Flagged, WebhookBacklog: g.WebhookBacklog, WebhookOldest: g.WebhookOldest,
+			WebhookSetAside: g.WebhookSetAside}
+		if g.ReconciliationMismatches.Valid {
+			n := int(g.ReconciliationMismatches.Int64)
+			st.ReconciliationMismatches = &n
+		}
+		return st, nil
 	})
 	return m
+}
+
+// ObserveInquiries counts every Transaction Inquiry call's result on m.
+func ObserveInquiries(inq activities.Inquirer, m *metrics.Metrics) activities.Inquirer {
+	return observedInquirer{Inquirer: inq, m: m}
+}
+
+type observedInquirer struct {
+	activities.Inquirer
+	m *metrics.Metrics
+}
+
+func (o observedInquirer) Inquire(ctx context.Context, clientRefID, userCode string) (activities.InquiryResult, error) {
+	r, err := o.Inquirer.Inquire(ctx, clientRefID, userCode)
+	result := "ok"
+	if err != nil {
+		result = "other"
+		var e *ekoapi.Error
+		if errors.As(err, &e) {
+			result = e.Kind
+		}
+	}
+	o.m.Inquired(result)
+	return r, err
 }
 
 // LateOutcome records an outcome that reached its workflow after it had closed, flagging the

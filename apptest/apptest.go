@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -82,11 +83,19 @@ func Start(t testing.TB, opts Options) *App {
 		"OPERATOR_TOKENS": "asha:" + AshaToken + ",ravi:" + RaviToken,
 		"OUTBOX_SWEEP_INTERVAL": "200ms", "EKO_API_BASE_URL": "http://127.0.0.1:1/unused",
 	}
+	// The API's address is known before its configuration, which names its own callback URL.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	t.Cleanup(func() { _ = ln.Close() }) // the server closes it too; this covers an early failure
+	env["GATEWAY_CALLBACK_URL"] = "http://" + ln.Addr().String() + "/eko/aeps/callback"
 	for k, v := range opts.Env {
 		env[k] = v
 	}
 	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
+		ln.Close()
 		t.Fatalf("test configuration: %v", err)
 	}
 	// The system's logs; a failed test prints them. (t.Log cannot be used: background
@@ -117,7 +126,10 @@ func Start(t testing.TB, opts Options) *App {
 	if err != nil {
 		t.Fatalf("temporal client: %v", err)
 	}
-	srv := httptest.NewServer(app.NewAPI(cfg, a.Store, a.Temporal, logger, app.NewMetrics(a.Store)).Handler())
+	srv := httptest.NewUnstartedServer(app.NewAPI(cfg, a.Store, a.Temporal, logger, app.NewMetrics(a.Store)).Handler())
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	t.Cleanup(srv.Close)
 	a.URL = srv.URL
 	if !opts.NoRelay {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -32,6 +33,11 @@ const (
 	prodAPIBaseURL  = "https://api.eko.in:25002/ekoicici/v3"
 	uatOrigin       = "https://stagegateway.eko.in"
 	prodOrigin      = "https://gateway.eko.in"
+	// DevLaunchKey signs launch tokens under APP_ENV=development when GATEWAY_LAUNCH_KEY is unset.
+	DevLaunchKey = "dev-gateway-launch-key-not-for-production-use"
+	// LocalGatewayOrigin is the origin of aeps-gateway-lib's "local" environment, where the
+	// simulator (ekosim gateway-page) plays Eko's gateway page. Granted CORS in development only.
+	LocalGatewayOrigin = "http://localhost:3004"
 )
 
 // Config is the whole process configuration.
@@ -70,6 +76,9 @@ type Config struct {
 	// SHA-256 digests are kept: a dumped Config holds no usable token.
 	Operators []Operator
 
+	// Gateway launch (POST /v1/gateway/session).
+	Gateway Gateway
+
 	// Debit-hook rules.
 	CashMinAmount          decimal.Decimal
 	CashMaxAmount          decimal.Decimal
@@ -102,6 +111,14 @@ type Config struct {
 	RelaySweepInterval time.Duration
 	RelayBatchSize     int
 
+	// Retention (in every API replica): delivered outbox entries and raw requests of closed
+	// transactions older than these ages are deleted, RetentionBatch rows at a time.
+	RetentionEnabled   bool
+	RetentionOutboxAge time.Duration
+	RetentionRawAge    time.Duration
+	RetentionInterval  time.Duration
+	RetentionBatch     int
+
 	// Events to the platform: off when WebhookURL is empty.
 	WebhookURL     string
 	WebhookSecret  string
@@ -110,6 +127,36 @@ type Config struct {
 	// Scheduled reconciliation.
 	ReconcileAt     string // HH:MM in LimitLocation, daily
 	ReconcileSample string // "all", "N" transactions or "P%" of the day's successful withdrawals
+}
+
+// Gateway configures the launch of Eko's AePS gateway: what the session endpoint hands to the
+// platform's front end (aeps.config / the Android bundle), who may ask for it, and the anti-forgery
+// rule that ties a debit-hook to a recent launch.
+type Gateway struct {
+	// Token authenticates the platform's backend (GATEWAY_TOKEN); distinct from AdminToken.
+	Token string
+	// LaunchKey signs per-agent launch tokens (GATEWAY_LAUNCH_KEY); empty: launch tokens are off.
+	LaunchKey      string
+	LaunchTokenTTL time.Duration // default lifetime of a launch token
+	LaunchTokenMax time.Duration // longest lifetime a launch token may be minted with
+	// Environment is aeps-gateway-lib's environment: uat | production (from EKO_ENV), or local
+	// (the simulator; development only).
+	Environment     string
+	CallbackURL     string
+	CallbackHeaders map[string]string // custom headers the gateway page sends (each in EkoAllowedHeaders)
+	CallbackParams  map[string]string // custom top-level body parameters
+	PartnerName     string
+	LogoURL         string
+	// AllowedOrigins may call the session endpoint from a browser (CORS); none by default.
+	AllowedOrigins []string
+	// RequireSession refuses a debit-hook for an agent without an issued launch in the last
+	// SessionWindow (REQUIRE_GATEWAY_SESSION, on by default outside development).
+	RequireSession bool
+	SessionWindow  time.Duration
+	// DemoAgentPage serves the development agent launch page at /demo/agent; DemoLibPath is
+	// aeps-gateway-lib's file, installed by npm into web/node_modules.
+	DemoAgentPage bool
+	DemoLibPath   string
 }
 
 // Lifecycle holds the timings and switches a transaction workflow runs with. They travel in the
@@ -152,6 +199,12 @@ func (c Config) LogValue() slog.Value {
 		slog.String("eko_api_base_url", c.EkoAPIBaseURL),
 		slog.Any("eko_allowed_origins", c.EkoAllowedOrigins),
 		slog.String("client_ref_id_source", c.ClientRefIDSource),
+		slog.String("gateway_environment", c.Gateway.Environment),
+		slog.String("gateway_callback_url", c.Gateway.CallbackURL),
+		slog.Bool("require_gateway_session", c.Gateway.RequireSession),
+		slog.Duration("gateway_session_window", c.Gateway.SessionWindow),
+		slog.Bool("launch_tokens", c.Gateway.LaunchKey != ""),
+		slog.Bool("demo_agent_page", c.Gateway.DemoAgentPage),
 		slog.Int("partners", len(c.PartnerClients)),
 		slog.String("webhook", webhookHost(c.WebhookURL)),
 		slog.Any("operators", c.OperatorNames()),
@@ -254,6 +307,12 @@ func Load(env Getenv) (Config, error) {
 
 		RelaySweepInterval: r.dur("OUTBOX_SWEEP_INTERVAL", 2*time.Second),
 		RelayBatchSize:     r.int("OUTBOX_BATCH_SIZE", 64),
+
+		RetentionEnabled:   r.bool("RETENTION_ENABLED", true),
+		RetentionOutboxAge: r.dur("RETENTION_OUTBOX_AGE", 7*24*time.Hour),
+		RetentionRawAge:    r.dur("RETENTION_RAW_REQUEST_AGE", 180*24*time.Hour),
+		RetentionInterval:  r.dur("RETENTION_INTERVAL", 24*time.Hour),
+		RetentionBatch:     r.int("RETENTION_BATCH_SIZE", 500),
 	}
 	tz := r.str("LIMIT_TIMEZONE", "Asia/Kolkata")
 	if loc, err := time.LoadLocation(tz); err != nil {
@@ -270,6 +329,15 @@ func Load(env Getenv) (Config, error) {
 	c.EkoAllowedOrigins = r.origins("EKO_ALLOWED_ORIGINS")
 	if len(c.EkoAllowedOrigins) == 0 {
 		c.EkoAllowedOrigins = []string{origin}
+		if dev {
+			// The simulator's gateway page (aeps-gateway-lib's "local" environment).
+			c.EkoAllowedOrigins = append(c.EkoAllowedOrigins, LocalGatewayOrigin)
+		}
+	}
+	for _, o := range c.EkoAllowedOrigins {
+		if !dev && isLoopbackOrigin(o) {
+			r.fail("EKO_ALLOWED_ORIGINS", fmt.Errorf("entry %q is a local origin, allowed only with APP_ENV=development", o))
+		}
 	}
 	if c.EkoInquiryVersion == "v1" {
 		// The two versions live under different prefixes; the default follows the version.
@@ -302,6 +370,7 @@ func Load(env Getenv) (Config, error) {
 		r.fail("DATABASE_URL", errors.New("is required"))
 	}
 	c.PartnerClients = r.partners("PARTNER_CLIENTS")
+	c.Gateway = r.gateway(c, dev)
 
 	if !c.CashMinAmount.IsPositive() || c.CashMaxAmount.LessThan(c.CashMinAmount) {
 		r.fail("CASH_MIN_AMOUNT/CASH_MAX_AMOUNT", errors.New("need 0 < min <= max"))
@@ -352,6 +421,9 @@ func Load(env Getenv) (Config, error) {
 	}
 	if c.RateLimitClients < 1 {
 		r.fail("CALLBACK_RATE_CLIENTS", errors.New("must be at least 1"))
+	}
+	if c.RetentionBatch < 1 {
+		r.fail("RETENTION_BATCH_SIZE", errors.New("must be at least 1"))
 	}
 	if c.RelayBatchSize < 1 {
 		r.fail("OUTBOX_BATCH_SIZE", errors.New("must be at least 1"))
@@ -582,6 +654,106 @@ func (r *reader) partners(name string) map[string]string {
 			r.fail(name, fmt.Errorf("client_id %q appears twice", id))
 		}
 		out[id] = secret
+	}
+	return out
+}
+
+// isLoopbackOrigin reports an origin on this machine: a simulator's, never Eko's.
+func isLoopbackOrigin(o string) bool {
+	u, err := url.Parse(o)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	return h == "localhost" || strings.HasSuffix(h, ".localhost") || strings.HasPrefix(h, "127.") || h == "::1"
+}
+
+// gateway reads the gateway launch settings. c holds everything read before.
+func (r *reader) gateway(c Config, dev bool) Gateway {
+	g := Gateway{
+		LaunchTokenTTL: r.dur("GATEWAY_LAUNCH_TOKEN_TTL", 10*time.Minute),
+		LaunchTokenMax: r.dur("GATEWAY_LAUNCH_TOKEN_MAX_TTL", time.Hour),
+		Environment:    r.oneOf("GATEWAY_ENVIRONMENT", c.EkoEnv, "uat", "production", "local"),
+		PartnerName:    r.str("GATEWAY_PARTNER_NAME", "aepsflow"),
+		LogoURL:        r.str("GATEWAY_LOGO_URL", ""),
+		AllowedOrigins: r.origins("GATEWAY_ALLOWED_ORIGINS"),
+		RequireSession: r.bool("REQUIRE_GATEWAY_SESSION", !dev),
+		SessionWindow:  r.dur("GATEWAY_SESSION_WINDOW", 30*time.Minute),
+		DemoAgentPage:  r.bool("DEMO_AGENT_PAGE", false),
+		DemoLibPath:    r.str("DEMO_AGENT_PAGE_LIB", "web/node_modules/@ekoindia/aeps-gateway-lib/build/aeps-gateway-lib.js"),
+	}
+	g.Token = r.secret("GATEWAY_TOKEN", dev, "dev-gateway-token")
+	if g.Token != "" && !dev && len(g.Token) < 12 {
+		r.fail("GATEWAY_TOKEN", errors.New("must be at least 12 characters"))
+	}
+	if _, operator := c.OperatorByToken(g.Token); g.Token != "" && operator {
+		// The platform's backend must not hold the operators' token, nor they its.
+		r.fail("GATEWAY_TOKEN", errors.New("must differ from ADMIN_TOKEN and every OPERATOR_TOKENS token"))
+	}
+	if v, ok := r.env("GATEWAY_LAUNCH_KEY"); ok && strings.TrimSpace(v) != "" {
+		g.LaunchKey = strings.TrimSpace(v)
+	} else if dev {
+		g.LaunchKey = DevLaunchKey
+	}
+	if g.LaunchKey != "" && len(g.LaunchKey) < 32 {
+		r.fail("GATEWAY_LAUNCH_KEY", errors.New("must be at least 32 characters"))
+	}
+	if _, operator := c.OperatorByToken(g.LaunchKey); g.LaunchKey != "" && (g.LaunchKey == g.Token || operator) {
+		r.fail("GATEWAY_LAUNCH_KEY", errors.New("must differ from GATEWAY_TOKEN and ADMIN_TOKEN"))
+	}
+	if g.LaunchTokenTTL > g.LaunchTokenMax {
+		r.fail("GATEWAY_LAUNCH_TOKEN_TTL", errors.New("must not exceed GATEWAY_LAUNCH_TOKEN_MAX_TTL"))
+	}
+	if g.Environment == "local" && !dev {
+		r.fail("GATEWAY_ENVIRONMENT", errors.New("local (the simulator) is allowed only with APP_ENV=development"))
+	}
+	if g.DemoAgentPage && !dev {
+		r.fail("DEMO_AGENT_PAGE", errors.New("is allowed only with APP_ENV=development"))
+	}
+
+	def := ""
+	if dev {
+		port := "8080"
+		if _, p, err := net.SplitHostPort(c.HTTPAddr); err == nil && p != "" {
+			port = p
+		}
+		def = "http://127.0.0.1:" + port + "/eko/aeps/callback"
+	}
+	g.CallbackURL = r.str("GATEWAY_CALLBACK_URL", def)
+	if u, err := url.Parse(g.CallbackURL); g.CallbackURL == "" || err != nil || u.Host == "" ||
+		(u.Scheme != "https" && (u.Scheme != "http" || !dev)) {
+		r.fail("GATEWAY_CALLBACK_URL", errors.New("must be the https URL of the callback (/eko/aeps/callback) as the agent's browser reaches it (http only in development)"))
+	}
+	g.CallbackHeaders = r.pairs("GATEWAY_CALLBACK_HEADERS")
+	allowed := map[string]bool{}
+	for _, h := range c.EkoAllowedHeaders {
+		allowed[strings.ToLower(h)] = true
+	}
+	for h := range g.CallbackHeaders {
+		if !allowed[strings.ToLower(h)] {
+			// The browser would refuse the preflight and no debit-hook would ever arrive.
+			r.fail("GATEWAY_CALLBACK_HEADERS", fmt.Errorf("header %q must also be listed in EKO_ALLOWED_HEADERS", h))
+		}
+	}
+	g.CallbackParams = r.pairs("GATEWAY_CALLBACK_PARAMS")
+	for k := range g.CallbackParams {
+		if k == "action" || k == "detail" {
+			r.fail("GATEWAY_CALLBACK_PARAMS", fmt.Errorf("parameter %q would clash with the callback's own fields", k))
+		}
+	}
+	return g
+}
+
+// pairs parses "k1:v1,k2:v2" (values may contain ':').
+func (r *reader) pairs(name string) map[string]string {
+	out := map[string]string{}
+	for _, item := range r.list(name) {
+		k, v, ok := strings.Cut(item, ":")
+		if k, v = strings.TrimSpace(k), strings.TrimSpace(v); !ok || k == "" {
+			r.fail(name, fmt.Errorf("entry %q must be name:value", k))
+			continue
+		}
+		out[k] = v
 	}
 	return out
 }

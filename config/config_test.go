@@ -19,19 +19,24 @@ const (
 	secretAdminToken   = "SECRET-ADMIN-TOKEN-a8d7e6f5"
 	secretPartner      = "SECRET-PARTNER-c0ffee:with-colon"
 	secretDBPassword   = "SECRET-DB-PASSWORD-9d9d"
+	secretGatewayToken = "SECRET-GATEWAY-TOKEN-6b0c4a"
+	secretLaunchKey    = "SECRET-LAUNCH-KEY-0123456789abcdef0123"
 )
 
-var secrets = []string{secretAccessKey, secretGatewayKey, secretDeveloperKey, secretInitiatorID, secretAdminToken, secretPartner, secretDBPassword}
+var secrets = []string{secretAccessKey, secretGatewayKey, secretDeveloperKey, secretInitiatorID, secretAdminToken, secretPartner, secretDBPassword, secretGatewayToken, secretLaunchKey}
 
 // production is a complete production environment.
 func production() map[string]string {
 	return map[string]string{
-		"DATABASE_URL":      "postgres://aeps:" + secretDBPassword + "@db:5432/aeps",
-		"EKO_ACCESS_KEY":    secretAccessKey,
-		"EKO_DEVELOPER_KEY": secretDeveloperKey,
-		"EKO_INITIATOR_ID":  secretInitiatorID,
-		"ADMIN_TOKEN":       secretAdminToken,
-		"PARTNER_CLIENTS":   "bank1:" + secretPartner,
+		"DATABASE_URL":         "postgres://aeps:" + secretDBPassword + "@db:5432/aeps",
+		"EKO_ACCESS_KEY":       secretAccessKey,
+		"EKO_DEVELOPER_KEY":    secretDeveloperKey,
+		"EKO_INITIATOR_ID":     secretInitiatorID,
+		"ADMIN_TOKEN":          secretAdminToken,
+		"PARTNER_CLIENTS":      "bank1:" + secretPartner,
+		"GATEWAY_TOKEN":        secretGatewayToken,
+		"GATEWAY_LAUNCH_KEY":   secretLaunchKey,
+		"GATEWAY_CALLBACK_URL": "https://aeps.example.com/eko/aeps/callback",
 	}
 }
 
@@ -333,6 +338,75 @@ func TestGatewayAccessKey(t *testing.T) {
 			}
 			if c.EkoGatewayAccessKey != tt.wantGateway || c.EkoAccessKey != secretAccessKey {
 				t.Fatalf("gateway key %q, access key %q", c.EkoGatewayAccessKey, c.EkoAccessKey)
+			}
+		})
+	}
+}
+
+// TestGatewayDefaults: REQUIRE_GATEWAY_SESSION is on by default in production and off in
+// development; the simulator's origin is granted in development only.
+func TestGatewayDefaults(t *testing.T) {
+	prod, err := load(production())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := load(map[string]string{"APP_ENV": "development", "DATABASE_URL": "postgres://localhost/aeps", "HTTP_ADDR": ":9090"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !prod.Gateway.RequireSession || dev.Gateway.RequireSession {
+		t.Errorf("RequireSession: production %v, development %v; want true, false", prod.Gateway.RequireSession, dev.Gateway.RequireSession)
+	}
+	if prod.Gateway.SessionWindow != 30*time.Minute {
+		t.Errorf("SessionWindow = %s", prod.Gateway.SessionWindow)
+	}
+	if strings.Join(prod.EkoAllowedOrigins, ",") != "https://stagegateway.eko.in" {
+		t.Errorf("production origins %q", prod.EkoAllowedOrigins)
+	}
+	if strings.Join(dev.EkoAllowedOrigins, ",") != "https://stagegateway.eko.in,http://localhost:3004" {
+		t.Errorf("development origins %q, want the UAT gateway and the simulator", dev.EkoAllowedOrigins)
+	}
+	if dev.Gateway.CallbackURL != "http://127.0.0.1:9090/eko/aeps/callback" || dev.Gateway.Token == "" || dev.Gateway.LaunchKey == "" {
+		t.Errorf("development gateway defaults: %q, token set %v, launch key set %v", dev.Gateway.CallbackURL, dev.Gateway.Token != "", dev.Gateway.LaunchKey != "")
+	}
+	if prod.Gateway.Environment != "uat" || prod.Gateway.DemoAgentPage {
+		t.Errorf("production gateway: environment %q, demo page %v", prod.Gateway.Environment, prod.Gateway.DemoAgentPage)
+	}
+	off, err := load(with(production(), "REQUIRE_GATEWAY_SESSION", "false", "GATEWAY_SESSION_WINDOW", "5m"))
+	if err != nil || off.Gateway.RequireSession || off.Gateway.SessionWindow != 5*time.Minute {
+		t.Errorf("REQUIRE_GATEWAY_SESSION=false: %v %v", off.Gateway, err)
+	}
+}
+
+// TestGatewayConfigErrors: unsafe gateway settings are start-up errors that name the variable.
+func TestGatewayConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"no GATEWAY_TOKEN in production", without(production(), "GATEWAY_TOKEN"), "GATEWAY_TOKEN is required"},
+		{"GATEWAY_TOKEN equal to ADMIN_TOKEN", with(production(), "GATEWAY_TOKEN", secretAdminToken), "GATEWAY_TOKEN must differ from ADMIN_TOKEN"},
+		{"short launch key", with(production(), "GATEWAY_LAUNCH_KEY", "short"), "GATEWAY_LAUNCH_KEY must be at least 32"},
+		{"no callback URL in production", without(production(), "GATEWAY_CALLBACK_URL"), "GATEWAY_CALLBACK_URL"},
+		{"http callback URL in production", with(production(), "GATEWAY_CALLBACK_URL", "http://aeps.example.com/eko/aeps/callback"), "GATEWAY_CALLBACK_URL"},
+		{"the simulator's environment in production", with(production(), "GATEWAY_ENVIRONMENT", "local"), "GATEWAY_ENVIRONMENT"},
+		{"the demo page in production", with(production(), "DEMO_AGENT_PAGE", "true"), "DEMO_AGENT_PAGE"},
+		{"the simulator's origin in production", with(production(), "EKO_ALLOWED_ORIGINS", "https://gateway.eko.in,http://localhost:3004"), "local origin"},
+		{"a custom header the callback does not allow", with(production(), "GATEWAY_CALLBACK_HEADERS", "X-Shop:1"), "EKO_ALLOWED_HEADERS"},
+		{"a custom parameter named action", with(production(), "GATEWAY_CALLBACK_PARAMS", "action:x"), "GATEWAY_CALLBACK_PARAMS"},
+		{"TTL over its maximum", with(production(), "GATEWAY_LAUNCH_TOKEN_TTL", "2h"), "GATEWAY_LAUNCH_TOKEN_TTL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(tt.env)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+			for _, s := range secrets {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("error leaks a secret value: %q", err)
+				}
 			}
 		})
 	}

@@ -54,6 +54,10 @@ func insertAudit(ctx context.Context, q execer, a Audit) error {
 	return nil
 }
 
+// RecordAudit records an admin action that is not itself one database write (a re-send that
+// calls the platform): the caller records it before acting, so that nothing is done unrecorded.
+func (s *Store) RecordAudit(ctx context.Context, a Audit) error { return insertAudit(ctx, s.db, a) }
+
 // AuditQuery filters the audit log; empty fields match everything.
 type AuditQuery struct {
 	Operator, Action, Target string

@@ -36,6 +36,9 @@ type DebitHook struct {
 	// AllowRepeatAfterResult confirms a repeated debit-hook even once the workflow has reached
 	// an outcome (never once an eko-response was received).
 	AllowRepeatAfterResult bool
+	// RequireLaunchWithin > 0 refuses a new transaction of an agent without an issued gateway
+	// launch that recent (REQUIRE_GATEWAY_SESSION; see checkLaunch).
+	RequireLaunchWithin time.Duration
 }
 
 // Limits are an agent's per-day cash-withdrawal limits.
@@ -47,7 +50,7 @@ type Limits struct {
 // Decision is the answer to a debit-hook.
 type Decision struct {
 	Allow         bool
-	Code          string // allowed | allowed_repeat | unknown_agent | agent_suspended | daily_count_limit | daily_amount_limit | reference_conflict | already_processed | already_reported
+	Code          string // allowed | allowed_repeat | unknown_agent | agent_suspended | no_gateway_session | daily_count_limit | daily_amount_limit | reference_conflict | already_processed | already_reported
 	Message       string // shown to the agent when refused
 	ClientRefID   string // our key for the transaction
 	TransactionID int64
@@ -96,6 +99,9 @@ func decide(ctx context.Context, tx *sqlx.Tx, to Intents, h DebitHook) (Decision
 	// transaction; the debit-hook is decided on its own merits.
 
 	d, err := checkAgent(ctx, tx, h)
+	if err == nil && d.Allow {
+		d, err = checkLaunch(ctx, tx, h)
+	}
 	if err == nil && limitRefusal(d.Code) {
 		// The same debit-hook, sent twice at once, may have been allowed by the other request
 		// while this one waited for the agent lock: its withdrawal is then counted as used, and

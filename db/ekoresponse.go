@@ -184,7 +184,7 @@ func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, to Intents, r EkoRespon
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
 		RETURNING id`,
 		inboundID, r.Inbound.TransactionID, r.ClientRefID, r.ContentHash, storable(r.TxStatus), storable(r.Status),
-		storable(r.Message), storable(r.TID), storable(r.BankRefNum), a("amount"), a("commission"), a("tds"), a("fee"),
+		storable(r.Message), storableRef(r.TID), storableRef(r.BankRefNum), a("amount"), a("commission"), a("tds"), a("fee"),
 		a("balance"), a("customer_balance"), storable(r.Aadhaar), storable(r.UserCode), response, !known,
 		res.Outcome == OutcomeAfterFinal, res.Flagged && known && res.Outcome == OutcomeAfterFinal, res.Signalled, res.OverCap)
 	if err != nil {

@@ -159,7 +159,7 @@ func recordPartnerCallback(ctx context.Context, tx *sqlx.Tx, to Intents, p Partn
 		inboundID, p.PartnerID, p.TxnID, p.ContentHash, t.ID, p.ClientRefID, storable(p.Status), storable(p.StatusDesc),
 		p.Outcome, res.Outcome, storable(p.TxnType), p.TxnTypeKnown, storable(p.ProductCode), p.Amount,
 		storable(p.AmountText), p.CreatedDate, p.UpdatedDate, p.TxnDateTime, storable(p.CustomerIdentification),
-		storable(p.RRN), storable(p.Username), storable(p.ParamB), storable(p.ParamC),
+		storableRef(p.RRN), storable(p.Username), storable(p.ParamB), storable(p.ParamC),
 		pq.StringArray(storableAll(flags)), res.Outcome == PartnerConflict, contradicts)
 	if err != nil {
 		return PartnerResult{}, fmt.Errorf("insert partner callback: %w", err)

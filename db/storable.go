@@ -18,9 +18,14 @@ import (
 //     Aadhaar numbers masked) are in inbound_requests.body (bytea), so the columns hold a
 //     storable copy, with U+FFFD for what cannot be stored.
 
-// storable returns free text s with full Aadhaar numbers masked and invalid UTF-8 and NUL
-// replaced by U+FFFD.
+// storable returns free text s with full Aadhaar numbers masked (bare 12-digit ones too) and
+// invalid UTF-8 and NUL replaced by U+FFFD.
 func storable(s string) string { return storableKey(redact.Text(s)) }
+
+// storableRef is storable for a reported reference (Eko's tid and bank_ref_num, the partner's
+// rrn): a bare 12-digit number is kept exact, since an RRN is one and reconciliation needs it;
+// a written number (2345 6789 0124) or an Aadhaar key in it is still masked.
+func storableRef(s string) string { return storableKey(redact.TextKeepingBare(s)) }
 
 // storableKey returns s with invalid UTF-8 and NUL replaced by U+FFFD, and nothing masked: for
 // a reference, which must match the transaction's exactly (the parsers keep them printable).

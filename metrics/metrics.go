@@ -26,6 +26,16 @@ type Metrics struct {
 	Refusals *prometheus.CounterVec
 	// RateLimitClients is the number of client addresses a callback URL's limiter tracks.
 	RateLimitClients *prometheus.GaugeVec
+	// RetentionDeleted counts rows retention deleted, by table; RetentionFailures its failed runs.
+	RetentionDeleted  *prometheus.CounterVec
+	RetentionFailures *prometheus.CounterVec
+	// RetentionLastSuccess is when retention last completed a run (Unix seconds), and
+	// RetentionRunSeconds how long that run took.
+	RetentionLastSuccess prometheus.Gauge
+	RetentionRunSeconds  prometheus.Gauge
+	// Inquiries counts Transaction Inquiry calls by result: ok, or the ekoapi error kind
+	// (signature is Eko's 403: our key or clock is wrong, and every inquiry will fail).
+	Inquiries *prometheus.CounterVec
 }
 
 // New builds the metrics on a fresh registry with the Go and process collectors.
@@ -49,7 +59,24 @@ func New() *Metrics {
 		RateLimitClients: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "aepsflow_rate_limit_clients", Help: "Client addresses tracked by a callback URL's rate limiter.",
 		}, []string{"source"}),
+		RetentionDeleted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aepsflow_retention_deleted_total", Help: "Rows deleted by retention, by table.",
+		}, []string{"table"}),
+		RetentionFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aepsflow_retention_failures_total", Help: "Retention runs that stopped on an error, by table.",
+		}, []string{"table"}),
+		RetentionLastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "aepsflow_retention_last_success_timestamp_seconds", Help: "When retention last completed a run (Unix time).",
+		}),
+		RetentionRunSeconds: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "aepsflow_retention_last_run_duration_seconds", Help: "How long the last completed retention run took.",
+		}),
 	}
+	m.Inquiries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "aepsflow_inquiries_total", Help: "Transaction Inquiry calls to Eko by result (ok, or the error kind: signature is HTTP 403).",
+	}, []string{"result"})
+	r.MustRegister(m.Inquiries)
+	r.MustRegister(m.RetentionDeleted, m.RetentionFailures, m.RetentionLastSuccess, m.RetentionRunSeconds)
 	r.MustRegister(m.Callbacks, m.CallbackSeconds, m.OutboxDeliveries, m.Refusals, m.RateLimitClients,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -94,38 +121,40 @@ func (m *Metrics) TrackedClients(source string, n int) {
 	m.RateLimitClients.WithLabelValues(source).Set(float64(n))
 }
 
+// Pruned records n rows deleted from table by retention.
+func (m *Metrics) Pruned(table string, n int64) {
+	if m == nil {
+		return
+	}
+	m.RetentionDeleted.WithLabelValues(table).Add(float64(n))
+}
+
+// PruneFailed records a retention run stopped by an error on table.
+func (m *Metrics) PruneFailed(table string) {
+	if m == nil {
+		return
+	}
+	m.RetentionFailures.WithLabelValues(table).Inc()
+}
+
+// PruneSucceeded records a completed retention run.
+func (m *Metrics) PruneSucceeded(at time.Time, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.RetentionLastSuccess.Set(float64(at.Unix()))
+	m.RetentionRunSeconds.Set(took.Seconds())
+}
+
 // Handler serves the registry in Prometheus' text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
 }
 
-// BacklogFunc registers gauges of the outbox backlog read at scrape time.
-func (m *Metrics) BacklogFunc(read func() (count int, oldest time.Duration, err error)) {
-	last := func() (int, time.Duration) {
-		n, age, err := read()
-		if err != nil {
-			return -1, -1
-		}
-		return n, age
+// Inquired records one Transaction Inquiry call's result.
+func (m *Metrics) Inquired(result string) {
+	if m == nil {
+		return
 	}
-	m.Registry.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aepsflow_outbox_pending", Help: "Undelivered outbox entries (-1: unknown)."},
-			func() float64 { n, _ := last(); return float64(n) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aepsflow_outbox_oldest_seconds", Help: "Age of the oldest undelivered outbox entry (-1: unknown)."},
-			func() float64 { _, a := last(); return a.Seconds() }),
-	)
-}
-
-// ReconciliationFunc registers aepsflow_reconciliation_mismatches, read at scrape time: the
-// mismatches the latest reconciliation run found (-1: none ran, or unknown).
-func (m *Metrics) ReconciliationFunc(read func() (int, error)) {
-	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aepsflow_reconciliation_mismatches",
-		Help: "Successful withdrawals that Eko's Inquiry API did not confirm, in the latest reconciliation run (-1: none ran or unknown)."},
-		func() float64 {
-			n, err := read()
-			if err != nil {
-				return -1
-			}
-			return float64(n)
-		}))
+	m.Inquiries.WithLabelValues(result).Inc()
 }

@@ -51,7 +51,7 @@ func Document(b []byte) (out []byte, changed bool) {
 	if !ok {
 		return maskRunsAfterBody(out, changed)
 	}
-	if _, found := (walker{}).mask(v, false, 0); !found {
+	if _, found := (walker{}).mask(v, false, false, 0); !found {
 		if !outIsJSON {
 			return maskRunsAfterBody(out, changed)
 		}
@@ -62,7 +62,7 @@ func Document(b []byte) (out []byte, changed bool) {
 	if v, ok = w.decode(src); !ok {
 		return out, changed // not reached: both decoders accept exactly valid JSON
 	}
-	v, _ = w.mask(v, false, 0)
+	v, _ = w.mask(v, false, false, 0)
 	// Body again, over the whole text: the checks above see one key or string at a time.
 	enc, _ := Body(encodeValue(nil, v))
 	return enc, true
@@ -190,9 +190,10 @@ func colons(b []byte) int {
 }
 
 // mask returns v with what Body should have masked in it masked, and whether there was
-// anything. under means v is, or is inside, the value of an Aadhaar key. A map is only checked:
-// it is never re-encoded.
-func (w walker) mask(v any, under bool, depth int) (any, bool) {
+// anything. under means v is, or is inside, the value of an Aadhaar key; ref that it is, or is
+// inside, the value of a reference key (isReferenceKey), whose bare numbers are kept. A map is
+// only checked: it is never re-encoded.
+func (w walker) mask(v any, under, ref bool, depth int) (any, bool) {
 	switch t := v.(type) {
 	case string:
 		if under {
@@ -202,24 +203,24 @@ func (w walker) mask(v any, under bool, depth int) (any, bool) {
 			return v, false
 		}
 		if inner, ok := w.embedded(t, depth); ok {
-			if inner, found := w.mask(inner, false, depth+1); found {
+			if inner, found := w.mask(inner, false, ref, depth+1); found {
 				return string(encodeValue(nil, inner)), true
 			}
 			return v, false
 		}
-		if s, ok := maskString(t); ok {
+		if s, ok := maskFree(t, ref); ok {
 			return s, true
 		}
 	case json.Number:
-		if under && digitCount(string(t)) > 4 {
-			return MaskAadhaar(string(t)), true
+		if (under && digitCount(string(t)) > 4) || (!ref && hasBare(string(t))) {
+			return MaskAadhaar(string(t)), true // a masked number is a string
 		}
 	case map[string]any:
 		for k, e := range t {
-			if _, ok := maskString(k); ok {
+			if _, ok := maskFree(k, false); ok {
 				return v, true
 			}
-			if _, found := w.mask(e, under || isAadhaarKey(k), depth+1); found {
+			if _, found := w.mask(e, under || isAadhaarKey(k), ref || isReferenceKey(k), depth+1); found {
 				return v, true
 			}
 		}
@@ -227,11 +228,11 @@ func (w walker) mask(v any, under bool, depth int) (any, bool) {
 		changed := false
 		for i := range t {
 			m := &t[i]
-			key := isAadhaarKey(m.key)
-			if s, ok := maskString(m.key); ok {
+			key, refKey := isAadhaarKey(m.key), isReferenceKey(m.key)
+			if s, ok := maskFree(m.key, false); ok {
 				m.key, changed = s, true
 			}
-			if val, found := w.mask(m.val, under || key, depth+1); found {
+			if val, found := w.mask(m.val, under || key, ref || refKey, depth+1); found {
 				m.val, changed = val, true
 			}
 		}
@@ -239,7 +240,7 @@ func (w walker) mask(v any, under bool, depth int) (any, bool) {
 	case []any:
 		changed := false
 		for i := range t {
-			if e, found := w.mask(t[i], under, depth+1); found {
+			if e, found := w.mask(t[i], under, ref, depth+1); found {
 				t[i], changed = e, true
 			}
 		}
@@ -285,6 +286,17 @@ func hasFoldPrefixString(s string, i int, p string) bool {
 		}
 	}
 	return true
+}
+
+// maskFree is maskString and, unless ref (the string is a reference's value), maskBare.
+func maskFree(s string, ref bool) (string, bool) {
+	out, changed := maskString(s)
+	if !ref && digitCount(out) >= 12 {
+		if m, ok := maskBare([]byte(out)); ok {
+			return string(m), true
+		}
+	}
+	return out, changed
 }
 
 // maskString applies Body to a decoded string (a value, or a key): escapes may have hidden from

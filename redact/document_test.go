@@ -70,6 +70,13 @@ func TestDocumentMasksWhatBodyMisses(t *testing.T) {
 			`{"uid":12345,"aadhaar":"\u0032\u0033\u0034\u0035\u0036\u0037\u0038\u0039\u0030\u0031\u0032\u0034","q":"x&aadhar=234567890124"}`,
 			`{"uid":"X2345","aadhaar":"XXXXXXXX0124","q":"x&aadhar=XXXXXXXX0124"}`},
 		{"bare number alone", `{"aadhaar":234567890124,"x":1}`, `{"aadhaar":"XXXXXXXX0124","x":1}`},
+		// A bare Aadhaar number (twelve digits passing the check) under any key but a reference's.
+		{"bare, not an Aadhaar key", `{"customer_uid":-234567890124,"uid2":"\u0032345678901234"}`,
+			`{"customer_uid":"-XXXXXXXX0124","uid2":"2345678901234"}`},
+		{"bare in free text, a number, a nested list, a key", `{"reason":"Aadhaar 234567890124 seeded","amount":234567890124,"x":[{"y":"234567890124"}],"234567890124":1}`,
+			`{"reason":"Aadhaar XXXXXXXX0124 seeded","amount":"XXXXXXXX0124","x":[{"y":"XXXXXXXX0124"}],"XXXXXXXX0124":1}`},
+		{"bare beside references", `{"tid":"234567890124","bank_ref_num":234567890124,"note":"234567890124"}`,
+			`{"tid":"234567890124","bank_ref_num":234567890124,"note":"XXXXXXXX0124"}`},
 		// The re-encoding keeps what JSON allows unescaped, and every other value as sent.
 		{"other values kept", `{"a":"<&>\u00e9\n\u0001","b":[true,false,null,-1.5e3,{}],"uid":"\u0031\u0032\u0033\u0034\u0035"}`,
 			"{\"a\":\"<&>\u00e9\\n\\u0001\",\"b\":[true,false,null,-1.5e3,{}],\"uid\":\"X2345\"}"},
@@ -108,7 +115,7 @@ func TestDocumentIsBodyOtherwise(t *testing.T) {
 		// Nothing to mask.
 		`{"txnId":1037255263620431872,"rrn":"` + rrnValid + `","note":"\u0041\n","aadhaar":null,"uid":1234}`,
 		`{"uid":"XXXX XXXX 1234","aadhaar":{"last4":"1234"},"list":["[1,2]","{","{\"a\":1}"]}`,
-		`{"customer_uid":-234567890124,"uid2":"\u0032345678901234"}`, // not Aadhaar keys
+		`{"customer_uid":-234567890123,"uid2":"\u0032345678901234"}`, // not Aadhaar keys, no check digit
 		`{"aadhaar":"xxxx","aadhaar":"XXXX XXXX 1234"}`,
 		// Not one JSON value, but Body leaves no run of twelve digits for maskRuns.
 		`aadhaar=234567890124&uid=\u0032345678901234`,
@@ -239,8 +246,11 @@ func TestDocumentKeepsValidJSON(t *testing.T) {
 		ekoResponseSample,
 		partnerSample, // rrn 230612077853 and the 19-digit txnId survive
 		`{"ts":1700000000000,"rrn":"230612077853","note":"ref 2345 6789 0123","list":[230612077853]}`,
-		`{"guid":"234567890124","uuid":234567890124,"uid_hash":"234567890124","aadhaar_last4":"0124"}`,
-		"{\"note\":\"2345\\n6789\\n0123\",\"t\":\"a\\tb\"}", // not Verhoeff-valid
+		`{"guid":"234567890123","uuid":234567890123,"uid_hash":"234567890123","aadhaar_last4":"0124"}`, // no check digit
+		// References stay exact, even a bare number that passes the check.
+		`{"client_ref_id":"234567890124","ClientRefID":234567890124,"tid":"234567890124","bank_ref_num":"234567890124","rrn":"234567890124","txnId":234567890124,"TXN_ID":"234567890124"}`,
+		`{"data":{"tid":{"nested":["234567890124"]}},"x":"2345678901241","y":"1234567890124"}`, // 13 digits are not bare
+		"{\"note\":\"2345\\n6789\\n0123\",\"t\":\"a\\tb\"}",                                    // not Verhoeff-valid
 		`  {"a" : [1, 2.5e3, "x"]}  `,
 	}
 	for _, in := range tests {
@@ -286,7 +296,7 @@ func checkDocument(t *testing.T, in []byte) {
 	// with more than four digits, no string or key that Body would change.
 	for _, w := range []walker{{}, {ordered: true}} {
 		if v, ok := w.decode(got); ok {
-			if _, found := w.mask(v, false, 0); found {
+			if _, found := w.mask(v, false, false, 0); found {
 				t.Fatalf("Document(%q) = %q still holds something to mask (ordered %v)", in, got, w.ordered)
 			}
 		}
@@ -298,8 +308,8 @@ func checkDocument(t *testing.T, in []byte) {
 		t.Fatalf("decoders disagree on %q: fast %v, ordered %v", in, okFast, okOrdered)
 	}
 	if okFast {
-		_, f1 := walker{}.mask(fast, false, 0)
-		_, f2 := walker{ordered: true}.mask(ordered, false, 0)
+		_, f1 := walker{}.mask(fast, false, false, 0)
+		_, f2 := walker{ordered: true}.mask(ordered, false, false, 0)
 		if f1 != f2 {
 			t.Fatalf("decoders disagree on masking %q: fast %v, ordered %v", in, f1, f2)
 		}

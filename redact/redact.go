@@ -391,8 +391,24 @@ func IsMaskedAadhaar(s string) bool {
 	return maskedRE.MatchString(strings.TrimSpace(s))
 }
 
-// Text is Body for a string: s with every full Aadhaar number masked.
+// Text masks free text (a message, a reason, a header, a path, a log value): Body's rules, and
+// every bare Aadhaar number too (twelve digits in a row passing the check, see maskBare), since
+// free text is never a reference. A reference (tid, RRN) must not go through Text: it may be a
+// bare 12-digit number that passes the check; TextKeepingBare is Body's rules alone.
 func Text(s string) string {
+	out, changed := Body([]byte(s))
+	if m, ok := maskBare(out); ok {
+		out, changed = m, true
+	}
+	if changed {
+		return string(out)
+	}
+	return s
+}
+
+// TextKeepingBare is Body for a string: written numbers and Aadhaar keys masked, bare 12-digit
+// numbers kept. It is for a value that may be a reference.
+func TextKeepingBare(s string) string {
 	if out, changed := Body([]byte(s)); changed {
 		return string(out)
 	}

@@ -8,6 +8,10 @@ import "log/slog"
 func LogAttr(_ []string, a slog.Attr) slog.Attr {
 	switch a.Value.Kind() {
 	case slog.KindString:
+		if isReferenceAttr(a.Key) {
+			a.Value = slog.StringValue(TextKeepingBare(a.Value.String())) // exact, for finding it
+			break
+		}
 		a.Value = slog.StringValue(Text(a.Value.String()))
 	case slog.KindAny:
 		if err, ok := a.Value.Any().(error); ok {
@@ -17,6 +21,16 @@ func LogAttr(_ []string, a slog.Attr) slog.Attr {
 		}
 	}
 	return a
+}
+
+// isReferenceAttr reports whether a log attribute is a reference, logged exactly: an Eko or
+// partner reference (isReferenceKey), ours, a reference of a stored request, or a workflow ID.
+func isReferenceAttr(k string) bool {
+	switch k {
+	case "our_client_ref_id", "reference", "workflow_id", "txn_id":
+		return true
+	}
+	return isReferenceKey(k)
 }
 
 // errorText is err.Error(), or "<nil>" for a typed nil whose Error method panics: slog would

@@ -42,12 +42,17 @@ func TestLogAttrMasksEveryStringAndError(t *testing.T) {
 				"reason", `invalid: {"aadhaar":"`+full+`"}`,
 				"err", errors.New("tx_status "+grouped+" is not a status"),
 				slog.Group("req", "action", "uid="+full),
-				"rrn", "230612077853") // an ungrouped 12-digit RRN outside a key stays
+				"note", "uid "+full+" seen", // a bare number in free text
+				"rrn", "230612077853", // an RRN stays
+				"tid", "234567890130", "client_ref_id", "987654321012") // references stay exact (both pass the check)
+			if n := strings.Count(buf.String(), "XXXXXXXX0124"); n != 4 {
+				t.Errorf("%d masked numbers, want 4:\n%s", n, buf.String())
+			}
 			out := buf.String()
 			if strings.Contains(out, full) || strings.Contains(out, grouped) {
 				t.Fatalf("log holds a full Aadhaar number:\n%s", out)
 			}
-			for _, want := range []string{"XXXXXXXX0124", "XXXX XXXX 0124", "230612077853", "refused"} {
+			for _, want := range []string{"XXXXXXXX0124", "XXXX XXXX 0124", "230612077853", "234567890130", "987654321012", "refused"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("log lacks %q:\n%s", want, out)
 				}

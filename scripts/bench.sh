@@ -77,7 +77,7 @@ scripts/temporal.sh start bench "$T_PORT" "$T_UI_PORT" "$T_DB"
 
 step "build bin/aepsflow and bin/loadgen"
 go build -o bin/aepsflow ./cmd/aepsflow
-(cd bench && go build -o ../bin/loadgen ./cmd/loadgen)
+(cd bench && GOFLAGS=-mod=mod go build -o ../bin/loadgen ./cmd/loadgen)
 
 export APP_ENV=development
 export DATABASE_URL
@@ -87,12 +87,16 @@ export EKO_API_BASE_URL="http://127.0.0.1:$SIM_PORT/ekoapi/v3"
 export PARTNER_CLIENTS="bench:bench-secret-0123456789"
 # Short inquiry pacing for the tx_status 2 path; no response timer firing mid-run.
 export INQUIRY_INITIAL_BACKOFF=200ms INQUIRY_MAX_BACKOFF=2s EKO_RESPONSE_TIMEOUT=30m
+# Events to the platform: the inquiry simulator also plays the platform's receiver, and the loss
+# check requires every final transaction's event, acknowledged exactly once.
+export WEBHOOK_SECRET=bench-webhook-secret-0123456789
+export WEBHOOK_URL="http://127.0.0.1:$SIM_PORT/platform/events" WEBHOOK_INITIAL_BACKOFF=1s WEBHOOK_MAX_BACKOFF=5s
 
 step "migrate"
 bin/aepsflow migrate 2>"$BENCH/logs/migrate.log" || { cat "$BENCH/logs/migrate.log" >&2; die "migrate failed"; }
 
 step "start ekosim inquiry API, aepsflow api, aepsflow worker"
-bin/loadgen inquiry-sim --addr "127.0.0.1:$SIM_PORT" >"$BENCH/logs/inquiry-sim.log" 2>&1 &
+bin/loadgen inquiry-sim --addr "127.0.0.1:$SIM_PORT" --webhook-secret "$WEBHOOK_SECRET" >"$BENCH/logs/inquiry-sim.log" 2>&1 &
 sim_pid=$!
 pids+=("$sim_pid")
 HTTP_ADDR="127.0.0.1:$HTTP_PORT" PPROF_ADDR="127.0.0.1:$PPROF_API" bin/aepsflow api >"$BENCH/logs/api.log" 2>&1 &
@@ -136,6 +140,7 @@ bin/loadgen run \
 	--api "http://127.0.0.1:$HTTP_PORT" --db "$DATABASE_URL" --temporal "127.0.0.1:$T_PORT" \
 	--n "$N" --concurrency "$CONCURRENCY" --rate "$RATE" \
 	--sim-control "http://127.0.0.1:$SIM_PORT/sim" \
+	--events-stats "http://127.0.0.1:$SIM_PORT/platform/stats" \
 	--partner-client bench --partner-secret bench-secret-0123456789 \
 	--temporal-stop "scripts/temporal.sh stop bench" \
 	--temporal-start "scripts/temporal.sh start bench $T_PORT $T_UI_PORT $T_DB" \

@@ -27,6 +27,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -390,6 +391,43 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return string(bytes.Join(lines, []byte("\n")))
+}
+
+// PostgresTool returns the path of a PostgreSQL client program (pg_dump, psql), looked up as
+// scripts/pg.sh does: PATH, then `pg_config --bindir`, then /usr/lib/postgresql/*/bin, newest
+// major version first. The test is skipped (failed under CI=true) when there is none.
+func PostgresTool(t testing.TB, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	var dirs []string
+	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+		dirs = append(dirs, strings.TrimSpace(string(out)))
+	}
+	versions, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	slices.SortFunc(versions, func(a, b string) int { return majorOf(b) - majorOf(a) })
+	for _, d := range append(dirs, versions...) {
+		if p := filepath.Join(d, name); isExecutable(p) {
+			return p
+		}
+	}
+	msg := name + " not found in PATH, `pg_config --bindir` or /usr/lib/postgresql/*/bin (apt-get install postgresql-client)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+func majorOf(bindir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(bindir)))
+	return n
+}
+
+func isExecutable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
 
 // SyncBuffer collects output written from other goroutines (a child process's copier, a

@@ -158,7 +158,7 @@ func TestRecordHistories(t *testing.T) {
 			if p.resolve != "" {
 				a.WaitTxState(t, provider, ref, "needs_review")
 				post(t, a.URL+"/v1/transactions/"+ref+"/resolve", "Bearer "+apptest.AdminToken,
-					fmt.Sprintf(`{"state":%q,"reason":"bank statement shows no debit","by":"ops@example.com"}`, p.resolve), `"accepted"`)
+					fmt.Sprintf(`{"state":%q,"reason":"bank statement shows no debit"}`, p.resolve), `"accepted"`)
 			}
 			a.WaitTxState(t, provider, ref, p.wantState)
 			if p.wantKind != "" {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/aepsflow/aepsflow/redact"
 	"github.com/aepsflow/aepsflow/searchattr"
@@ -23,6 +24,7 @@ commands:
   migrate   apply database migrations
   agent     register, suspend, activate an agent or set its limits (aepsflow agent -h)
   resolve   resolve a transaction that needs review (aepsflow resolve -h)
+  gateway   gateway token --user-code C: mint an agent's launch token for POST /v1/gateway/session
   events    show or re-send a transaction's events to the platform (aepsflow events -h)
   reconcile run the reconciliation of a day now (aepsflow reconcile --date YYYY-MM-DD)
   report    the agents' daily statement (aepsflow report daily --date YYYY-MM-DD [--format csv])
@@ -53,6 +55,8 @@ func main() {
 		err = agentCommand(ctx, args, os.Stdout)
 	case "resolve":
 		err = resolveCommand(ctx, args, os.Stdout)
+	case "gateway":
+		err = gatewayCommand(args, os.Stdout, os.Stderr, os.Getenv, time.Now())
 	case "events":
 		err = eventsCommand(ctx, args, os.Stdout)
 	case "reconcile":

@@ -72,7 +72,9 @@ func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
 	cmd.Env = append(os.Environ(), "APP_ENV=production", "DATABASE_URL="+dbURL, "HTTP_ADDR="+addr,
 		"TEMPORAL_ADDRESS=127.0.0.1:1", // Temporal is not needed to confirm a debit-hook
 		"EKO_ACCESS_KEY="+accessKey, "EKO_DEVELOPER_KEY=dev-key-graceful", "EKO_INITIATOR_ID=9999999999",
-		"ADMIN_TOKEN=admin-token-graceful-123")
+		"ADMIN_TOKEN=admin-token-graceful-123", "GATEWAY_TOKEN=gateway-token-graceful-123",
+		"GATEWAY_CALLBACK_URL=https://aeps.example.com/eko/aeps/callback",
+		"REQUIRE_GATEWAY_SESSION=false") // this test is about draining, not launches
 	logs := &testenv.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

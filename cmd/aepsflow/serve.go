@@ -31,10 +31,16 @@ func serve(ctx context.Context, logger *slog.Logger, runAPI, runWorker bool) err
 		return err
 	}
 	defer store.Close()
+	// One registry per process: the API's (or the worker's) own metrics, the gauges read from
+	// PostgreSQL, and the Temporal SDK's metrics of the relay's and the worker's calls.
+	m := app.NewMetrics(store)
+	sdkMetrics, closeSDKMetrics := m.TemporalHandler()
+	defer closeSDKMetrics.Close()
 	// Lazy: the API must start, confirm debit-hooks and record callbacks while Temporal is away.
 	tc, err := client.NewLazyClient(client.Options{
 		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: tlog.NewStructuredLogger(logger.With("component", "temporal")),
+		Logger:         tlog.NewStructuredLogger(logger.With("component", "temporal")),
+		MetricsHandler: sdkMetrics,
 	})
 	if err != nil {
 		return fmt.Errorf("create temporal client: %w", err)
@@ -43,17 +49,18 @@ func serve(ctx context.Context, logger *slog.Logger, runAPI, runWorker bool) err
 
 	g, ctx := errgroup.WithContext(ctx)
 	if runAPI {
-		m := app.NewMetrics(store)
 		g.Go(func() error { return runHTTP(ctx, cfg, store, tc, logger, m) })
 		g.Go(func() error { return app.NewRelay(cfg, store, tc, logger, m).Run(ctx) })
+		if cfg.RetentionEnabled {
+			g.Go(func() error { return app.NewPruner(cfg, store, logger, m).Run(ctx) })
+		}
 	}
 	if runWorker {
-		probe := &app.WorkerProbe{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue, Identity: app.WorkerIdentity(),
-			Metrics: metrics.New()}
+		probe := &app.WorkerProbe{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue, Identity: app.WorkerIdentity(), Metrics: m}
 		if cfg.WorkerHTTPAddr != "" {
 			g.Go(func() error { return runWorkerHTTP(ctx, cfg.WorkerHTTPAddr, probe, logger) })
 		}
-		g.Go(func() error { return runTemporalWorker(ctx, cfg, store, tc, logger, probe) })
+		g.Go(func() error { return runTemporalWorker(ctx, cfg, store, tc, logger, probe, m) })
 	}
 	return g.Wait()
 }
@@ -109,7 +116,7 @@ func runWorkerHTTP(ctx context.Context, addr string, probe *app.WorkerProbe, log
 	return srv.Shutdown(sctx)
 }
 
-func runTemporalWorker(ctx context.Context, cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger, probe *app.WorkerProbe) error {
+func runTemporalWorker(ctx context.Context, cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger, probe *app.WorkerProbe, m *metrics.Metrics) error {
 	log := logger.With("component", "worker")
 	// Wait for Temporal rather than crash-loop: nothing is lost meanwhile (the outbox holds every
 	// start and signal).
@@ -131,7 +138,7 @@ func runTemporalWorker(ctx context.Context, cfg config.Config, store *db.Store, 
 	if err != nil {
 		return err
 	}
-	w, err := app.NewWorker(ctx, cfg, store, tc, inq)
+	w, err := app.NewWorker(ctx, cfg, store, tc, app.ObserveInquiries(inq, m))
 	if err != nil {
 		return err
 	}

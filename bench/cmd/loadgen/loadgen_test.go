@@ -1,10 +1,14 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/webhook"
 )
 
 func TestPercentile(t *testing.T) {
@@ -106,5 +110,33 @@ func TestRecorderSummary(t *testing.T) {
 	// 4 requests from the first start (100 ms) to the last end (404 ms).
 	if want := 4 / 0.304; s.PerSec < want-0.01 || s.PerSec > want+0.01 {
 		t.Errorf("per second = %v, want %v", s.PerSec, want)
+	}
+}
+
+// TestPlatformReceiver: the bench's receiver acknowledges verified events, counts a second
+// delivery of one event_id (what the loss check calls a duplicate) and refuses a bad signature.
+func TestPlatformReceiver(t *testing.T) {
+	p := newPlatform("bench-webhook-secret-0123456789")
+	send := func(body, secret, key string) int {
+		req := httptest.NewRequest(http.MethodPost, "/platform/events", strings.NewReader(body))
+		req.Header.Set(webhook.SignatureHeader, webhook.Sign([]byte(secret), time.Now().Unix(), []byte(body)))
+		req.Header.Set(webhook.IdempotencyHeader, key)
+		w := httptest.NewRecorder()
+		p.ServeHTTP(w, req)
+		return w.Code
+	}
+	body := `{"event_id":"evt_1","type":"transaction.succeeded"}`
+	if c := send(body, "bench-webhook-secret-0123456789", "evt_1"); c != http.StatusNoContent {
+		t.Fatalf("good delivery: %d", c)
+	}
+	send(body, "bench-webhook-secret-0123456789", "evt_1")
+	if c := send(body, "another-secret-000000000000", "evt_1"); c != http.StatusUnauthorized {
+		t.Fatalf("bad signature: %d", c)
+	}
+	if c := send(body, "bench-webhook-secret-0123456789", "evt_2"); c != http.StatusUnauthorized {
+		t.Fatalf("Idempotency-Key other than event_id: %d", c)
+	}
+	if p.stats.Deliveries != 4 || p.stats.BadSignatures != 2 || p.stats.ByEvent["evt_1"] != 2 {
+		t.Fatalf("stats %+v", p.stats)
 	}
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"sort"
 	"time"
 
@@ -15,29 +17,40 @@ import (
 // LossReport is the loss check's result: every allowed transaction must have exactly one
 // workflow, completed, and one row in a final state (the expected one), and nothing else may exist.
 type LossReport struct {
-	Expected            int      `json:"expected"`             // allowed Eko transactions + partner transactions
-	Rows                int      `json:"rows"`                 // transactions rows in PostgreSQL
-	FinalRows           int      `json:"final_rows"`           // of the expected, in a final state
-	LostRows            int      `json:"lost_rows"`            // expected, no row
-	NotFinal            int      `json:"not_final"`            // expected, row not final
-	WrongState          int      `json:"wrong_state"`          // final, but not the state the callbacks imply
-	UnexpectedRows      int      `json:"unexpected_rows"`      // rows nobody asked for
-	Workflows           int      `json:"workflows"`            // Transaction executions listed by Temporal
-	WorkflowsEko        int      `json:"workflows_eko"`        // counted by search attribute TxProvider="eko"
-	WorkflowsPartner    int      `json:"workflows_partner"`    // counted by TxProvider="partner:<client>"
-	LostWorkflows       int      `json:"lost_workflows"`       // expected, no execution
-	DuplicatedWorkflows int      `json:"duplicated_workflows"` // more than one execution for one ID
-	NotCompleted        int      `json:"not_completed"`        // execution not Completed
-	UnexpectedWorkflows int      `json:"unexpected_workflows"`
-	OutboxUndelivered   int      `json:"outbox_undelivered"`
-	Examples            []string `json:"examples,omitempty"`
+	Expected            int `json:"expected"`             // allowed Eko transactions + partner transactions
+	Rows                int `json:"rows"`                 // transactions rows in PostgreSQL
+	FinalRows           int `json:"final_rows"`           // of the expected, in a final state
+	LostRows            int `json:"lost_rows"`            // expected, no row
+	NotFinal            int `json:"not_final"`            // expected, row not final
+	WrongState          int `json:"wrong_state"`          // final, but not the state the callbacks imply
+	UnexpectedRows      int `json:"unexpected_rows"`      // rows nobody asked for
+	Workflows           int `json:"workflows"`            // Transaction executions listed by Temporal
+	WorkflowsEko        int `json:"workflows_eko"`        // counted by search attribute TxProvider="eko"
+	WorkflowsPartner    int `json:"workflows_partner"`    // counted by TxProvider="partner:<client>"
+	LostWorkflows       int `json:"lost_workflows"`       // expected, no execution
+	DuplicatedWorkflows int `json:"duplicated_workflows"` // more than one execution for one ID
+	NotCompleted        int `json:"not_completed"`        // execution not Completed
+	UnexpectedWorkflows int `json:"unexpected_workflows"`
+	OutboxUndelivered   int `json:"outbox_undelivered"`
+	// Events to the platform, when the run has a receiver (--events-stats): every final
+	// transaction must have produced exactly one final event, acknowledged, delivered once.
+	EventsChecked        bool     `json:"events_checked"`
+	EventsOK             int      `json:"events_ok"`             // final rows with their event acknowledged, delivered once
+	EventsMissing        int      `json:"events_missing"`        // final rows without an acknowledged final event
+	EventsUnacknowledged int      `json:"events_unacknowledged"` // webhook_events rows never acknowledged
+	EventsDuplicated     int      `json:"events_duplicated"`     // events the receiver got more than once
+	EventsBadSignature   int      `json:"events_bad_signature"`  // deliveries whose signature did not verify
+	EventsNotReceived    int      `json:"events_not_received"`   // acknowledged in our table, never seen by the receiver
+	Examples             []string `json:"examples,omitempty"`
 }
 
 // OK reports a clean check.
 func (l LossReport) OK() bool {
 	return l.LostRows == 0 && l.NotFinal == 0 && l.WrongState == 0 && l.UnexpectedRows == 0 &&
 		l.LostWorkflows == 0 && l.DuplicatedWorkflows == 0 && l.NotCompleted == 0 && l.UnexpectedWorkflows == 0 &&
-		l.OutboxUndelivered == 0 && l.Workflows == l.Expected && l.FinalRows == l.Expected
+		l.OutboxUndelivered == 0 && l.Workflows == l.Expected && l.FinalRows == l.Expected &&
+		(!l.EventsChecked || (l.EventsMissing == 0 && l.EventsUnacknowledged == 0 && l.EventsDuplicated == 0 &&
+			l.EventsBadSignature == 0 && l.EventsNotReceived == 0 && l.EventsOK == l.FinalRows))
 }
 
 func (l *LossReport) example(format string, a ...any) {
@@ -191,7 +204,75 @@ func (b *bench) lossCheck(ctx context.Context, main []*ekoTx, ps []*partnerTx, o
 		}
 		return int(resp.GetCount())
 	}
+	if b.o.eventsStats != "" {
+		if err := b.eventsCheck(ctx, &rep); err != nil {
+			return rep, nil, err
+		}
+	}
 	rep.WorkflowsEko = count(`TxProvider = 'eko'`)
 	rep.WorkflowsPartner = count(fmt.Sprintf(`TxProvider = '%s'`, b.partnerProvider()))
 	return rep, closeTimes, nil
+}
+
+// finalEventTypes are the events that report a transaction's final state.
+const finalEventTypes = `'transaction.succeeded','transaction.failed','transaction.reversed','transaction.expired','transaction.resolved'`
+
+// eventsCheck compares the final transactions with the events table and with what the platform's
+// receiver got: each final transaction has exactly one final event, acknowledged; nothing was
+// delivered twice; every delivery verified. It runs after the workflows completed, and a workflow
+// completes only once its events were acknowledged.
+func (b *bench) eventsCheck(ctx context.Context, rep *LossReport) error {
+	rep.EventsChecked = true
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.o.eventsStats, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("read the platform receiver's stats: %w", err)
+	}
+	var stats platformStats
+	err = json.NewDecoder(resp.Body).Decode(&stats)
+	resp.Body.Close()
+	if err != nil {
+		return fmt.Errorf("decode the platform receiver's stats: %w", err)
+	}
+	rep.EventsBadSignature = stats.BadSignatures
+	for id, n := range stats.ByEvent {
+		if n > 1 {
+			rep.EventsDuplicated++
+			rep.example("event %s delivered %d times", id, n)
+		}
+	}
+	rows, err := b.db.QueryContext(ctx, `
+		SELECT t.provider, t.client_ref_id,
+			count(e.event_id) FILTER (WHERE e.acknowledged_at IS NOT NULL AND e.type IN (`+finalEventTypes+`)),
+			coalesce(min(e.event_id) FILTER (WHERE e.acknowledged_at IS NOT NULL AND e.type IN (`+finalEventTypes+`)), '')
+		FROM transactions t LEFT JOIN webhook_events e ON e.transaction_id = t.id
+		WHERE t.final_at IS NOT NULL GROUP BY t.id`)
+	if err != nil {
+		return fmt.Errorf("read events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var provider, ref, eventID string
+		var n int
+		if err := rows.Scan(&provider, &ref, &n, &eventID); err != nil {
+			return err
+		}
+		switch {
+		case n != 1:
+			rep.EventsMissing++
+			rep.example("%s/%s has %d acknowledged final events", provider, ref, n)
+		case stats.ByEvent[eventID] == 0:
+			rep.EventsNotReceived++
+			rep.example("event %s of %s/%s acknowledged but never received", eventID, provider, ref)
+		default:
+			rep.EventsOK++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return b.db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_events WHERE acknowledged_at IS NULL`).Scan(&rep.EventsUnacknowledged)
 }

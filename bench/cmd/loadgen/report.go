@@ -216,6 +216,10 @@ func (r *Results) print(w io.Writer) {
 		l.Expected, l.Rows, l.FinalRows, l.LostRows, l.NotFinal, l.WrongState, l.UnexpectedRows, l.OutboxUndelivered)
 	fmt.Fprintf(w, "            Temporal: %d workflow executions (TxProvider eko %d, partner %d), %d lost, %d duplicated, %d not completed, %d unexpected\n",
 		l.Workflows, l.WorkflowsEko, l.WorkflowsPartner, l.LostWorkflows, l.DuplicatedWorkflows, l.NotCompleted, l.UnexpectedWorkflows)
+	if l.EventsChecked {
+		fmt.Fprintf(w, "            events: %d final transactions with their event acknowledged once, %d missing, %d unacknowledged, %d delivered twice, %d bad signatures, %d never received\n",
+			l.EventsOK, l.EventsMissing, l.EventsUnacknowledged, l.EventsDuplicated, l.EventsBadSignature, l.EventsNotReceived)
+	}
 	for _, e := range l.Examples {
 		fmt.Fprintf(w, "            e.g. %s\n", e)
 	}

@@ -38,6 +38,7 @@ func inquirySim(ctx context.Context, args []string, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:18090", "listen address")
 	accessKey := fs.String("access-key", ekosim.DevAccessKey, "access key (the service's EKO_ACCESS_KEY)")
 	devKey := fs.String("developer-key", ekosim.DevDeveloperKey, "developer key (the service's EKO_DEVELOPER_KEY)")
+	webhookSecret := fs.String("webhook-secret", "", "also receive the service's events at /platform/events (its WEBHOOK_SECRET); stats at /platform/stats")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,7 +53,13 @@ func inquirySim(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	fmt.Fprintf(stderr, "loadgen inquiry-sim: Transaction Inquiry API (success for every reference) on http://%s%s\n", ln.Addr(), sim.V3Prefix())
-	srv := &http.Server{Handler: successByDefault{sim: sim}, ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/", successByDefault{sim: sim})
+	if *webhookSecret != "" {
+		mux.Handle("/platform/", newPlatform(*webhookSecret))
+		fmt.Fprintf(stderr, "loadgen inquiry-sim: platform events on http://%s/platform/events\n", ln.Addr())
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
