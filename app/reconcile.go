@@ -56,7 +56,7 @@ func (w transactionWorkflows) Restart(ctx context.Context, t db.FinanceRow) erro
 	if t.Amount.Valid {
 		amount = t.Amount.Decimal.StringFixed(2)
 	}
-	in := intents.Input(w.cfg, t.Provider, t.ClientRefID, t.ProviderRef, t.TxType, t.AgentUserCode.String, amount, t.CreatedAt)
+	in := intents.Input(w.cfg, t.Provider, t.ClientRefID, t.ProviderRef, t.TxType, t.AgentUserCode.String, amount, "", t.CreatedAt)
 	opts := outbox.Options(t.WorkflowID, w.cfg.TemporalTaskQueue, in)
 	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
 	_, err := w.tc.ExecuteWorkflow(ctx, opts, workflows.TransactionWorkflowName, in)

@@ -76,6 +76,10 @@ type Config struct {
 	// SHA-256 digests are kept: a dumped Config holds no usable token.
 	Operators []Operator
 
+	// PublicAPIURL is the API's base URL as operators reach it, for the read-API links and
+	// resolve commands shown in the Temporal Web UI ("": paths only).
+	PublicAPIURL string
+
 	// Gateway launch (POST /v1/gateway/session).
 	Gateway Gateway
 
@@ -177,6 +181,22 @@ type Lifecycle struct {
 	EventMaxBackoff     time.Duration
 }
 
+// defaultPublicURL is the API's own address in development (loopback when it listens on every
+// interface) and nothing elsewhere: a production link must be configured, never guessed.
+func defaultPublicURL(dev bool, httpAddr string) string {
+	if !dev {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(httpAddr)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
 // RateLimit is a token bucket: Rate requests per second sustained, Burst at once.
 type RateLimit struct {
 	Rate  float64
@@ -197,6 +217,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("task_queue", c.TemporalTaskQueue),
 		slog.String("eko_env", c.EkoEnv),
 		slog.String("eko_api_base_url", c.EkoAPIBaseURL),
+		slog.String("public_api_url", c.PublicAPIURL),
 		slog.Any("eko_allowed_origins", c.EkoAllowedOrigins),
 		slog.String("client_ref_id_source", c.ClientRefIDSource),
 		slog.String("gateway_environment", c.Gateway.Environment),
@@ -344,6 +365,7 @@ func Load(env Getenv) (Config, error) {
 		baseURL = strings.TrimSuffix(baseURL, "/v3") + "/v1"
 	}
 	c.EkoAPIBaseURL = r.str("EKO_API_BASE_URL", baseURL)
+	c.PublicAPIURL = strings.TrimSuffix(r.str("PUBLIC_API_URL", defaultPublicURL(dev, c.HTTPAddr)), "/")
 	// Rate limits are on by default in production and off in development, where one developer's
 	// curl loop or load test is the only client.
 	ekoRate, partnerRate := "5/s", "20/s"

@@ -142,7 +142,8 @@ func decide(ctx context.Context, tx *sqlx.Tx, to Intents, h DebitHook) (Decision
 	// The workflow input carries the creation time, which only the insert knows.
 	entry, err := to.Start(TxRef{ID: row.ID, Provider: h.Provider, ClientRefID: clientRefID, ProviderRef: h.ProviderRef,
 		WorkflowID: to.WorkflowID(h.Provider, clientRefID), State: txstate.Pending, TxType: row.TxType,
-		AgentUserCode: nullIfEmpty(row.AgentUserCode), AmountText: nullIfEmpty(row.AmountText), CreatedAt: row.CreatedAt})
+		AgentUserCode: nullIfEmpty(row.AgentUserCode), AmountText: nullIfEmpty(row.AmountText), CreatedAt: row.CreatedAt,
+		CustomerMobile: nullIfEmpty(row.CustomerMobile)})
 	if err != nil {
 		return Decision{}, err
 	}

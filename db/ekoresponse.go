@@ -48,9 +48,11 @@ type TxRef struct {
 	AgentUserCode sql.NullString `db:"agent_user_code"`
 	AmountText    sql.NullString `db:"amount_text"`
 	CreatedAt     time.Time      `db:"created_at"`
+	// CustomerMobile is stored as received; mask it (redact.Mobile) before it leaves.
+	CustomerMobile sql.NullString `db:"customer_mobile"`
 }
 
-const txRefColumns = `id, provider, client_ref_id, provider_ref, workflow_id, state, tx_type, agent_user_code, amount_text, created_at`
+const txRefColumns = `id, provider, client_ref_id, provider_ref, workflow_id, state, tx_type, agent_user_code, amount_text, created_at, customer_mobile`
 
 // DefaultMaxReports is the cap on eko-responses per transaction when none is configured.
 const DefaultMaxReports = 20
@@ -94,13 +96,30 @@ func (s *Store) RecordEkoResponse(ctx context.Context, to Intents, r EkoResponse
 }
 
 func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, to Intents, r EkoResponse) (ResponseResult, error) {
-	var t TxRef
+	maxReports := r.MaxReports
+	if maxReports <= 0 {
+		maxReports = DefaultMaxReports
+	}
+	var t struct {
+		TxRef
+		EkoReports int `db:"eko_reports"`
+	}
 	// Our key first, then Eko's original reference (CLIENT_REF_ID_SOURCE=own). The row lock
-	// orders concurrent reports for one transaction.
-	err := tx.GetContext(ctx, &t, `
-		SELECT `+txRefColumns+` FROM transactions
-		WHERE provider = 'eko' AND (client_ref_id = $1 OR provider_ref = $1)
-		ORDER BY (client_ref_id = $1) DESC LIMIT 1 FOR UPDATE`, r.ClientRefID)
+	// orders concurrent reports for one transaction; a transaction already past the cap needs no
+	// order (its reports are only stored), so a flood of them does not queue on its lock and
+	// hold up the genuine requests for it. The count only grows, so a stale read that is not yet
+	// past the cap merely takes the locked path.
+	lookUp := func(lock string) error {
+		return tx.GetContext(ctx, &t, `
+			SELECT `+txRefColumns+`, eko_reports FROM transactions
+			WHERE provider = 'eko' AND (client_ref_id = $1 OR provider_ref = $1)
+			ORDER BY (client_ref_id = $1) DESC LIMIT 1`+lock, r.ClientRefID)
+	}
+	err := lookUp("")
+	overCap := err == nil && !txstate.IsFinal(t.State) && t.EkoReports > maxReports
+	if err == nil && !overCap {
+		err = lookUp(" FOR UPDATE")
+	}
 	known := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return ResponseResult{}, fmt.Errorf("look up transaction: %w", err)
@@ -119,10 +138,6 @@ func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, to Intents, r EkoRespon
 		r.ClientRefID, r.ContentHash, t.ID); err != nil {
 		return ResponseResult{}, fmt.Errorf("check for repeat: %w", err)
 	}
-	maxReports := r.MaxReports
-	if maxReports <= 0 {
-		maxReports = DefaultMaxReports
-	}
 	switch {
 	case dup:
 		res.Outcome = OutcomeDuplicate
@@ -140,6 +155,8 @@ func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, to Intents, r EkoRespon
 			res.FlagReason = fmt.Sprintf("eko-response after the final state reports %s (tx_status %s), transaction is %s",
 				ekoOutcomeWords(r.TxStatus), r.TxStatus, t.State)
 		}
+	case overCap:
+		res.OverCap = true // flagged when the cap was passed
 	default:
 		var seen struct {
 			Reports int            `db:"eko_reports"`
@@ -218,7 +235,7 @@ func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, to Intents, r EkoRespon
 	if !res.Signalled {
 		return res, nil // the workflow has ended, or has been told this already
 	}
-	entry, err := to.Report(t, Report{Source: ReportEko, ID: res.ResponseID, TxStatus: r.TxStatus})
+	entry, err := to.Report(t.TxRef, Report{Source: ReportEko, ID: res.ResponseID, TxStatus: r.TxStatus, TxnID: r.TID})
 	if err != nil {
 		return ResponseResult{}, err
 	}

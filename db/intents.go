@@ -32,6 +32,7 @@ type Report struct {
 	Source   string // ReportEko | ReportPartner
 	ID       int64
 	TxStatus string // Eko: tx_status as text, "" when absent
+	TxnID    string // the provider's own transaction id: Eko's tid, the partner's txnId
 	// A partner's report: its outcome (success | failed | unknown), its status as received and
 	// its txnAmount.
 	Outcome string

@@ -185,7 +185,7 @@ func recordPartnerCallback(ctx context.Context, tx *sqlx.Tx, to Intents, p Partn
 		return res, nil
 	}
 	entry, err := to.Report(t.TxRef, Report{Source: ReportPartner, ID: res.CallbackID, Outcome: p.Outcome, Status: p.Status,
-		Amount: p.Amount})
+		Amount: p.Amount, TxnID: p.TxnID})
 	if err != nil {
 		return PartnerResult{}, err
 	}

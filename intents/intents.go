@@ -61,6 +61,7 @@ func (i *Intents) Report(t db.TxRef, r db.Report) (db.OutboxEntry, error) {
 		return db.OutboxEntry{}, fmt.Errorf("report from unknown source %q", r.Source)
 	}
 	o.EventID = o.Source + ":" + strconv.FormatInt(r.ID, 10)
+	o.ProviderTxnID = redact.Text(r.TxnID)
 	return outbox.SignalEntry(t.WorkflowID, workflows.SignalOutcome, o.EventID, i.input(t), o)
 }
 
@@ -100,17 +101,22 @@ func (i *Intents) WorkflowState(ctx context.Context, workflowID string) any {
 // input rebuilds a workflow's input from its stored transaction: a signal may have to start the
 // workflow (SignalWithStart), so every entry carries it.
 func (i *Intents) input(t db.TxRef) workflows.Input {
-	return Input(i.cfg, t.Provider, t.ClientRefID, t.ProviderRef, t.TxType, t.AgentUserCode.String, t.AmountText.String, t.CreatedAt)
+	return Input(i.cfg, t.Provider, t.ClientRefID, t.ProviderRef, t.TxType, t.AgentUserCode.String, t.AmountText.String,
+		t.CustomerMobile.String, t.CreatedAt)
 }
 
 // Input builds a transaction workflow's input with the configured lifecycle policy (the API's
 // starts and reconciliation's restarts alike). The policy travels in the input, so a
-// configuration change affects new transactions only.
-func Input(cfg config.Config, provider, clientRefID, providerRef, txType, agent, amount string, createdAt time.Time) workflows.Input {
+// configuration change affects new transactions only. customer is the customer's mobile number,
+// masked here.
+func Input(cfg config.Config, provider, clientRefID, providerRef, txType, agent, amount, customer string, createdAt time.Time) workflows.Input {
 	l := cfg.Lifecycle
+	if customer != "" {
+		customer = redact.Mobile(customer)
+	}
 	return workflows.Input{
 		Provider: provider, ClientRefID: clientRefID, ProviderRef: providerRef, TxType: txType,
-		AgentUserCode: agent, Amount: amount, CreatedAt: createdAt.UTC(),
+		AgentUserCode: agent, Amount: amount, CreatedAt: createdAt.UTC(), Customer: customer, APIURL: cfg.PublicAPIURL,
 		Policy: workflows.Policy{
 			ResponseTimeout: l.EkoResponseTimeout, InquiryInitialBackoff: l.InquiryInitialBackoff,
 			InquiryMaxBackoff: l.InquiryMaxBackoff, InquiryDeadline: l.InquiryDeadline,

@@ -41,12 +41,12 @@ func TestEntries(t *testing.T) {
 	ref := db.TxRef{ID: 7, Provider: txstate.ProviderEko, ClientRefID: "1540880592059", ProviderRef: "1540880592059",
 		WorkflowID: in.WorkflowID(txstate.ProviderEko, "1540880592059"), TxType: "cash_withdrawal",
 		AgentUserCode: sql.NullString{String: "20810200", Valid: true}, AmountText: sql.NullString{String: "100", Valid: true},
-		CreatedAt: created}
+		CreatedAt: created, CustomerMobile: sql.NullString{String: "9876543210", Valid: true}}
 	if ref.WorkflowID != "aeps/eko/1540880592059" {
 		t.Fatalf("WorkflowID = %q", ref.WorkflowID)
 	}
 	wantInput := workflows.Input{Provider: "eko", ClientRefID: "1540880592059", ProviderRef: "1540880592059",
-		TxType: "cash_withdrawal", AgentUserCode: "20810200", Amount: "100", CreatedAt: created.UTC(),
+		TxType: "cash_withdrawal", AgentUserCode: "20810200", Amount: "100", CreatedAt: created.UTC(), Customer: "XXXXXX3210",
 		Policy: workflows.Policy{ResponseTimeout: 7 * time.Minute, VerifySuccess: true, EventAttemptTimeout: 5 * time.Second}}
 
 	tests := []struct {
@@ -61,10 +61,10 @@ func TestEntries(t *testing.T) {
 			kind: "start", dedupe: "start:aeps/eko/1540880592059"},
 		{name: "eko report, tx_status masked",
 			build: func() (db.OutboxEntry, error) {
-				return in.Report(ref, db.Report{Source: db.ReportEko, ID: 42, TxStatus: "2345 6789 0124"})
+				return in.Report(ref, db.Report{Source: db.ReportEko, ID: 42, TxStatus: "2345 6789 0124", TxnID: "14563687"})
 			},
 			kind: "signal", signalName: workflows.SignalOutcome, dedupe: "eko_response:42",
-			signal: workflows.Outcome{EventID: "eko_response:42", Source: workflows.SourceEko, TxStatus: "XXXX XXXX 0124"}},
+			signal: workflows.Outcome{EventID: "eko_response:42", Source: workflows.SourceEko, TxStatus: "XXXX XXXX 0124", ProviderTxnID: "14563687"}},
 		{name: "partner report without an amount",
 			build: func() (db.OutboxEntry, error) {
 				return in.Report(ref, db.Report{Source: db.ReportPartner, ID: 9, Outcome: "unknown", Status: "  DEBIT TIMEOUT "})

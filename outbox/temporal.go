@@ -58,20 +58,28 @@ type Temporal struct {
 
 // Options are the start options every transaction workflow gets. REJECT_DUPLICATE means a
 // finished transaction can never be started again by a late callback; USE_EXISTING makes a
-// repeated start of a running one a no-op.
+// repeated start of a running one a no-op. The summary and details are what the Temporal Web UI
+// shows an operator before anything else (they cost no workflow task).
 func Options(workflowID, taskQueue string, in workflows.Input) client.StartWorkflowOptions {
+	attrs := []temporal.SearchAttributeUpdate{
+		searchattr.Key.ClientRefID.ValueSet(in.ClientRefID),
+		searchattr.Key.AgentUserCode.ValueSet(in.AgentUserCode),
+		searchattr.Key.TxType.ValueSet(in.TxType),
+		searchattr.Key.TxState.ValueSet(string(txstate.Pending)),
+		searchattr.Key.TxProvider.ValueSet(in.Provider),
+		searchattr.Key.TxFlagged.ValueSet(false),
+	}
+	if amount, ok := in.AmountIndex(); ok {
+		attrs = append(attrs, searchattr.Key.TxAmount.ValueSet(amount))
+	}
 	return client.StartWorkflowOptions{
 		ID:                       workflowID,
 		TaskQueue:                taskQueue,
+		StaticSummary:            in.Summary(),
+		StaticDetails:            in.Details(),
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			searchattr.Key.ClientRefID.ValueSet(in.ClientRefID),
-			searchattr.Key.AgentUserCode.ValueSet(in.AgentUserCode),
-			searchattr.Key.TxType.ValueSet(in.TxType),
-			searchattr.Key.TxState.ValueSet(string(txstate.Pending)),
-			searchattr.Key.TxProvider.ValueSet(in.Provider),
-		),
+		TypedSearchAttributes:    temporal.NewSearchAttributes(attrs...),
 	}
 }
 
@@ -109,12 +117,14 @@ func (t *Temporal) Deliver(ctx context.Context, e db.PendingEntry) (string, erro
 	default:
 		return "", badEntry(e.ID, fmt.Errorf("unknown kind %q", e.Kind))
 	}
-	if isAlreadyStarted(err) {
-		return "workflow already closed", nil
-	}
 	var nf *serviceerror.NotFound
-	if e.Kind == "signal" && errors.As(err, &nf) {
-		return "workflow not found or closed", nil
+	if e.Kind == "signal" && (isAlreadyStarted(err) || errors.As(err, &nf)) {
+		// A signal that finds no running workflow (closed, or never started for a resolve) has
+		// not been acted on: that is for an operator to see, never "delivered".
+		return "", fmt.Errorf("%w: %s signal for %s: %v", ErrNoRunningWorkflow, e.SignalName, e.WorkflowID, err)
+	}
+	if isAlreadyStarted(err) {
+		return "workflow already closed", nil // a repeated start: nothing to do
 	}
 	if err != nil {
 		return "", fmt.Errorf("%s %s: %w", e.Kind, e.WorkflowID, err)

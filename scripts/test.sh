@@ -54,6 +54,20 @@ compose_config() {
 	fi
 }
 
+# promtool: the Debian package prometheus (.ci/run installs it when missing).
+alert_rules() {
+	if command -v promtool >/dev/null 2>&1; then
+		promtool check rules deploy/prometheus/alerts.yml &&
+			promtool test rules deploy/prometheus/alerts_test.yml &&
+			promtool check config deploy/prometheus/prometheus.yml
+	elif [[ ${CI:-} == true ]]; then
+		echo "promtool is missing in CI (.ci/run should have installed the prometheus package)" >&2
+		return 1
+	else
+		echo "SKIPPED: promtool is not installed, deploy/prometheus was not checked (apt-get install prometheus)" >&2
+	fi
+}
+
 check "go vet ./..." go vet ./...
 check "go test -count=1 -timeout $GO_TEST_TIMEOUT ./..." go test -count=1 -timeout "$GO_TEST_TIMEOUT" ./...
 # The load generator is a module of its own (bench/), outside ./... of the service's. It builds
@@ -62,6 +76,7 @@ check "go test -count=1 -timeout $GO_TEST_TIMEOUT ./..." go test -count=1 -timeo
 check "bench: go vet ./... && go test ./..." bash -c 'cd bench && GOFLAGS=-mod=mod go vet ./... && GOFLAGS=-mod=mod go test -count=1 ./...'
 check "workflowcheck ./workflows/... ($WORKFLOWCHECK)" go run "$WORKFLOWCHECK" ./workflows/...
 check "docker-compose config -q" compose_config
+check "promtool check rules / test rules / check config (deploy/prometheus)" alert_rules
 
 if ((${#failed[@]})); then
 	printf '

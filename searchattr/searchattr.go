@@ -19,6 +19,19 @@ type Keys struct {
 	TxType        temporal.SearchAttributeKeyKeyword
 	TxState       temporal.SearchAttributeKeyKeyword
 	TxProvider    temporal.SearchAttributeKeyKeyword
+	// TxAmount is the amount in rupees, for the list's column and range filters
+	// (`TxAmount >= 5000`). A Double: a Keyword would compare as text ("900" > "5000"), and rupees
+	// with at most two decimals below 10^13 come back from a float64 as the exact decimal that
+	// was set. It is an index only: the exact amount stays in PostgreSQL and the input.
+	TxAmount temporal.SearchAttributeKeyFloat64
+	// TxFlagged is set once the workflow flags the transaction (a late report contradicting
+	// its final state).
+	TxFlagged temporal.SearchAttributeKeyBool
+	// TxReason is the class of the state's reason (workflows.ReasonClass): response_timeout,
+	// inquiry_failed, reports_disagree, ...
+	TxReason temporal.SearchAttributeKeyKeyword
+	// TxProviderTxnID is the provider's own transaction ID: Eko's tid, a partner's txnId.
+	TxProviderTxnID temporal.SearchAttributeKeyKeyword
 }
 
 // Key holds the keys, filled from the field names of Keys. Read it, never assign to it.

@@ -34,6 +34,7 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 	// started before version 2 can be reset too), so 2 behaves as 1 and stays only because
 	// histories carry it.
 	version := workflow.GetVersion(ctx, changeLocalRecord, workflow.DefaultVersion, 2)
+	opView := workflow.GetVersion(ctx, changeOperatorView, workflow.DefaultVersion, 1)
 	t := &txn{
 		in:       in,
 		p:        p,
@@ -45,6 +46,8 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 		// Fixed at the start: signals that change nothing must not push it back.
 		responseBy:  now.Add(p.ResponseTimeout),
 		localRecord: version >= 1,
+		view:        opView >= 1,
+		since:       now,
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (Snapshot, error) { return t.snap, nil }); err != nil {
 		return t.snap, fmt.Errorf("register state query: %w", err)
@@ -76,6 +79,7 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 	if err := t.drainLate(ctx); err != nil {
 		return t.snap, err
 	}
+	t.show(ctx)
 	return t.snap, nil
 }
 
@@ -90,6 +94,11 @@ const changeReviewReport = "record-partner-report-in-review"
 // partner's later report) gives with the amount the transaction was allowed for. Histories
 // recorded before it took a reported success at its word.
 const changeCompareAmount = "compare-reported-amount"
+
+// changeOperatorView names the workflow change that explains the transaction in the Web UI:
+// current details, named timers and activities, and the TxReason, TxFlagged and TxProviderTxnID
+// search attributes upserted with the state. Workflows started before it show none of these.
+const changeOperatorView = "operator-view"
 
 type txn struct {
 	localRecord bool
@@ -111,6 +120,16 @@ type txn struct {
 	everFound      bool   // an inquiry has found the transaction
 	lastReport     string // tx_status of the latest eko-response ("missing" when absent), "" before any
 	inquired       string // latest inquiry tx_status that reports an outcome (0, 1, 3, 4)
+
+	// The operator's view (changeOperatorView); none of it decides anything.
+	view          bool
+	since         time.Time // when the state was entered
+	reportText    string    // the latest report, as the current details show it
+	inquiryText   string    // the latest inquiry's answer, likewise
+	nextInquiry   time.Time
+	providerTxnID string // the provider's transaction ID, once a report or inquiry gave it
+	txnIDPending  bool   // providerTxnID changed since the last upsert
+	flag          string
 }
 
 func (t *txn) isPartner() bool { return t.in.Provider != txstate.ProviderEko }
@@ -134,25 +153,85 @@ func (t *txn) record(ctx workflow.Context, r activities.Record) error {
 	// per transaction. A database outage must not lose a transition: retry for as long as it
 	// takes (the SDK turns long retry intervals into workflow timers).
 	retry := &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute}
+	var summary string
+	if t.view {
+		summary = "record: " + r.Kind
+		if r.To != "" {
+			summary = "record: " + string(r.From) + " → " + string(r.To)
+		}
+	}
 	var f workflow.Future
 	if t.localRecord {
-		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second, RetryPolicy: retry})
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second, RetryPolicy: retry, Summary: summary})
 		f = workflow.ExecuteLocalActivity(lctx, a.Record, r)
 	} else {
-		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: retry})
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: retry, Summary: summary})
 		f = workflow.ExecuteActivity(actx, a.Record, r)
 	}
 	if err := f.Get(ctx, nil); err != nil {
 		return fmt.Errorf("record %s: %w", r.Kind, err)
 	}
+	var attrs []temporal.SearchAttributeUpdate
 	if r.To != "" {
 		t.snap.State, t.snap.Reason = r.To, r.Reason
-		if err := workflow.UpsertTypedSearchAttributes(ctx, searchattr.Key.TxState.ValueSet(string(r.To))); err != nil {
-			return fmt.Errorf("upsert TxState: %w", err)
+		t.since = workflow.Now(ctx)
+		attrs = append(attrs, searchattr.Key.TxState.ValueSet(string(r.To)))
+		if t.view {
+			attrs = append(attrs, searchattr.Key.TxReason.ValueSet(ReasonClass(r.Reason)))
 		}
 		t.emit(ctx, r)
 	}
+	if t.view && r.Flag != "" {
+		t.flag = r.Flag
+		attrs = append(attrs, searchattr.Key.TxFlagged.ValueSet(true))
+	}
+	// The provider's transaction ID rides along with the next upsert rather than costing one.
+	if t.view && len(attrs) > 0 && t.txnIDPending {
+		t.txnIDPending = false
+		attrs = append(attrs, searchattr.Key.TxProviderTxnID.ValueSet(t.providerTxnID))
+	}
+	if len(attrs) > 0 {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, attrs...); err != nil {
+			return fmt.Errorf("upsert search attributes (state %s): %w", t.snap.State, err)
+		}
+	}
+	t.show(ctx)
 	return nil
+}
+
+// show sets the current details the Web UI shows: called wherever the workflow is about to wait,
+// so that what an operator reads is never behind what the workflow knows.
+func (t *txn) show(ctx workflow.Context) {
+	if !t.view {
+		return
+	}
+	v := view{state: t.snap.State, reason: t.snap.Reason, since: t.since, lastReport: t.reportText, lastInquiry: t.inquiryText,
+		inquiries: t.snap.Inquiries, providerTxnID: t.providerTxnID, flag: t.flag}
+	switch {
+	case t.snap.State == txstate.Pending:
+		v.responseBy = t.responseBy
+	case inquiring(t.snap.State):
+		v.nextInquiry = t.nextInquiry
+	}
+	if t.in.Provider == txstate.ProviderEko {
+		v.deadline = t.deadline
+	}
+	workflow.SetCurrentDetails(ctx, t.in.currentDetails(v))
+}
+
+// noteTxnID keeps the provider's transaction ID a report or inquiry gave.
+func (t *txn) noteTxnID(id string) {
+	if id != "" && id != t.providerTxnID {
+		t.providerTxnID, t.txnIDPending = id, true
+	}
+}
+
+// timer starts a timer, named for the Web UI's timeline in workflows that show one.
+func (t *txn) timer(ctx workflow.Context, d time.Duration, summary string) workflow.Future {
+	if !t.view {
+		return workflow.NewTimer(ctx, d)
+	}
+	return workflow.NewTimerWithOptions(ctx, d, workflow.TimerOptions{Summary: summary})
 }
 
 // addSignals makes sel handle the next outcome or resolution; *err receives the handling's error.
@@ -172,7 +251,7 @@ func (t *txn) addSignals(ctx workflow.Context, sel workflow.Selector, err *error
 // waitUntil handles signals until the time until has come (fired) or one of them has changed
 // the state. One timer serves the whole wait, so a repeated or ignored signal neither re-arms
 // it nor cuts it short.
-func (t *txn) waitUntil(ctx workflow.Context, until time.Time) (fired bool, err error) {
+func (t *txn) waitUntil(ctx workflow.Context, until time.Time, name string) (fired bool, err error) {
 	state := t.snap.State
 	d := until.Sub(workflow.Now(ctx))
 	if d <= 0 {
@@ -180,8 +259,9 @@ func (t *txn) waitUntil(ctx workflow.Context, until time.Time) (fired bool, err 
 	}
 	tctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
-	timer := workflow.NewTimer(tctx, d)
+	timer := t.timer(tctx, d, fmt.Sprintf(name, FormatDuration(d.Round(time.Millisecond))))
 	for {
+		t.show(ctx)
 		var timerErr error
 		sel := workflow.NewSelector(ctx)
 		t.addSignals(ctx, sel, &err)
@@ -201,6 +281,7 @@ func (t *txn) waitUntil(ctx workflow.Context, until time.Time) (fired bool, err 
 // waitForSignal handles one signal, however long it takes (needs_review waits for an operator).
 func (t *txn) waitForSignal(ctx workflow.Context) error {
 	var err error
+	t.show(ctx)
 	sel := workflow.NewSelector(ctx)
 	t.addSignals(ctx, sel, &err)
 	sel.Select(ctx)
@@ -214,10 +295,25 @@ func (t *txn) onOutcome(ctx workflow.Context, o Outcome) error {
 	}
 	t.seen[o.EventID] = true
 	t.snap.Outcomes++
+	t.noteReport(ctx, o)
 	if t.isPartner() {
 		return t.applyPartner(ctx, o)
 	}
 	return t.applyEko(ctx, o.TxStatus)
+}
+
+// noteReport keeps what the current details show of a provider's report.
+func (t *txn) noteReport(ctx workflow.Context, o Outcome) {
+	if !t.view {
+		return
+	}
+	at := workflow.Now(ctx).UTC().Format(timeLayout)
+	if o.Source == SourcePartner {
+		t.reportText = fmt.Sprintf("partner status `%s` (%s) at %s", oneLine(o.PartnerStatus), o.PartnerOutcome, at)
+	} else {
+		t.reportText = fmt.Sprintf("eko-response tx_status `%s` at %s", orNone(oneLine(o.TxStatus)), at)
+	}
+	t.noteTxnID(o.ProviderTxnID)
 }
 
 func (t *txn) onResolve(ctx workflow.Context, r Resolution) error {
@@ -235,7 +331,11 @@ func (t *txn) onResolve(ctx workflow.Context, r Resolution) error {
 }
 
 func (t *txn) awaitOutcome(ctx workflow.Context) error {
-	fired, err := t.waitUntil(ctx, t.responseBy)
+	name := "waiting for eko-response (%s)"
+	if t.isPartner() {
+		name = "waiting for partner callback (%s)"
+	}
+	fired, err := t.waitUntil(ctx, t.responseBy, name)
 	if err != nil || !fired {
 		return err
 	}
@@ -352,6 +452,12 @@ func (t *txn) inquire(ctx workflow.Context) error {
 			NonRetryableErrorTypes: []string{activities.ErrTypeNonRetryable},
 		},
 	})
+	if t.view {
+		n := t.snap.Inquiries + 1
+		actx = workflow.WithActivityOptions(actx, withSummary(workflow.GetActivityOptions(actx),
+			fmt.Sprintf("inquiry %d of ≤ %d (deadline %s)", n, t.maxInquiries(workflow.Now(ctx)), t.deadline.UTC().Format(timeLayout))))
+		t.nextInquiry = time.Time{}
+	}
 	fut := workflow.ExecuteActivity(actx, a.Inquire, activities.InquiryRequest{
 		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, ClientRefID: t.in.ClientRefID, UserCode: t.in.AgentUserCode,
 	})
@@ -362,6 +468,7 @@ func (t *txn) inquire(ctx workflow.Context) error {
 		done   bool
 	)
 	for !done {
+		t.show(ctx)
 		sel := workflow.NewSelector(ctx)
 		t.addSignals(ctx, sel, &err)
 		sel.AddFuture(fut, func(f workflow.Future) { done, actErr = true, f.Get(ctx, &res) })
@@ -374,6 +481,7 @@ func (t *txn) inquire(ctx workflow.Context) error {
 		}
 	}
 	t.snap.Inquiries++
+	t.noteInquiry(ctx, res, actErr)
 	if actErr != nil {
 		var canceled *temporal.CanceledError
 		switch {
@@ -393,8 +501,51 @@ func (t *txn) inquire(ctx workflow.Context) error {
 		next = t.deadline // decide at the deadline, not up to a backoff later
 	}
 	t.backoff = min(t.backoff*2, t.p.InquiryMaxBackoff)
-	_, err = t.waitUntil(ctx, next)
+	t.nextInquiry = next
+	name := "inquiry backoff %s"
+	if next.Equal(t.deadline) {
+		name = "inquiry deadline in %s"
+	}
+	_, err = t.waitUntil(ctx, next, name)
 	return err
+}
+
+func withSummary(o workflow.ActivityOptions, summary string) workflow.ActivityOptions {
+	o.Summary = summary
+	return o
+}
+
+// noteInquiry keeps what the current details show of an inquiry's answer.
+func (t *txn) noteInquiry(ctx workflow.Context, res activities.InquiryResult, err error) {
+	if !t.view {
+		return
+	}
+	at := workflow.Now(ctx).UTC().Format(timeLayout)
+	if err != nil {
+		t.inquiryText = fmt.Sprintf("#%d failed at %s: %s", t.snap.Inquiries, at, oneLine(rootMessage(err)))
+		return
+	}
+	t.inquiryText = fmt.Sprintf("#%d `%s` (tx_status `%s`) at %s", t.snap.Inquiries, res.Class, orNone(oneLine(res.TxStatus)), at)
+	t.noteTxnID(res.TID)
+}
+
+// maxInquiries is the number of the inquiry about to start plus how many more fit before the
+// deadline at the current backoff: the "of ≤ n" the timeline shows.
+func (t *txn) maxInquiries(now time.Time) int {
+	n := t.snap.Inquiries + 1
+	at, b := now, t.backoff
+	for b < t.p.InquiryMaxBackoff {
+		at = at.Add(b)
+		if !at.Before(t.deadline) {
+			return n
+		}
+		n++
+		b = min(b*2, t.p.InquiryMaxBackoff)
+	}
+	if rem := t.deadline.Sub(at); rem > 0 && b > 0 {
+		n += int((rem - 1) / b) // constant steps from here on
+	}
+	return n
 }
 
 func rootMessage(err error) string {
@@ -569,7 +720,7 @@ func (t *txn) partnerAmountMismatch(ctx workflow.Context, o Outcome) string {
 }
 
 func (t *txn) awaitPartnerUpdate(ctx workflow.Context) error {
-	fired, err := t.waitUntil(ctx, t.unknownSince.Add(t.p.UnknownReviewAfter))
+	fired, err := t.waitUntil(ctx, t.unknownSince.Add(t.p.UnknownReviewAfter), "partner status unknown: review in %s")
 	if err != nil || !fired {
 		return err
 	}
@@ -605,6 +756,7 @@ func (t *txn) recordLate(ctx workflow.Context, o Outcome) error {
 	}
 	t.seen[o.EventID] = true
 	t.snap.Outcomes++
+	t.noteReport(ctx, o)
 	r := activities.Record{Kind: "late_outcome", Reason: "report received after the final state",
 		Detail: map[string]string{"event_id": o.EventID, "tx_status": o.TxStatus, "partner_outcome": o.PartnerOutcome}}
 	if ContradictsFinal(t.snap.State, o) {

@@ -129,6 +129,9 @@ type recorded struct {
 type runResult struct {
 	records   []recorded      // up to the probe
 	upserts   []txstate.State // TxState values upserted, up to the probe
+	reasons   []string        // TxReason values upserted with them
+	flags     int             // TxFlagged=true upserts
+	txnIDs    []string        // TxProviderTxnID values upserted
 	inquiries []time.Duration
 	requests  []activities.InquiryRequest
 	snap      workflows.Snapshot // queried at the end, or at the probe
@@ -173,14 +176,33 @@ func runTx(t *testing.T, in workflows.Input, steps []step, inquire inquiryFn, re
 	}).Maybe()
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
 		sa := args.Get(0).(temporal.SearchAttributes)
-		v, ok := sa.GetKeyword(searchattr.Key.TxState)
-		if !ok || sa.Size() != 1 {
-			t.Errorf("upsert of %d attributes without TxState", sa.Size())
+		state, hasState := sa.GetKeyword(searchattr.Key.TxState)
+		reason, hasReason := sa.GetKeyword(searchattr.Key.TxReason)
+		flagged, hasFlag := sa.GetBool(searchattr.Key.TxFlagged)
+		txnID, hasTxnID := sa.GetKeyword(searchattr.Key.TxProviderTxnID)
+		switch {
+		case hasState != hasReason:
+			t.Errorf("upsert of TxState %q without TxReason, or TxReason %q without TxState", state, reason)
+		case !hasState && !hasFlag:
+			t.Errorf("upsert of %d attributes without TxState or TxFlagged", sa.Size())
+		case hasFlag && !flagged:
+			t.Error("upsert of TxFlagged=false: only a flag is upserted")
+		case hasTxnID && txnID == "":
+			t.Error("upsert of an empty TxProviderTxnID")
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		if !probed {
-			res.upserts = append(res.upserts, txstate.State(v))
+			if hasState {
+				res.upserts = append(res.upserts, txstate.State(state))
+				res.reasons = append(res.reasons, reason)
+			}
+			if hasFlag {
+				res.flags++
+			}
+			if hasTxnID {
+				res.txnIDs = append(res.txnIDs, txnID)
+			}
 		}
 	}).Return(nil)
 
@@ -299,6 +321,25 @@ func checkRecords(t *testing.T, in workflows.Input, r runResult) {
 	}
 	if !slices.Equal(r.upserts, r.transitions()) {
 		t.Errorf("TxState upserts %v, want one per transition %v", r.upserts, r.transitions())
+	}
+	var classes []string
+	flags := 0
+	for _, rec := range r.records {
+		if rec.To != "" {
+			classes = append(classes, workflows.ReasonClass(rec.Reason))
+			if classes[len(classes)-1] == workflows.ReasonOther {
+				t.Errorf("reason %q has no class", rec.Reason)
+			}
+		}
+		if rec.Flag != "" {
+			flags++
+		}
+	}
+	if !slices.Equal(r.reasons, classes) {
+		t.Errorf("TxReason upserts %v, want the class of each transition's reason %v", r.reasons, classes)
+	}
+	if r.flags != flags {
+		t.Errorf("%d TxFlagged upserts, want one per flagged record (%d)", r.flags, flags)
 	}
 }
 

@@ -95,6 +95,12 @@ type Input struct {
 	Amount        string    `json:"amount"`
 	CreatedAt     time.Time `json:"created_at"`
 	Policy        Policy    `json:"policy"`
+	// Customer is the customer's mobile number masked (XXXXXX9999), for the operator's view in
+	// the Temporal Web UI; never the full number.
+	Customer string `json:"customer,omitempty"`
+	// APIURL is the API's base URL as operators reach it (config PUBLIC_API_URL), for the links
+	// and resolve commands of the operator's view; "" shows paths only.
+	APIURL string `json:"api_url,omitempty"`
 }
 
 // Outcome is a provider's report of a transaction's result, delivered as a signal. Only ids and
@@ -113,6 +119,9 @@ type Outcome struct {
 	// decimal, with the transaction's (its first report's). Empty in signals from before the
 	// comparison, which compare nothing.
 	Amount string `json:"amount,omitempty"`
+	// ProviderTxnID is the provider's own transaction ID (Eko's tid, a partner's txnId), when the
+	// report gives one: operators look transactions up by it (search attribute TxProviderTxnID).
+	ProviderTxnID string `json:"provider_txn_id,omitempty"`
 }
 
 // Outcome sources.
