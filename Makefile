@@ -9,7 +9,7 @@ export TEMPORAL_CLI_VERSION
 
 .DEFAULT_GOAL := help
 
-.PHONY: help dev test test-faults bench build temporal cluster cluster-down cluster-destroy stop clean distclean
+.PHONY: help dev demo test test-faults bench build temporal cluster cluster-down cluster-destroy stop clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(ROOT)/Makefile | sed 's/:.*## /\t/' | expand -t 14
@@ -17,12 +17,15 @@ help: ## list the targets
 dev: ## run aepsflow locally: PostgreSQL, Temporal dev server + UI, migrations, UAT agent, API+worker
 	@$(ROOT)/scripts/dev.sh
 
+demo: ## make dev + the simulator's gateway page on localhost:3004 + the agent launch page: the whole browser flow, offline
+	@$(ROOT)/scripts/demo.sh
+
 test: ## go vet, all tests against real PostgreSQL and Temporal, workflowcheck, compose file check
 	@$(ROOT)/scripts/test.sh
 
-test-faults: ## fault-injection suite (build tag faults): kills and outages on private PostgreSQL/Temporal/aepsflow processes
+test-faults: ## fault-injection suite (build tag faults); TOPOLOGY=cluster: the cluster faults (API replica, worker mid-activity, Temporal server restart)
 	@$(ROOT)/scripts/temporal.sh ensure
-	cd $(ROOT) && TEMPORAL_CLI=$(ROOT)/bin/temporal go test -count=1 -tags faults -timeout 20m ./faults/...
+	cd $(ROOT) && TEMPORAL_CLI=$(ROOT)/bin/temporal go test -count=1 -tags faults -timeout 20m $(if $(filter cluster,$(TOPOLOGY)),-run TestCluster) ./faults/...
 
 bench: ## load benchmark: own stack, floors, load, Temporal outage, loss check (BENCHMARKS.md)
 	@bash $(ROOT)/scripts/bench.sh

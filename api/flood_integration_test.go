@@ -171,3 +171,23 @@ func TestResolveOfAGoneWorkflowIsFlagged(t *testing.T) {
 		t.Errorf("transaction %+v: want it flagged, still needs_review", tx)
 	}
 }
+
+// historyMentions counts the events of a workflow's history whose encoding (payloads included)
+// holds s.
+func historyMentions(t testing.TB, a *apptest.App, wfID, s string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	it := a.Temporal.GetWorkflowHistory(ctx, wfID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	n := 0
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatalf("history of %s: %v", wfID, err)
+		}
+		if strings.Contains(ev.String(), s) {
+			n++
+		}
+	}
+	return n
+}

@@ -123,6 +123,9 @@ func TestDefaults(t *testing.T) {
 	if len(c.EkoAllowedHeaders) != 0 {
 		t.Errorf("EkoAllowedHeaders = %q, want none", c.EkoAllowedHeaders)
 	}
+	if c.EkoMaxReports != 20 {
+		t.Errorf("EkoMaxReports = %d, want 20", c.EkoMaxReports)
+	}
 	c, err = load(with(production(), "EKO_ALLOWED_HEADERS", "X-Agent-Session, X-Shop-Id"))
 	if err != nil {
 		t.Fatal(err)
@@ -196,6 +199,8 @@ func TestInvalidValues(t *testing.T) {
 		{"wildcard origin", "EKO_ALLOWED_ORIGINS", "*"},
 		{"ftp origin", "EKO_ALLOWED_ORIGINS", "ftp://gateway.eko.in"},
 		{"MAX_BODY_BYTES too small", "MAX_BODY_BYTES", "100"},
+		{"EKO_MAX_REPORTS zero", "EKO_MAX_REPORTS", "0"},
+		{"EKO_MAX_REPORTS not a number", "EKO_MAX_REPORTS", "many"},
 		{"MAX_BODY_BYTES not a number", "MAX_BODY_BYTES", "64k"},
 		{"bad duration", "EKO_RESPONSE_TIMEOUT", "5"},
 		{"negative duration", "EKO_RESPONSE_TIMEOUT", "-5m"},

@@ -267,6 +267,11 @@ wait_temporal() {
 	wait_for "Temporal server on 127.0.0.1:$FRONTEND" "${1:-120}" tcli operator cluster health
 }
 
+sa_ensure() {
+	tcli operator search-attribute create --namespace default --name "$1" --type "$2" >/dev/null 2>&1 ||
+		tcli operator search-attribute list --namespace default 2>/dev/null | grep -qw "$1"
+}
+
 namespace_and_attributes() {
 	if ! tcli operator namespace describe --namespace default >/dev/null 2>&1; then
 		tcli operator namespace create --namespace default --retention 72h >/dev/null
@@ -275,9 +280,8 @@ namespace_and_attributes() {
 	local name type
 	while read -r name type; do
 		[[ -z $name || $name == \#* ]] && continue
-		tcli operator search-attribute create --namespace default --name "$name" --type "$type" >/dev/null 2>&1 ||
-			tcli operator search-attribute list --namespace default | grep -qw "$name" ||
-			die "could not register search attribute $name"
+		# A namespace just created reaches every service's cache within seconds: retry until then.
+		wait_for "search attribute $name" 60 sa_ensure "$name" "$type"
 	done <"$SEARCH_ATTRIBUTES_FILE"
 	log "namespace default with the search attributes of $SEARCH_ATTRIBUTES_FILE"
 }
