@@ -25,6 +25,7 @@ test: ## go vet, all tests against real PostgreSQL and Temporal, workflowcheck, 
 
 test-faults: ## fault-injection suite (build tag faults); TOPOLOGY=cluster: the cluster faults (API replica, worker mid-activity, Temporal server restart)
 	@$(ROOT)/scripts/temporal.sh ensure
+	$(if $(filter cluster,$(TOPOLOGY)),@CLUSTER_UI=off $(ROOT)/scripts/cluster.sh build)
 	cd $(ROOT) && TEMPORAL_CLI=$(ROOT)/bin/temporal go test -count=1 -tags faults -timeout 20m $(if $(filter cluster,$(TOPOLOGY)),-run TestCluster) ./faults/...
 
 bench: ## load benchmark: own stack, floors, load, Temporal outage, loss check (BENCHMARKS.md)
@@ -41,7 +42,7 @@ cluster-destroy: ## stop the cluster and drop its databases
 
 build: ## build every command into bin/ (the load generator from its own module in bench/)
 	cd $(ROOT) && go build -o bin/ ./cmd/...
-	cd $(ROOT)/bench && go build -o ../bin/ ./cmd/...
+	cd $(ROOT)/bench && GOFLAGS=-mod=mod go build -o ../bin/ ./cmd/...
 
 temporal: ## build bin/temporal (the pinned Temporal CLI) if missing
 	@$(ROOT)/scripts/temporal.sh ensure

@@ -27,6 +27,7 @@ import (
 
 	"github.com/aepsflow/aepsflow/ekosim"
 	"github.com/aepsflow/aepsflow/testenv"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -191,6 +192,7 @@ func (l *load) one() {
 	ctx := context.Background()
 	r := ref()
 	l.c.sim.Script(r, ekosim.Step{TxStatus: "0"})
+	l.c.sim.SetAmount(r, "500.00") // Eko's inquiry reports the amount of the withdrawal made
 	first := int(l.n.Add(1))
 	var lastErr error
 	for i := 0; i < 2*len(l.c.gateways); i++ {
@@ -350,6 +352,7 @@ func TestCluster(t *testing.T) {
 		ctx := context.Background()
 		r := ref()
 		c.sim.Script(r, ekosim.Step{TxStatus: "0", Delay: 25 * time.Second, Times: 1}, ekosim.Step{TxStatus: "0"})
+		c.sim.SetAmount(r, "500.00")
 		res, err := c.gateways[0].DebitHook(ctx, ekosim.DebitHookRequest{ClientRefID: r, Type: "2", CustomerID: "9876543210", UserCode: agentCode, Amount: "500"})
 		if err != nil || !res.Verified() {
 			t.Fatalf("debit-hook: %v %+v", err, res)
@@ -357,7 +360,7 @@ func TestCluster(t *testing.T) {
 		if er, err := c.gateways[1].EkoResponse(ctx, r, "0", nil); err != nil || er.HTTPStatus != http.StatusOK {
 			t.Fatalf("eko-response: %v %+v", err, er)
 		}
-		wfID := workflows.WorkflowID(workflows.ProviderEko, r)
+		wfID := workflows.WorkflowID(txstate.ProviderEko, r)
 		var identity string
 		testenv.WaitFor(t, 60*time.Second, "the inquiry activity running on a worker, Eko not answering yet", func() (bool, error) {
 			d, err := c.tc.DescribeWorkflowExecution(ctx, wfID, "")
@@ -432,4 +435,3 @@ func (c *cluster) workerByIdentity(identity string) string {
 	c.t.Fatalf("no cluster worker has the identity %q", identity)
 	return ""
 }
-
