@@ -25,6 +25,7 @@ test: ## go vet, all tests against real PostgreSQL and Temporal, workflowcheck, 
 
 test-faults: ## fault-injection suite (build tag faults); TOPOLOGY=cluster: the cluster faults (API replica, worker mid-activity, Temporal server restart)
 	@$(ROOT)/scripts/temporal.sh ensure
+	$(if $(filter cluster,$(TOPOLOGY)),@CLUSTER_UI=off $(ROOT)/scripts/cluster.sh build)
 	cd $(ROOT) && TEMPORAL_CLI=$(ROOT)/bin/temporal go test -count=1 -tags faults -timeout 20m $(if $(filter cluster,$(TOPOLOGY)),-run TestCluster) ./faults/...
 
 bench: ## load benchmark: own stack, floors, load, Temporal outage, loss check (BENCHMARKS.md)

@@ -191,6 +191,7 @@ func (l *load) one() {
 	ctx := context.Background()
 	r := ref()
 	l.c.sim.Script(r, ekosim.Step{TxStatus: "0"})
+	l.c.sim.SetAmount(r, "500.00") // Eko's inquiry reports the amount of the withdrawal made
 	first := int(l.n.Add(1))
 	var lastErr error
 	for i := 0; i < 2*len(l.c.gateways); i++ {
@@ -350,6 +351,7 @@ func TestCluster(t *testing.T) {
 		ctx := context.Background()
 		r := ref()
 		c.sim.Script(r, ekosim.Step{TxStatus: "0", Delay: 25 * time.Second, Times: 1}, ekosim.Step{TxStatus: "0"})
+		c.sim.SetAmount(r, "500.00")
 		res, err := c.gateways[0].DebitHook(ctx, ekosim.DebitHookRequest{ClientRefID: r, Type: "2", CustomerID: "9876543210", UserCode: agentCode, Amount: "500"})
 		if err != nil || !res.Verified() {
 			t.Fatalf("debit-hook: %v %+v", err, res)
