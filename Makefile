@@ -9,7 +9,7 @@ export TEMPORAL_CLI_VERSION
 
 .DEFAULT_GOAL := help
 
-.PHONY: help dev test test-faults bench build temporal stop clean distclean
+.PHONY: help dev test test-faults bench screenshots build temporal stop clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(ROOT)/Makefile | sed 's/:.*## /\t/' | expand -t 14
@@ -26,6 +26,9 @@ test-faults: ## fault-injection suite (build tag faults): kills and outages on p
 
 bench: ## load benchmark: own stack, floors, load, Temporal outage, loss check (BENCHMARKS.md)
 	@bash $(ROOT)/scripts/bench.sh
+
+screenshots: ## retake docs/webui-*.png: dev stack + simulator on own ports, headless Chromium (apt-get install chromium)
+	@bash $(ROOT)/scripts/screenshots.sh
 
 build: ## build every command into bin/ (the load generator from its own module in bench/)
 	cd $(ROOT) && go build -o bin/ ./cmd/...
