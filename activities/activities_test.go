@@ -94,7 +94,7 @@ func TestInquireEkoReplies(t *testing.T) {
 		wantClass string // "": a retryable error
 	}{
 		{"not found 463", `{"status":1,"response_status_id":463,"data":{}}`, ClassNotFound},
-		{"not found -1", `{"status":1,"response_status_id":-1,"data":[]}`, ClassNotFound},
+		{"-1 is not proof of not found", `{"status":1,"response_status_id":-1,"data":[]}`, ""},
 		{"user not onboarded", `{"status":1,"response_status_id":1237,"message":"User not onboarded","data":{}}`, ""},
 		{"status 1 without response_status_id", `{"status":1,"data":{}}`, ""},
 		{"status 347", `{"status":347,"response_status_id":347,"data":{}}`, ""},

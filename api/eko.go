@@ -126,10 +126,6 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 	ctx, cancel := s.dbContext(c)
 	defer cancel()
 	cfg := s.Config
-	// Stored with every long number in it masked but the reference's, allowed or refused.
-	if masked, changed := eko.MaskDebitHookBody(in.Body); changed {
-		in.Body, in.BodyRedacted = masked, true
-	}
 	h, err := eko.ParseDebitHook(env.Detail, eko.Rules{MinAmount: cfg.CashMinAmount, MaxAmount: cfg.CashMaxAmount, Multiple: cfg.CashAmountMultiple})
 	if err != nil {
 		// Recorded under its reference when that was readable, so that the refusal is found with

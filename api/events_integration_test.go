@@ -312,3 +312,20 @@ func TestEventsPastDeadline(t *testing.T) {
 		t.Fatalf("second re-send: %d, deliveries %d", status, len(rc.snapshot()))
 	}
 }
+
+// TestEventsOffWithoutURL: with WEBHOOK_URL unset, a transaction's workflow schedules no
+// SendEvent at all (and records no platform-events marker), and no event is stored.
+func TestEventsOffWithoutURL(t *testing.T) {
+	t.Parallel()
+	a := apptest.Start(t, apptest.Options{Env: map[string]string{"VERIFY_SUCCESS": "false"}})
+	a.RegisterAgent(agentCode, nil, nil)
+	ref, wfID := a.CashWithdrawal(t, agentCode, "100.00")
+	post(t, a, ekoResponse(t, ref, "0", nil))
+	workflowResult(t, a, wfID)
+	if n := historyMentions(t, a, wfID, "SendEvent") + historyMentions(t, a, wfID, "platform-events"); n != 0 {
+		t.Errorf("%d history events mention SendEvent or platform-events", n)
+	}
+	if n := a.QueryInt(t, `SELECT count(*) FROM webhook_events`); n != 0 {
+		t.Errorf("%d events stored", n)
+	}
+}

@@ -63,11 +63,13 @@ func TestLateOutcomeAfterWorkflowClosed(t *testing.T) {
 	if err := a.Store.DB().GetContext(ctx, &note, `SELECT delivery_note FROM outbox WHERE workflow_id = $1 AND kind = 'signal' ORDER BY id DESC LIMIT 1`, wfID); err != nil {
 		t.Fatal(err)
 	}
-	if note != "workflow already closed" {
+	// The signal was not acted on: set aside as not delivered, and the transaction flagged.
+	if !strings.HasPrefix(note, "not delivered: no running workflow") {
 		t.Errorf("delivery note %q", note)
 	}
 	tx := mustTx(t, a, ref)
-	if !tx.Flagged || !strings.Contains(tx.FlagReason, "contradicts final state success") || tx.State != "success" {
+	if !tx.Flagged || !strings.Contains(tx.FlagReason, "contradicts final state success") || tx.State != "success" ||
+		!strings.Contains(tx.FlagReason, "no running workflow") {
 		t.Errorf("transaction %+v: want it flagged, still success", tx)
 	}
 	if got := a.QueryInt(t, `SELECT count(*) FROM tx_events WHERE transaction_id = $1 AND kind = 'late_outcome' AND detail->>'tx_status' = '1'`, tx.ID); got != 1 {

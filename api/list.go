@@ -254,9 +254,11 @@ func (s *Server) exportCSV(c *gin.Context, f db.ListFilter) {
 	w := c.Writer
 	rc := http.NewResponseController(w)
 	limit := f.Limit
+	// Trailers: the row count (a complete export always ends with it) and, for a page, the
+	// next page's cursor; both are known only at the end.
+	w.Header().Set("Trailer", "Aepsflow-Rows, Aepsflow-Next-Cursor")
 	if limit > 0 {
 		f.Limit = limit + 1
-		w.Header().Set("Trailer", "Aepsflow-Next-Cursor")
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="transactions.csv"`)
@@ -308,10 +310,24 @@ func (s *Server) exportCSV(c *gin.Context, f db.ListFilter) {
 		return
 	}
 	if err != nil {
-		// The status is sent: all we can do is cut the export short, visibly (no final newline
-		// row count would make it look complete, so abort the connection).
+		// The status is sent: all that is left is to cut the export short visibly. Closing the
+		// connection before the final chunk makes every client report an incomplete transfer,
+		// where ending the response normally would hand over a truncated file as complete.
 		s.Logger.Error("export transactions interrupted", "rows", n, "err", err)
-		panic(http.ErrAbortHandler)
+		cw.Flush()
+		// gin refuses to hijack once the body is written; the server's own writer does not.
+		var raw http.ResponseWriter = w
+		if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
+			raw = u.Unwrap()
+		}
+		conn, _, herr := http.NewResponseController(raw).Hijack()
+		if herr == nil {
+			_ = conn.Close()
+		} else {
+			s.Logger.Error("export: could not cut the connection", "err", herr)
+		}
+		c.Abort()
+		return
 	}
 	if !started {
 		if err := start(); err != nil {
@@ -321,6 +337,7 @@ func (s *Server) exportCSV(c *gin.Context, f db.ListFilter) {
 	if more {
 		w.Header().Set("Aepsflow-Next-Cursor", db.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}.Encode())
 	}
+	w.Header().Set("Aepsflow-Rows", strconv.Itoa(n))
 	_ = flush()
 }
 

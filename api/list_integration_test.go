@@ -263,8 +263,8 @@ func TestExportStreams(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if lines != rows+1 {
-		t.Fatalf("%d lines, want %d", lines, rows+1)
+	if lines != rows+1 || resp.Trailer.Get("Aepsflow-Rows") != "50000" {
+		t.Fatalf("%d lines, trailer Aepsflow-Rows %q; want %d lines and 50000", lines, resp.Trailer.Get("Aepsflow-Rows"), rows+1)
 	}
 	if f := flushes.Load(); f < rows/500 {
 		t.Errorf("%d flushes for %d rows: the export is not streamed", f, rows)
@@ -276,4 +276,39 @@ func TestExportStreams(t *testing.T) {
 	if growth > size/4 {
 		t.Errorf("live heap grew by %d bytes during a %d-byte export: rows are being held", growth, size)
 	}
+}
+
+// TestExportCutShortIsVisible: when the database goes away in the middle of an export, the
+// client sees a broken transfer, never a shorter file that looks complete.
+func TestExportCutShortIsVisible(t *testing.T) {
+	t.Parallel()
+	a := apptest.Start(t, apptest.Options{NoWorker: true, NoRelay: true})
+	if _, err := a.Store.DB().Exec(`INSERT INTO transactions (provider, client_ref_id, provider_ref, workflow_id, tx_type,
+		agent_user_code, amount, amount_text, details_hash, business_day, state, created_at)
+		SELECT 'eko', 'Y'||g, 'Y'||g, 'aeps/eko/Y'||g, 'cash_withdrawal', 'A1', 100, '100', 'h', '2026-03-10', 'pending',
+			timestamptz '2026-03-10 04:00Z' + g * interval '1 second' FROM generate_series(1, 100000) g`); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, a.URL+"/v1/transactions?format=csv", nil)
+	req.Header.Set("Authorization", "Bearer "+apptest.AdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	first := make([]byte, 4096)
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatal(err)
+	}
+	// The export's query is still running (the client has not read on): end its backend.
+	var n int
+	if err := a.Store.DB().Get(&n, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%FROM tx_finance%'`); err != nil || n != 1 {
+		t.Fatalf("terminated %d export backends: %v", n, err)
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	if err == nil {
+		t.Fatalf("the export ended normally after its query was killed (trailer rows %q)", resp.Trailer.Get("Aepsflow-Rows"))
+	}
+	t.Logf("client saw: %v", err)
 }

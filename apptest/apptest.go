@@ -80,7 +80,7 @@ func Start(t testing.TB, opts Options) *App {
 	env := map[string]string{
 		"APP_ENV": "development", "DATABASE_URL": dbURL, "TEMPORAL_ADDRESS": addr,
 		"TEMPORAL_TASK_QUEUE": "aepsflow-test-" + randomDigits(t, 12), "ADMIN_TOKEN": AdminToken,
-		"OPERATOR_TOKENS": "asha:" + AshaToken + ",ravi:" + RaviToken,
+		"OPERATOR_TOKENS":       "asha:" + AshaToken + ",ravi:" + RaviToken,
 		"OUTBOX_SWEEP_INTERVAL": "200ms", "EKO_API_BASE_URL": "http://127.0.0.1:1/unused",
 	}
 	// The API's address is known before its configuration, which names its own callback URL.

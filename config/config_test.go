@@ -123,6 +123,9 @@ func TestDefaults(t *testing.T) {
 	if len(c.EkoAllowedHeaders) != 0 {
 		t.Errorf("EkoAllowedHeaders = %q, want none", c.EkoAllowedHeaders)
 	}
+	if c.EkoMaxReports != 20 {
+		t.Errorf("EkoMaxReports = %d, want 20", c.EkoMaxReports)
+	}
 	c, err = load(with(production(), "EKO_ALLOWED_HEADERS", "X-Agent-Session, X-Shop-Id"))
 	if err != nil {
 		t.Fatal(err)
@@ -196,6 +199,8 @@ func TestInvalidValues(t *testing.T) {
 		{"wildcard origin", "EKO_ALLOWED_ORIGINS", "*"},
 		{"ftp origin", "EKO_ALLOWED_ORIGINS", "ftp://gateway.eko.in"},
 		{"MAX_BODY_BYTES too small", "MAX_BODY_BYTES", "100"},
+		{"EKO_MAX_REPORTS zero", "EKO_MAX_REPORTS", "0"},
+		{"EKO_MAX_REPORTS not a number", "EKO_MAX_REPORTS", "many"},
 		{"MAX_BODY_BYTES not a number", "MAX_BODY_BYTES", "64k"},
 		{"bad duration", "EKO_RESPONSE_TIMEOUT", "5"},
 		{"negative duration", "EKO_RESPONSE_TIMEOUT", "-5m"},
@@ -495,5 +500,31 @@ func TestRateLimits(t *testing.T) {
 				t.Errorf("refused store %+v, clients %d", c.RefusedStoreLimit, c.RateLimitClients)
 			}
 		})
+	}
+}
+
+// TestOpsSettings: the worker's probe address (off disables it) and retention's defaults, which
+// keep what the audit needs.
+func TestOpsSettings(t *testing.T) {
+	c, err := load(production())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WorkerHTTPAddr != ":8081" || !c.RetentionEnabled || c.RetentionOutboxAge != 7*24*time.Hour ||
+		c.RetentionRawAge != 180*24*time.Hour || c.RetentionInterval != 24*time.Hour || c.RetentionBatch != 500 {
+		t.Errorf("defaults: worker %q, retention %v %v %v %v %d", c.WorkerHTTPAddr, c.RetentionEnabled, c.RetentionOutboxAge,
+			c.RetentionRawAge, c.RetentionInterval, c.RetentionBatch)
+	}
+	c, err = load(with(production(), "WORKER_HTTP_ADDR", "off", "RETENTION_ENABLED", "false", "RETENTION_OUTBOX_AGE", "48h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WorkerHTTPAddr != "" || c.RetentionEnabled || c.RetentionOutboxAge != 48*time.Hour {
+		t.Errorf("overrides: worker %q, retention %v %v", c.WorkerHTTPAddr, c.RetentionEnabled, c.RetentionOutboxAge)
+	}
+	for _, bad := range [][2]string{{"RETENTION_BATCH_SIZE", "0"}, {"RETENTION_RAW_REQUEST_AGE", "-1h"}} {
+		if _, err := load(with(production(), bad[0], bad[1])); err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("%s=%s: %v, want an error naming it", bad[0], bad[1], err)
+		}
 	}
 }

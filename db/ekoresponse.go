@@ -98,13 +98,30 @@ func (s *Store) RecordEkoResponse(ctx context.Context, r EkoResponse) (ResponseR
 }
 
 func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, r EkoResponse) (ResponseResult, error) {
-	var t TxRef
+	maxReports := r.MaxReports
+	if maxReports <= 0 {
+		maxReports = DefaultMaxReports
+	}
+	var t struct {
+		TxRef
+		EkoReports int `db:"eko_reports"`
+	}
 	// Our key first, then Eko's original reference (CLIENT_REF_ID_SOURCE=own). The row lock
-	// orders concurrent reports for one transaction.
-	err := tx.GetContext(ctx, &t, `
-		SELECT `+txRefColumns+` FROM transactions
-		WHERE provider = 'eko' AND (client_ref_id = $1 OR provider_ref = $1)
-		ORDER BY (client_ref_id = $1) DESC LIMIT 1 FOR UPDATE`, r.ClientRefID)
+	// orders concurrent reports for one transaction; a transaction already past the cap needs no
+	// order (its reports are only stored), so a flood of them does not queue on its lock and
+	// hold up the genuine requests for it. The count only grows, so a stale read that is not yet
+	// past the cap merely takes the locked path.
+	lookUp := func(lock string) error {
+		return tx.GetContext(ctx, &t, `
+			SELECT `+txRefColumns+`, eko_reports FROM transactions
+			WHERE provider = 'eko' AND (client_ref_id = $1 OR provider_ref = $1)
+			ORDER BY (client_ref_id = $1) DESC LIMIT 1`+lock, r.ClientRefID)
+	}
+	err := lookUp("")
+	overCap := err == nil && !txstate.IsFinal(t.State) && t.EkoReports > maxReports
+	if err == nil && !overCap {
+		err = lookUp(" FOR UPDATE")
+	}
 	known := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return ResponseResult{}, fmt.Errorf("look up transaction: %w", err)
@@ -123,10 +140,6 @@ func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, r EkoResponse) (Respons
 		r.ClientRefID, r.ContentHash, t.ID); err != nil {
 		return ResponseResult{}, fmt.Errorf("check for repeat: %w", err)
 	}
-	maxReports := r.MaxReports
-	if maxReports <= 0 {
-		maxReports = DefaultMaxReports
-	}
 	switch {
 	case dup:
 		res.Outcome = OutcomeDuplicate
@@ -144,6 +157,8 @@ func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, r EkoResponse) (Respons
 			res.FlagReason = fmt.Sprintf("eko-response after the final state reports %s (tx_status %s), transaction is %s",
 				ekoOutcomeWords(r.TxStatus), r.TxStatus, t.State)
 		}
+	case overCap:
+		res.OverCap = true // flagged when the cap was passed
 	default:
 		var seen struct {
 			Reports int            `db:"eko_reports"`
@@ -222,7 +237,7 @@ func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, r EkoResponse) (Respons
 	if !res.Signalled {
 		return res, nil // the workflow has ended, or has been told this already
 	}
-	entry, err := r.Signal(t, res.ResponseID)
+	entry, err := r.Signal(t.TxRef, res.ResponseID)
 	if err != nil {
 		return ResponseResult{}, err
 	}

@@ -32,6 +32,9 @@ type Delivery struct {
 	// not retried: retrying cannot help, and it would hold back every later entry of its
 	// workflow. Its transaction is flagged for an operator.
 	Dead bool
+	// NoWorkflow marks a signal that found no running workflow (Err says which): it was not
+	// acted on, so it is set aside, not recorded as delivered, and its transaction flagged.
+	NoWorkflow bool
 }
 
 // ClaimOutbox locks up to limit due entries (skipping those another relay holds), hands them to
@@ -70,6 +73,13 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, deliver func([]Pendi
 				settled++
 				_, err = tx.ExecContext(ctx, `UPDATE outbox SET delivered_at = clock_timestamp(), attempts = attempts + 1,
 					delivery_note = $2 WHERE id = $1`, d.ID, d.Note)
+			case d.NoWorkflow:
+				settled++
+				reason := storable(truncate(d.Err.Error(), 1000))
+				if _, err = tx.ExecContext(ctx, `UPDATE outbox SET delivered_at = clock_timestamp(), attempts = attempts + 1,
+					last_error = $2, delivery_note = 'not delivered: ' || $2 WHERE id = $1`, d.ID, reason); err == nil {
+					err = flagWorkflow(ctx, tx, d.WorkflowID, fmt.Sprintf("outbox entry %d was not delivered: %s", d.ID, reason))
+				}
 			case d.Dead:
 				settled++
 				reason := storable(truncate(d.Err.Error(), 1000))

@@ -39,7 +39,8 @@ type Transaction struct {
 	// Eko's references, from its Transaction Inquiry (exact).
 	EkoTID     string `db:"eko_tid" json:"eko_tid,omitempty"`
 	BankRefNum string `db:"bank_ref_num" json:"bank_ref_num,omitempty"`
-	// EkoReports counts the eko-responses recorded for the transaction.
+	// EkoReports counts the eko-responses recorded for the transaction while it was open, up
+	// to one past EKO_MAX_REPORTS (past the cap they are only stored).
 	EkoReports int `db:"eko_reports" json:"eko_reports"`
 }
 

@@ -8,14 +8,14 @@ import (
 
 // PruneDeliveredOutbox deletes at most limit outbox entries delivered more than age ago whose
 // transaction is closed (final). Entries of open transactions stay, whatever their age, and so do
-// entries set aside as undeliverable (their transaction is flagged; an operator may need them)
-// and entries never delivered. SKIP LOCKED: replicas pruning at once, or the relay holding an
+// entries set aside as undeliverable or not delivered for want of a running workflow (their
+// transaction is flagged; an operator may need them) and entries never delivered. SKIP LOCKED: replicas pruning at once, or the relay holding an
 // entry, never wait on each other.
 func (s *Store) PruneDeliveredOutbox(ctx context.Context, age time.Duration, limit int) (int64, error) {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM outbox WHERE id IN (
 		SELECT o.id FROM outbox o
 		WHERE o.delivered_at < now() - make_interval(secs => $1)
-		  AND o.delivery_note NOT LIKE 'undeliverable%'
+		  AND o.delivery_note NOT LIKE 'undeliverable%' AND o.delivery_note NOT LIKE 'not delivered%'
 		  AND EXISTS (SELECT 1 FROM transactions t WHERE t.workflow_id = o.workflow_id AND t.final_at IS NOT NULL)
 		ORDER BY o.delivered_at LIMIT $2 FOR UPDATE OF o SKIP LOCKED)`, age.Seconds(), limit)
 	if err != nil {

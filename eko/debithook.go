@@ -32,6 +32,10 @@ var bankCodeRE = regexp.MustCompile(`^[A-Za-z0-9]{1,11}$`)
 
 const bankCodeDigits = 9
 
+// longDigits is the digit count from which a value may be someone's number: an Aadhaar number
+// has 12. No booked field of a genuine debit-hook has that many.
+const longDigits = 12
+
 func isBankCode(s string) bool {
 	return bankCodeRE.MatchString(s) && digitCount(s) <= bankCodeDigits
 }
@@ -152,4 +156,14 @@ func (b Booking) HashParams() ([]string, map[string]string, error) {
 		return ParamsWithoutAmount, data, nil
 	}
 	return nil, nil, ErrNotBookable
+}
+
+func digitCount(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			n++
+		}
+	}
+	return n
 }

@@ -390,7 +390,7 @@ func TestInquireNotFound(t *testing.T) {
 		wantRSID   string
 	}{
 		{"463 with empty object", nil, 200, `{"status":1,"response_status_id":463,"message":"Transaction not found","data":{}}`, ClassNotFound, "463"},
-		{"-1 with strings and empty array", nil, 200, `{"status":"1","response_status_id":"-1","message":"No record","data":[]}`, ClassNotFound, "-1"},
+		{"463 with strings and empty array", nil, 200, `{"status":"1","response_status_id":"463","message":"No record","data":[]}`, ClassNotFound, "463"},
 		{"null data", nil, 200, `{"status":1,"response_status_id":463,"data":null}`, ClassNotFound, "463"},
 		{"no data", nil, 200, `{"status":1,"response_status_id":463}`, ClassNotFound, "463"},
 		{"empty string data", nil, 200, `{"status":1,"response_status_id":463,"data":""}`, ClassNotFound, "463"},
@@ -419,8 +419,9 @@ func TestInquireNotFound(t *testing.T) {
 }
 
 // TestInquireErrorReply: an envelope with a non-zero status and no tx_status is "not found" only
-// with the documented codes (status 1, response_status_id 463 or -1). Any other says nothing about
-// the transaction, so it is a retryable error, never an answer that could expire it.
+// with Eko's documented code (status 1, response_status_id 463). Any other, -1 included, says
+// nothing certain about the transaction, so it is a retryable error, never an answer that could
+// expire it.
 func TestInquireErrorReply(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -440,6 +441,10 @@ func TestInquireErrorReply(t *testing.T) {
 		{"status 347", nil, 200, `{"status":347,"response_status_id":347,"message":"Insufficient balance","data":{}}`, KindEkoError, true, "eko status 347"},
 		{"status 347 with a not-found id", nil, 200, `{"status":347,"response_status_id":463,"data":{}}`, KindEkoError, true, "eko status 347, response_status_id 463"},
 		{"negative status", nil, 200, `{"status":-1,"response_status_id":-1}`, KindEkoError, true, "eko status -1"},
+		// -1 is seen for "not found" in some integrations and as a generic code elsewhere.
+		{"-1 with strings and empty array", nil, 200, `{"status":"1","response_status_id":"-1","message":"No record","data":[]}`,
+			KindEkoError, true, "eko status 1, response_status_id -1"},
+		{"-1 with numbers", nil, 200, `{"status":1,"response_status_id":-1,"data":{}}`, KindEkoError, true, "response_status_id -1"},
 		{"not-found id spelt otherwise is not guessed at", nil, 200, `{"status":1,"response_status_id":463.0,"data":{}}`, KindEkoError, true, "response_status_id 463.0"},
 		{"message says not found, numbers do not", nil, 200, `{"status":1,"response_status_id":1237,"message":"Transaction not found","data":{}}`,
 			KindEkoError, true, "response_status_id 1237"},

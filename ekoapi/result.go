@@ -32,7 +32,9 @@ const (
 	// ClassReversalPending: tx_status 3, a refund is under way; inquire again later.
 	ClassReversalPending
 	// ClassNotFound: Eko has no such transaction: no tx_status, status 1 and response_status_id
-	// 463 or -1 (the documented replies). Any other error reply is an *Error (KindEkoError).
+	// 463, Eko's documented "transaction not found". Any other error reply, -1 included (seen
+	// for "not found" in some integrations and as a generic code elsewhere), is an *Error
+	// (KindEkoError), retried: it cannot prove that no money moved.
 	ClassNotFound
 	// ClassSuspicious: a tx_status Eko does not document (or none with status 0); per Eko,
 	// contact them. Never treat as success or failure automatically.
@@ -189,7 +191,7 @@ func (e *errorReply) Error() string {
 // a tx_status is an *errorReply unless it is a documented not-found reply.
 func classify(status, responseStatusID, txStatus string) (Class, error) {
 	if txStatus == "" {
-		if status == "1" && (responseStatusID == "463" || responseStatusID == "-1") {
+		if status == "1" && responseStatusID == "463" {
 			return ClassNotFound, nil
 		}
 		if n, err := strconv.ParseInt(status, 10, 64); err == nil && n != 0 {

@@ -137,33 +137,11 @@ func (g *Gateway) DebitHook(ctx context.Context, req DebitHookRequest) (DebitHoo
 	if g.AccessKey == "" {
 		return DebitHookResult{}, errors.New("ekosim: debit-hook: Gateway.AccessKey is required to verify the reply")
 	}
-	ref := req.ClientRefID
-	if ref == "" {
-		ref = NewClientRefID()
-	}
-	params := req.RequestHashParams
-	if params == nil {
-		params = DefaultRequestHashParams()
-	}
-	d := debitHookData{CustomerID: req.CustomerID, BankCode: req.BankCode, Type: req.Type, UserCode: req.UserCode, Amount: req.Amount}
-	if d.Type == "" {
-		d.Type = "2"
-	}
-	if d.BankCode == "" {
-		d.BankCode = "PUNB"
-	}
-	data := map[string]string{"customer_id": d.CustomerID, "bank_code": d.BankCode, "type": d.Type, "user_code": d.UserCode}
-	if d.Amount != "" {
-		data["amount"] = d.Amount
-	}
-	body, err := withParams(map[string]any{
-		"action": "debit-hook",
-		"detail": debitHookDetail{HTTPMethod: "POST", InteractionTypeID: interactionTypeID, InteractionLabel: "AePS",
-			ClientRefID: ref, RequestHashParams: params, Data: d},
-	}, g.Params)
+	ref, body, params, data, err := g.newDebitHook(req)
 	if err != nil {
-		return DebitHookResult{}, fmt.Errorf("ekosim: debit-hook %s: encode: %w", ref, err)
+		return DebitHookResult{}, err
 	}
+	d := debitHookData{Type: data["type"], CustomerID: data["customer_id"], UserCode: data["user_code"], Amount: data["amount"]}
 	log := g.logger().With("action", "debit-hook", "client_ref_id", ref, "type", d.Type,
 		"customer", redact.Mobile(d.CustomerID), "agent", d.UserCode, "amount", d.Amount)
 
@@ -183,6 +161,38 @@ func (g *Gateway) DebitHook(ctx context.Context, req DebitHookRequest) (DebitHoo
 	log.Info("debit-hook answered", "status", status, "allowed", res.Allowed, "verified", res.Verified(),
 		"mismatch", res.Mismatch, "eko_client_ref_id", res.ClientRefID)
 	return res, nil
+}
+
+// newDebitHook builds a debit-hook's body, with what its reply is checked against.
+func (g *Gateway) newDebitHook(req DebitHookRequest) (ref string, body []byte, params []string, data map[string]string, err error) {
+	ref = req.ClientRefID
+	if ref == "" {
+		ref = NewClientRefID()
+	}
+	params = req.RequestHashParams
+	if params == nil {
+		params = DefaultRequestHashParams()
+	}
+	d := debitHookData{CustomerID: req.CustomerID, BankCode: req.BankCode, Type: req.Type, UserCode: req.UserCode, Amount: req.Amount}
+	if d.Type == "" {
+		d.Type = "2"
+	}
+	if d.BankCode == "" {
+		d.BankCode = "PUNB"
+	}
+	data = map[string]string{"customer_id": d.CustomerID, "bank_code": d.BankCode, "type": d.Type, "user_code": d.UserCode}
+	if d.Amount != "" {
+		data["amount"] = d.Amount
+	}
+	body, err = withParams(map[string]any{
+		"action": "debit-hook",
+		"detail": debitHookDetail{HTTPMethod: "POST", InteractionTypeID: interactionTypeID, InteractionLabel: "AePS",
+			ClientRefID: ref, RequestHashParams: params, Data: d},
+	}, g.Params)
+	if err != nil {
+		return "", nil, nil, nil, fmt.Errorf("ekosim: debit-hook %s: encode: %w", ref, err)
+	}
+	return ref, body, params, data, nil
 }
 
 // judge reads the reply and runs Eko's checks on an allow.

@@ -366,6 +366,8 @@ func (s *InquiryServer) inquiry(w http.ResponseWriter, r *http.Request, version 
 		_, _ = io.WriteString(w, "<html><head><title>Maintenance</title></head><body><h1>We'll be back soon</h1></body></html>\n")
 	case step.NotFound:
 		writeJSON(w, status, notFound())
+	case step.EkoError != 0:
+		writeJSON(w, status, envelope{Status: 1, ResponseStatusID: step.EkoError, Message: "No record", Data: []any{}})
 	case status != http.StatusOK:
 		writeJSON(w, status, envelope{Status: status, ResponseStatusID: -1, Message: http.StatusText(status), Data: map[string]any{}})
 	default:

@@ -17,6 +17,9 @@ type Step struct {
 	HTTPStatus int           // answer with this HTTP status (e.g. 500) instead of 200
 	Delay      time.Duration // wait this long before answering (slow Eko; a client timeout)
 	Garbage    bool          // answer 200 with a body that is not Eko's JSON (a proxy's page)
+	// EkoError answers 200 with Eko's error envelope: status 1, this response_status_id, empty
+	// data (e.g. -1, which some integrations see for "not found" and others for anything).
+	EkoError int
 	// Fields override or add response data fields (e.g. amount, or tx_status as a number).
 	Fields map[string]any
 }
@@ -29,12 +32,14 @@ type stepJSON struct {
 	HTTPStatus int            `json:"http_status,omitempty"`
 	Delay      string         `json:"delay,omitempty"`
 	Garbage    bool           `json:"garbage,omitempty"`
+	EkoError   int            `json:"eko_error,omitempty"`
 	Fields     map[string]any `json:"fields,omitempty"`
 }
 
 // MarshalJSON writes the delay as a duration string.
 func (s Step) MarshalJSON() ([]byte, error) {
-	j := stepJSON{TxStatus: s.TxStatus, Times: s.Times, NotFound: s.NotFound, HTTPStatus: s.HTTPStatus, Garbage: s.Garbage, Fields: s.Fields}
+	j := stepJSON{TxStatus: s.TxStatus, Times: s.Times, NotFound: s.NotFound, HTTPStatus: s.HTTPStatus, Garbage: s.Garbage,
+		EkoError: s.EkoError, Fields: s.Fields}
 	if s.Delay > 0 {
 		j.Delay = s.Delay.String()
 	}
@@ -49,7 +54,8 @@ func (s *Step) UnmarshalJSON(b []byte) error {
 	if err := dec.Decode(&j); err != nil {
 		return err
 	}
-	st := Step{TxStatus: j.TxStatus, Times: j.Times, NotFound: j.NotFound, HTTPStatus: j.HTTPStatus, Garbage: j.Garbage, Fields: j.Fields}
+	st := Step{TxStatus: j.TxStatus, Times: j.Times, NotFound: j.NotFound, HTTPStatus: j.HTTPStatus, Garbage: j.Garbage,
+		EkoError: j.EkoError, Fields: j.Fields}
 	if j.Delay != "" {
 		d, err := time.ParseDuration(j.Delay)
 		if err != nil {
@@ -72,8 +78,8 @@ func (s Step) validate() error {
 		return fmt.Errorf("delay %s is negative", s.Delay)
 	case s.HTTPStatus != 0 && (s.HTTPStatus < 100 || s.HTTPStatus > 599):
 		return fmt.Errorf("http_status %d is not an HTTP status", s.HTTPStatus)
-	case s.TxStatus == "" && !s.NotFound && !s.Garbage && s.HTTPStatus == 0:
-		return fmt.Errorf("a step needs a tx_status, not_found, garbage or http_status")
+	case s.TxStatus == "" && !s.NotFound && !s.Garbage && s.HTTPStatus == 0 && s.EkoError == 0:
+		return fmt.Errorf("a step needs a tx_status, not_found, garbage, eko_error or http_status")
 	}
 	return nil
 }
@@ -88,6 +94,8 @@ func (s Step) String() string {
 		b.WriteString("http" + strconv.Itoa(s.HTTPStatus))
 	case s.NotFound:
 		b.WriteString("notfound")
+	case s.EkoError != 0:
+		b.WriteString("err" + strconv.Itoa(s.EkoError))
 	default:
 		b.WriteString(s.TxStatus)
 	}
@@ -102,7 +110,8 @@ func (s Step) String() string {
 
 // ParseSteps reads a script in a compact notation for the command line: comma-separated steps,
 // each ANSWER[@DELAY][xTIMES], where ANSWER is a tx_status (digits), "notfound" (or "nf"),
-// "garbage", or "http" followed by a status ("http500"). Examples: "2x3,0" (pending three times,
+// "garbage", "err" followed by a response_status_id (Eko's error envelope: "err-1", "err1237"),
+// or "http" followed by a status ("http500"). Examples: "2x3,0" (pending three times,
 // then success), "nfx2,1", "0@20s" (success after 20 s), "http500x2,0".
 func ParseSteps(spec string) ([]Step, error) {
 	var steps []Step
@@ -141,6 +150,12 @@ func parseStep(item string) (Step, error) {
 		st.NotFound = true
 	case lower == "garbage":
 		st.Garbage = true
+	case strings.HasPrefix(lower, "err"):
+		n, err := strconv.Atoi(lower[3:])
+		if err != nil || n == 0 {
+			return Step{}, fmt.Errorf("%q: want err followed by a non-zero response_status_id", item)
+		}
+		st.EkoError = n
 	case strings.HasPrefix(lower, "http"):
 		n, err := strconv.Atoi(lower[4:])
 		if err != nil || n < 100 || n > 599 {
@@ -150,7 +165,7 @@ func parseStep(item string) (Step, error) {
 	case item != "" && strings.Trim(item, "0123456789") == "":
 		st.TxStatus = item
 	default:
-		return Step{}, fmt.Errorf("%q is not a tx_status, notfound, garbage or httpNNN", item)
+		return Step{}, fmt.Errorf("%q is not a tx_status, notfound, garbage, errNNN or httpNNN", item)
 	}
 	return st, nil
 }

@@ -114,6 +114,11 @@ func (r *Relay) deliver(ctx context.Context, e db.PendingEntry) db.Delivery {
 	switch {
 	case d.Err == nil:
 		r.Metrics.Delivered(e.Kind, "ok")
+	case errors.Is(d.Err, ErrNoRunningWorkflow):
+		d.NoWorkflow = true
+		r.Metrics.Delivered(e.Kind, "no_workflow")
+		r.Logger.Warn("outbox: signal found no running workflow; set aside and its transaction flagged", "entry", e.ID,
+			"signal", e.SignalName, "workflow_id", e.WorkflowID, "err", d.Err)
 	case errors.Is(d.Err, ErrBadEntry):
 		d.Dead = true
 		r.Metrics.Delivered(e.Kind, "undeliverable")
@@ -137,6 +142,10 @@ func backoff(attempts int) time.Duration {
 	}
 	return min(d, 15*time.Second)
 }
+
+// ErrNoRunningWorkflow marks a signal whose workflow has closed (or, for a resolve, does not
+// exist): it was not acted on, so it is set aside and its transaction flagged.
+var ErrNoRunningWorkflow = errors.New("no running workflow")
 
 // ErrBadEntry marks an entry that can never be delivered as stored.
 var ErrBadEntry = errors.New("bad outbox entry")

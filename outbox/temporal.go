@@ -117,12 +117,14 @@ func (t *Temporal) Deliver(ctx context.Context, e db.PendingEntry) (string, erro
 	default:
 		return "", badEntry(e.ID, fmt.Errorf("unknown kind %q", e.Kind))
 	}
-	if isAlreadyStarted(err) {
-		return "workflow already closed", nil
-	}
 	var nf *serviceerror.NotFound
-	if e.Kind == "signal" && errors.As(err, &nf) {
-		return "workflow not found or closed", nil
+	if e.Kind == "signal" && (isAlreadyStarted(err) || errors.As(err, &nf)) {
+		// A signal that finds no running workflow (closed, or never started for a resolve) has
+		// not been acted on: that is for an operator to see, never "delivered".
+		return "", fmt.Errorf("%w: %s signal for %s: %v", ErrNoRunningWorkflow, e.SignalName, e.WorkflowID, err)
+	}
+	if isAlreadyStarted(err) {
+		return "workflow already closed", nil // a repeated start: nothing to do
 	}
 	if err != nil {
 		return "", fmt.Errorf("%s %s: %w", e.Kind, e.WorkflowID, err)

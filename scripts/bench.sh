@@ -20,6 +20,10 @@
 # BENCH_TEMPORAL_PORT (7633), BENCH_TEMPORAL_UI_PORT (8633), BENCH_HTTP_PORT (18080),
 # BENCH_SIM_PORT (18090), BENCH_PPROF_API (16060), BENCH_PPROF_WORKER (16061), BENCH_WORKER_PORT (18081:
 # the worker's probes and metrics).
+# TOPOLOGY=cluster: the same load against `make cluster`'s topology instead (the real Temporal
+# server on PostgreSQL, 2 API replicas, 2 workers), a cluster of the bench's own in .bench/cluster
+# on ports from BENCH_CLUSTER_PORT_BASE (18800); the load enters through api-1, both replicas'
+# relays deliver; no profiles. Results in .bench/results-cluster.{md,json}.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -59,6 +63,7 @@ cleanup() {
 		wait "$pid" 2>/dev/null || true
 	done
 	scripts/temporal.sh stop bench || true
+	if [[ ${TOPOLOGY:-} == cluster ]]; then scripts/cluster.sh down || true; fi
 }
 trap cleanup EXIT
 
@@ -69,11 +74,13 @@ PSQL=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -
 "$PSQL" "$ADMIN_URL" -X -q -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" >&2
 DATABASE_URL=$(scripts/pg.sh createdb "$DB_NAME")
 
-step "Temporal dev server 'bench' on 127.0.0.1:$T_PORT (state in $T_DB, deleted first)"
-scripts/temporal.sh ensure
-scripts/temporal.sh stop bench
-rm -f "$T_DB" "$T_DB-wal" "$T_DB-shm"
-scripts/temporal.sh start bench "$T_PORT" "$T_UI_PORT" "$T_DB"
+if [[ ${TOPOLOGY:-} != cluster ]]; then
+	step "Temporal dev server 'bench' on 127.0.0.1:$T_PORT (state in $T_DB, deleted first)"
+	scripts/temporal.sh ensure
+	scripts/temporal.sh stop bench
+	rm -f "$T_DB" "$T_DB-wal" "$T_DB-shm"
+	scripts/temporal.sh start bench "$T_PORT" "$T_UI_PORT" "$T_DB"
+fi
 
 step "build bin/aepsflow and bin/loadgen"
 go build -o bin/aepsflow ./cmd/aepsflow
@@ -91,6 +98,49 @@ export INQUIRY_INITIAL_BACKOFF=200ms INQUIRY_MAX_BACKOFF=2s EKO_RESPONSE_TIMEOUT
 # check requires every final transaction's event, acknowledged exactly once.
 export WEBHOOK_SECRET=bench-webhook-secret-0123456789
 export WEBHOOK_URL="http://127.0.0.1:$SIM_PORT/platform/events" WEBHOOK_INITIAL_BACKOFF=1s WEBHOOK_MAX_BACKOFF=5s
+
+if [[ ${TOPOLOGY:-} == cluster ]]; then
+	export CLUSTER_DIR="$ROOT/$BENCH/cluster" CLUSTER_PORT_BASE=${BENCH_CLUSTER_PORT_BASE:-18800} CLUSTER_DB=aepsflow_bench_cluster CLUSTER_UI=off
+	step "cluster (scripts/cluster.sh, fresh databases $CLUSTER_DB*, ports from $CLUSTER_PORT_BASE)"
+	bin/loadgen inquiry-sim --addr "127.0.0.1:$SIM_PORT" --webhook-secret "$WEBHOOK_SECRET" >"$BENCH/logs/inquiry-sim.log" 2>&1 &
+	sim_pid=$!
+	pids+=("$sim_pid")
+	scripts/cluster.sh destroy >/dev/null 2>&1 || true
+	mkdir -p "$CLUSTER_DIR"
+	for v in APP_ENV EKO_API_BASE_URL PARTNER_CLIENTS INQUIRY_INITIAL_BACKOFF INQUIRY_MAX_BACKOFF EKO_RESPONSE_TIMEOUT \
+		WEBHOOK_SECRET WEBHOOK_URL WEBHOOK_INITIAL_BACKOFF WEBHOOK_MAX_BACKOFF; do
+		echo "$v=${!v}"
+	done >"$CLUSTER_DIR/aepsflow.env"
+	scripts/cluster.sh up >"$BENCH/logs/cluster-up.log" 2>&1 || { tail -n 30 "$BENCH/logs/cluster-up.log" >&2; die "the cluster did not come up"; }
+	eval "$(scripts/cluster.sh env)"
+	C_DB_URL=${ADMIN_URL/\/postgres\?//$CLUSTER_DB?}
+	C_API=${CLUSTER_API_URLS%%,*}
+	if [[ -n ${BENCH_MAX_LOAD:-} ]]; then
+		step "waiting for the 1-minute load average to fall below $BENCH_MAX_LOAD"
+		wait_deadline=$((SECONDS + ${BENCH_LOAD_WAIT:-1200}))
+		until awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v m="$BENCH_MAX_LOAD" 'BEGIN { exit !(l < m) }' || ((SECONDS >= wait_deadline)); do sleep 15; done
+	fi
+	step "loadgen against the cluster: n=$N concurrency=$CONCURRENCY rate=$RATE (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+	set +e
+	# shellcheck disable=SC2086
+	bin/loadgen run \
+		--api "$C_API" --db "$C_DB_URL" --temporal "$CLUSTER_TEMPORAL_ADDRESS" \
+		--n "$N" --concurrency "$CONCURRENCY" --rate "$RATE" \
+		--sim-control "http://127.0.0.1:$SIM_PORT/sim" \
+		--events-stats "http://127.0.0.1:$SIM_PORT/platform/stats" \
+		--partner-client bench --partner-secret bench-secret-0123456789 \
+		--temporal-stop "scripts/cluster.sh stop temporal" \
+		--temporal-start "scripts/cluster.sh start temporal" \
+		--pids "api-1=@$CLUSTER_DIR/api-1.pid,api-2=@$CLUSTER_DIR/api-2.pid,worker-1=@$CLUSTER_DIR/worker-1.pid,worker-2=@$CLUSTER_DIR/worker-2.pid,temporal=@$CLUSTER_DIR/temporal.pid,inquiry-sim=$sim_pid" \
+		--pg-match "$CLUSTER_DB" \
+		--json "$BENCH/results-cluster.json" --md "$BENCH/results-cluster.md" --png docs/bench-latency-cluster.png \
+		--note "cluster topology (make cluster); load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)" \
+		${LOADGEN_ARGS:-}
+	status=$?
+	set -e
+	echo "bench.sh: results in $BENCH/results-cluster.md, $BENCH/results-cluster.json, docs/bench-latency-cluster.png" >&2
+	exit "$status"
+fi
 
 step "migrate"
 bin/aepsflow migrate 2>"$BENCH/logs/migrate.log" || { cat "$BENCH/logs/migrate.log" >&2; die "migrate failed"; }

@@ -20,6 +20,9 @@ step "Temporal dev server"
 scripts/temporal.sh ensure
 scripts/temporal.sh start dev "$DEV_TEMPORAL_PORT" "$DEV_TEMPORAL_UI_PORT" .dev/temporal.db
 
+step "web dependencies (aeps-gateway-lib for the agent launch page)"
+scripts/web.sh deps || echo "dev.sh: the agent launch page (DEMO_AGENT_PAGE) will lack aeps-gateway-lib" >&2
+
 step "go build -o bin/aepsflow ./cmd/aepsflow"
 go build -o bin/aepsflow ./cmd/aepsflow
 

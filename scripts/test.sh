@@ -25,6 +25,18 @@ scripts/temporal.sh ensure
 trap 'scripts/temporal.sh stop test' EXIT
 scripts/temporal.sh start test "$TEST_TEMPORAL_PORT" "$TEST_TEMPORAL_UI_PORT"
 
+step "web dependencies and Chromium (the real-browser test)"
+browser_problem=""
+if ! scripts/web.sh deps; then
+	browser_problem="npm ci --prefix web failed: aeps-gateway-lib is not installed"
+fi
+if TEST_CHROMIUM=$(scripts/web.sh chromium); then
+	export TEST_CHROMIUM
+	echo "Chromium: $TEST_CHROMIUM" >&2
+else
+	browser_problem="Chromium is missing: apt-get install chromium (as root; .ci/run does)"
+fi
+
 export TEST_DATABASE_URL
 export TEST_TEMPORAL_ADDRESS="127.0.0.1:$TEST_TEMPORAL_PORT"
 export TEMPORAL_CLI="$ROOT/bin/temporal"
@@ -41,17 +53,40 @@ check() {
 	fi
 }
 
+# The compose file: valid with every value of .env.example filled in; refused with them missing
+# (no development defaults); every published port bound to 127.0.0.1.
 compose_config() {
-	if command -v docker-compose >/dev/null 2>&1; then
-		docker-compose config -q
-	elif docker compose version >/dev/null 2>&1; then
-		docker compose config -q
+	local dc=()
+	if docker compose version >/dev/null 2>&1; then
+		dc=(docker compose)
+	elif command -v docker-compose >/dev/null 2>&1; then
+		dc=(docker-compose)
 	elif [[ ${CI:-} == true ]]; then
-		echo "docker-compose is missing in CI (.ci/run should have installed it)" >&2
+		echo "docker compose / docker-compose is missing in CI (.ci/run should have installed it)" >&2
 		return 1
 	else
-		echo "SKIPPED: docker-compose is not installed, docker-compose.yml was not checked (apt-get install docker-compose)" >&2
+		echo "SKIPPED: no docker compose, docker-compose.yml was not checked (apt-get install docker-compose)" >&2
+		return 0
 	fi
+	local tmp filled empty rendered
+	tmp=$(mktemp -d)
+	filled="$tmp/filled.env" empty="$tmp/empty.env"
+	sed 's/=$/=compose-check-value-0123456789/' .env.example >"$filled"
+	: >"$empty"
+	rendered=$(env -i PATH="$PATH" HOME="$tmp" "${dc[@]}" --env-file "$filled" config) || { rm -rf "$tmp"; return 1; }
+	if env -i PATH="$PATH" HOME="$tmp" "${dc[@]}" --env-file "$empty" config -q >"$tmp/out" 2>&1; then
+		echo "docker-compose.yml accepted an empty .env: a secret has a default" >&2
+		rm -rf "$tmp"
+		return 1
+	fi
+	rm -rf "$tmp"
+	local open
+	open=$(grep -E '^ +- [0-9.:]*[0-9]+:[0-9]+' <<<"$rendered" | grep -v ' - 127\.0\.0\.1:' || true)
+	if [[ -n $open ]]; then
+		printf 'docker-compose.yml publishes ports beyond 127.0.0.1:\n%s\n' "$open" >&2
+		return 1
+	fi
+	echo "docker-compose.yml: valid with .env.example filled in, refused without it, ports on 127.0.0.1 only (${dc[*]})" >&2
 }
 
 # promtool: the Debian package prometheus (.ci/run installs it when missing).
@@ -73,8 +108,14 @@ check "go test -count=1 -timeout $GO_TEST_TIMEOUT ./..." go test -count=1 -timeo
 # The load generator is a module of its own (bench/), outside ./... of the service's.
 check "bench: go vet ./... && go test ./..." bash -c 'cd bench && go vet ./... && go test -count=1 ./...'
 check "workflowcheck ./workflows/... ($WORKFLOWCHECK)" go run "$WORKFLOWCHECK" ./workflows/...
-check "docker-compose config -q" compose_config
+check "docker compose config (filled .env valid, empty .env refused, ports on 127.0.0.1)" compose_config
 check "promtool check rules / test rules / check config (deploy/prometheus)" alert_rules
+
+# Without Chromium the browser test skips itself (or fails under CI=true); make test fails either
+# way, saying how to fix it.
+if [[ -n $browser_problem ]]; then
+	failed+=("browser test: $browser_problem")
+fi
 
 if ((${#failed[@]})); then
 	printf '

@@ -454,3 +454,10 @@ func (b *SyncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// Chromium returns the path of the headless Chromium the browser tests drive (TEST_CHROMIUM, set
+// by `make test`), or skips the test (fails it under CI=true) when it is unset.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	return require(t, "TEST_CHROMIUM", "a Chromium browser (apt-get install chromium)")
+}

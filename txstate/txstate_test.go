@@ -67,3 +67,22 @@ func TestClasses(t *testing.T) {
 		}
 	}
 }
+
+// TestReportClass: a report is delivered to the workflow only when its class is new, so two
+// statuses share a class exactly when the workflow acts on them alike.
+func TestReportClass(t *testing.T) {
+	for _, tc := range []struct{ a, b string }{{"2", ""}, {"5", "9"}, {"7", "x"}, {"0.0", "5"}} {
+		if ReportClass(tc.a) != ReportClass(tc.b) {
+			t.Errorf("ReportClass(%q) = %q, ReportClass(%q) = %q: want one class", tc.a, ReportClass(tc.a), tc.b, ReportClass(tc.b))
+		}
+	}
+	// Each status that moves the workflow somewhere else has its own class.
+	seen := map[string]string{}
+	for _, tx := range []string{"0", "1", "2", "3", "4", "9"} {
+		c := ReportClass(tx)
+		if other, dup := seen[c]; dup {
+			t.Errorf("tx_status %q and %q share class %q", tx, other, c)
+		}
+		seen[c] = tx
+	}
+}

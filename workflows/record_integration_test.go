@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -40,7 +41,24 @@ import (
 // scripts/record-histories.sh after any change to the workflow code.
 func TestRecordHistories(t *testing.T) {
 	inq := &scriptedInquirer{scripts: map[string][]answer{}, calls: map[string]int{}}
+	// Events to the platform are on (platform-events): the receiver refuses each event's first
+	// delivery, so that the histories hold a retried SendEvent too.
+	var seenMu sync.Mutex
+	seen := map[string]bool{}
+	platform := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("Idempotency-Key")
+		seenMu.Lock()
+		first := !seen[key]
+		seen[key] = true
+		seenMu.Unlock()
+		if first {
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(platform.Close)
 	a := apptest.Start(t, apptest.Options{Inquirer: inq, Env: map[string]string{
+		"WEBHOOK_URL": platform.URL, "WEBHOOK_SECRET": "record-histories-secret-0123", "WEBHOOK_INITIAL_BACKOFF": "200ms",
+		"WEBHOOK_MAX_BACKOFF": "1s",
 		"EKO_RESPONSE_TIMEOUT": "2s", "INQUIRY_INITIAL_BACKOFF": "200ms", "INQUIRY_MAX_BACKOFF": "1s",
 		"INQUIRY_NOT_FOUND_GRACE": "2s", "INQUIRY_DEADLINE": "20s", "PARTNER_UNKNOWN_REVIEW_AFTER": "2s",
 		"VERIFY_SUCCESS": "true", "VERIFY_FAILURE": "true", "PARTNER_CLIENTS": recPartner + ":" + recPartnerSecret,
@@ -362,7 +380,7 @@ func history(t *testing.T, a *apptest.App, wid string) *historypb.History {
 
 // historySet is the directory the recorder (re)writes: one per workflow version, so that the
 // histories of earlier versions stay and keep proving that running workflows still replay.
-const historySet = "v5"
+const historySet = "v6"
 
 func replaceHistories(from, to string) error {
 	if err := os.MkdirAll(to, 0o755); err != nil {

@@ -24,6 +24,9 @@ commands:
   migrate   apply database migrations
   agent     register, suspend, activate an agent or set its limits (aepsflow agent -h)
   resolve   resolve a transaction that needs review (aepsflow resolve -h)
+  healthcheck
+            exit 0 when this container's API (or --worker) is ready (HEALTHCHECK; distroless has no shell)
+  version   print the version
   gateway   gateway token --user-code C: mint an agent's launch token for POST /v1/gateway/session
   events    show or re-send a transaction's events to the platform (aepsflow events -h)
   reconcile run the reconciliation of a day now (aepsflow reconcile --date YYYY-MM-DD)
@@ -55,6 +58,13 @@ func main() {
 		err = agentCommand(ctx, args, os.Stdout)
 	case "resolve":
 		err = resolveCommand(ctx, args, os.Stdout)
+	case "healthcheck":
+		if err := healthcheckCommand(ctx, args, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	case "version", "--version":
+		fmt.Println(versionString())
 	case "gateway":
 		err = gatewayCommand(args, os.Stdout, os.Stderr, os.Getenv, time.Now())
 	case "events":

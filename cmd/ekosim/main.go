@@ -8,6 +8,7 @@
 //	ekosim debit-hook   (the first half of txn)
 //	ekosim eko-response --ref R [--tx-status 0] [--field k=v ...]
 //	ekosim script       --ref R [--steps '2x3,0'] [--sim http://127.0.0.1:8090]
+//	ekosim gateway-page [--addr localhost:3004] [--access-key K] [--developer-key K]
 //
 // Keys default to the service's own variables (EKO_ACCESS_KEY, EKO_DEVELOPER_KEY) and, like the
 // service under APP_ENV=development, to Eko's public UAT credentials when those are unset: the
@@ -56,6 +57,8 @@ commands:
   debit-hook    send a debit-hook and verify the reply as Eko would
   eko-response  send an eko-response
   script        script a reference's inquiry answers on a running simulator ('2x3,0')
+  gateway-page  play Eko's gateway page for a real browser on localhost:3004 (aeps-gateway-lib's
+                "local" environment), with the Transaction Inquiry API on the same port
 
 Run "ekosim <command> -h" for a command's flags.
 `
@@ -86,6 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = ekoResponse(ctx, args, stdout, stderr, env)
 	case "script":
 		err = script(ctx, args, stdout, stderr)
+	case "gateway-page":
+		err = gatewayPage(ctx, args, stderr, env)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -182,6 +187,51 @@ func serve(ctx context.Context, args []string, stderr io.Writer, env func(string
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// gatewayPage serves Eko's gateway page for browsers, and the Inquiry API beside it: the page
+// tells the Inquiry API each transaction's true outcome, so aepsflow's verification agrees.
+func gatewayPage(ctx context.Context, args []string, stderr io.Writer, env func(string, string) string) error {
+	fs := newFlags("gateway-page", stderr)
+	addr := fs.String("addr", "localhost:3004", "listen address (aeps-gateway-lib's \"local\" environment is http://localhost:3004)")
+	accessKey := fs.String("access-key", env("EKO_GATEWAY_ACCESS_KEY", env("EKO_ACCESS_KEY", ekosim.DevAccessKey)),
+		"access key the launch's secret_key and the debit-hook replies are signed with (EKO_GATEWAY_ACCESS_KEY, else EKO_ACCESS_KEY)")
+	devKey := fs.String("developer-key", env("EKO_DEVELOPER_KEY", ekosim.DevDeveloperKey), "developer_key the gateway and the Inquiry API accept (EKO_DEVELOPER_KEY)")
+	apiKey := fs.String("api-access-key", env("EKO_ACCESS_KEY", ekosim.DevAccessKey), "access key the Inquiry API's secret-key is signed with (EKO_ACCESS_KEY)")
+	skew := fs.Duration("max-skew", ekosim.DefaultMaxSkew, "largest accepted secret_key_timestamp skew")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := logger(stderr, true)
+	inq, err := ekosim.NewInquiryServer(ekosim.InquiryConfig{DeveloperKey: *devKey, AccessKey: *apiKey, MaxSkew: *skew, Logger: log})
+	if err != nil {
+		return err
+	}
+	page := &ekosim.GatewayPage{AccessKey: *accessKey, DeveloperKey: *devKey, Inquiry: inq, MaxSkew: *skew, Logger: log}
+	mux := http.NewServeMux()
+	mux.Handle("/v2/aeps", page)
+	mux.Handle("/v2/aeps/", page)
+	mux.Handle("/", inq)
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	base := "http://" + ln.Addr().String()
+	log.Info("ekosim playing Eko's gateway page", "gateway", base+"/v2/aeps", "inquiry_v3", base+inq.V3Prefix(),
+		"hint", "run aepsflow with GATEWAY_ENVIRONMENT=local and EKO_API_BASE_URL="+base+inq.V3Prefix())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)

@@ -27,7 +27,7 @@ type mainRun struct {
 func (b *bench) runMain(ctx context.Context) (mainRun, error) {
 	o := b.o
 	m := mainRun{txs: b.newTxs(o.n, "main")}
-	if err := b.scriptFailures(ctx, m.txs); err != nil {
+	if err := b.scriptInquiries(ctx, m.txs); err != nil {
 		return m, err
 	}
 	m.partners = b.newPartners(o.partnerN)
@@ -100,19 +100,22 @@ func (b *bench) newTxs(n int, phase string) []*ekoTx {
 	return out
 }
 
-// scriptFailures makes the inquiry simulator confirm the failure of each transaction that will be
-// reported failed (it answers success for the rest): the service verifies reported failures
-// (VERIFY_FAILURE), and Eko would confirm them. Done before the phase, outside any timing.
-func (b *bench) scriptFailures(ctx context.Context, txs []*ekoTx) error {
+// scriptInquiries tells the inquiry simulator what Eko would answer for each transaction: a
+// failure confirmed for those that will be reported failed (the service verifies reported failures,
+// VERIFY_FAILURE), success for the rest, and in both cases the transaction's own amount, since the
+// service compares the amount Eko reports with the one it allowed. Done before the phase, outside
+// any timing.
+func (b *bench) scriptInquiries(ctx context.Context, txs []*ekoTx) error {
 	if b.o.simControl == "" {
 		return nil
 	}
 	hc := &http.Client{Timeout: 10 * time.Second}
 	for _, tx := range txs {
-		if tx.txStatus != "1" {
-			continue
+		status := "0"
+		if tx.txStatus == "1" {
+			status = "1"
 		}
-		if _, err := ekosim.ScriptRemote(ctx, hc, b.o.simControl, tx.ref, []ekosim.Step{{TxStatus: "1"}}); err != nil {
+		if _, err := ekosim.ScriptRemoteAmount(ctx, hc, b.o.simControl, tx.ref, tx.amount, []ekosim.Step{{TxStatus: status}}); err != nil {
 			return fmt.Errorf("script the inquiry of %s: %w", tx.ref, err)
 		}
 	}

@@ -17,7 +17,7 @@ func (b *bench) runOutage(ctx context.Context, m mainRun, paced []*ekoTx) ([]*ek
 		return nil, nil
 	}
 	outage := b.newTxs(o.outageN, "outage")
-	if err := b.scriptFailures(ctx, outage); err != nil {
+	if err := b.scriptInquiries(ctx, outage); err != nil {
 		return nil, err
 	}
 	odh := newRecorder("debit-hook, Temporal stopped")

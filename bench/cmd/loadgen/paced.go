@@ -13,7 +13,7 @@ func (b *bench) runPaced(ctx context.Context) ([]*ekoTx, error) {
 		return nil, nil
 	}
 	paced := b.newTxs(o.pacedN, "paced")
-	if err := b.scriptFailures(ctx, paced); err != nil {
+	if err := b.scriptInquiries(ctx, paced); err != nil {
 		return nil, err
 	}
 	pdh, per := newRecorder(fmt.Sprintf("debit-hook, paced %g/s", o.pacedRate)), newRecorder(fmt.Sprintf("eko-response, paced %g/s", o.pacedRate))
