@@ -39,10 +39,6 @@ type DebitHook struct {
 	// RequireLaunchWithin > 0 refuses a new transaction of an agent without an issued gateway
 	// launch that recent (REQUIRE_GATEWAY_SESSION; see checkLaunch).
 	RequireLaunchWithin time.Duration
-	// WorkflowID derives the workflow ID from our client_ref_id.
-	WorkflowID func(clientRefID string) string
-	// Start builds the outbox entry that starts the workflow for a new transaction.
-	Start func(clientRefID string, createdAt time.Time) (OutboxEntry, error)
 }
 
 // Limits are an agent's per-day cash-withdrawal limits.
@@ -81,15 +77,15 @@ const bookedColumns = `coalesce(t.tx_type, '') AS tx_type, coalesce(t.customer_m
 // DecideDebitHook records the request, decides on it and, when allowed, records the pending
 // transaction and the intent to start its workflow, all in one PostgreSQL transaction. The
 // per-agent row lock makes the daily limits exact under concurrent debit-hooks.
-func (s *Store) DecideDebitHook(ctx context.Context, h DebitHook) (Decision, error) {
-	d, err := txValue(ctx, s, func(tx *sqlx.Tx) (Decision, error) { return decide(ctx, tx, h) })
+func (s *Store) DecideDebitHook(ctx context.Context, to Intents, h DebitHook) (Decision, error) {
+	d, err := txValue(ctx, s, func(tx *sqlx.Tx) (Decision, error) { return decide(ctx, tx, to, h) })
 	if err != nil {
 		return Decision{}, fmt.Errorf("decide debit-hook %s: %w", h.ProviderRef, err)
 	}
 	return d, nil
 }
 
-func decide(ctx context.Context, tx *sqlx.Tx, h DebitHook) (Decision, error) {
+func decide(ctx context.Context, tx *sqlx.Tx, to Intents, h DebitHook) (Decision, error) {
 	known, err := lookUpReference(ctx, tx, h)
 	if err != nil {
 		return Decision{}, err
@@ -138,13 +134,16 @@ func decide(ctx context.Context, tx *sqlx.Tx, h DebitHook) (Decision, error) {
 		INSERT INTO transactions AS t (provider, client_ref_id, provider_ref, workflow_id, tx_type, agent_user_code,
 			customer_mobile, bank_code, amount, amount_text, details_hash, business_day, state, secret_key_timestamp)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING id, created_at, `+bookedColumns,
-		h.Provider, clientRefID, h.ProviderRef, h.WorkflowID(clientRefID), h.TxType, h.AgentUserCode, h.CustomerMobile,
+		h.Provider, clientRefID, h.ProviderRef, to.WorkflowID(h.Provider, clientRefID), h.TxType, h.AgentUserCode, h.CustomerMobile,
 		h.BankCode, h.Amount, nullIfEmpty(h.AmountText), h.DetailsHash, h.BusinessDay, txstate.Pending, nullIfEmpty(h.Timestamp))
 	if err != nil {
 		return Decision{}, fmt.Errorf("insert transaction: %w", err)
 	}
 	// The workflow input carries the creation time, which only the insert knows.
-	entry, err := h.Start(clientRefID, row.CreatedAt)
+	entry, err := to.Start(TxRef{ID: row.ID, Provider: h.Provider, ClientRefID: clientRefID, ProviderRef: h.ProviderRef,
+		WorkflowID: to.WorkflowID(h.Provider, clientRefID), State: txstate.Pending, TxType: row.TxType,
+		AgentUserCode: nullIfEmpty(row.AgentUserCode), AmountText: nullIfEmpty(row.AmountText), CreatedAt: row.CreatedAt,
+		CustomerMobile: nullIfEmpty(row.CustomerMobile)})
 	if err != nil {
 		return Decision{}, err
 	}

@@ -101,7 +101,7 @@ const timeLayout = "2006-01-02 15:04:05 UTC"
 // Eko, since a reference may exist under two providers.
 func (in Input) readPath() string {
 	p := "/v1/transactions/" + url.PathEscape(in.ClientRefID)
-	if in.Provider != "" && in.Provider != ProviderEko {
+	if in.Provider != "" && in.Provider != txstate.ProviderEko {
 		p += "?provider=" + url.QueryEscape(in.Provider)
 	}
 	return p
@@ -122,7 +122,7 @@ func (in Input) ResolveCommands() string {
 	}
 	ref := "--client-ref-id " + shellQuote(in.ClientRefID)
 	resolve := base + "/v1/transactions/" + url.PathEscape(in.ClientRefID) + "/resolve"
-	if in.Provider != ProviderEko {
+	if in.Provider != txstate.ProviderEko {
 		ref += " --provider " + shellQuote(in.Provider)
 		resolve += "?provider=" + url.QueryEscape(in.Provider)
 	}
@@ -191,7 +191,7 @@ func (in Input) currentDetails(v view) string {
 		row("Flagged", oneLine(v.flag))
 	}
 	row("Last report", orText(v.lastReport, "none yet"))
-	if in.Provider == ProviderEko {
+	if in.Provider == txstate.ProviderEko {
 		last := "none yet"
 		if v.lastInquiry != "" {
 			last = v.lastInquiry
@@ -203,12 +203,12 @@ func (in Input) currentDetails(v view) string {
 	}
 	if v.state == txstate.Pending && !v.responseBy.IsZero() {
 		then := "inquiry starts"
-		if in.Provider != ProviderEko {
+		if in.Provider != txstate.ProviderEko {
 			then = "needs_review"
 		}
 		row("Report expected by", v.responseBy.UTC().Format(timeLayout)+" (then "+then+")")
 	}
-	if in.Provider == ProviderEko && !v.deadline.IsZero() && v.state != txstate.NeedsReview && !txstate.IsFinal(v.state) {
+	if in.Provider == txstate.ProviderEko && !v.deadline.IsZero() && v.state != txstate.NeedsReview && !txstate.IsFinal(v.state) {
 		row("Deadline", v.deadline.UTC().Format(timeLayout)+" (no final status by then: needs_review)")
 	}
 	if v.providerTxnID != "" {

@@ -6,10 +6,12 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/aepsflow/aepsflow/txstate"
 )
 
 func opInput(mod func(*Input)) Input {
-	in := Input{Provider: ProviderEko, ClientRefID: "77001", ProviderRef: "77001", TxType: "cash_withdrawal",
+	in := Input{Provider: txstate.ProviderEko, ClientRefID: "77001", ProviderRef: "77001", TxType: "cash_withdrawal",
 		AgentUserCode: "20810200", Amount: "500", CreatedAt: time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC),
 		Customer: "XXXXXX9999", APIURL: "http://127.0.0.1:8080"}
 	if mod != nil {
