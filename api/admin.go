@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -14,10 +13,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aepsflow/aepsflow/db"
-	"github.com/aepsflow/aepsflow/outbox"
 	"github.com/aepsflow/aepsflow/redact"
 	"github.com/aepsflow/aepsflow/txstate"
-	"github.com/aepsflow/aepsflow/workflows"
 )
 
 // transactionView is the read API's answer: PostgreSQL's record plus, when Temporal answers, the
@@ -93,7 +90,7 @@ func (s *Server) getTransaction(c *gin.Context) {
 	if v.Events, err = s.Store.Events(ctx, t.ID); err == nil {
 		v.EkoResponses, err = s.Store.EkoResponses(ctx, t.ID)
 	}
-	if err == nil && strings.HasPrefix(t.Provider, workflows.PartnerPrefix) {
+	if err == nil && strings.HasPrefix(t.Provider, txstate.PartnerPrefix) {
 		v.PartnerCallbacks, err = s.Store.PartnerCallbacks(ctx, t.ID)
 	}
 	if err != nil {
@@ -101,27 +98,8 @@ func (s *Server) getTransaction(c *gin.Context) {
 		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "could not read transaction history"})
 		return
 	}
-	v.Workflow = s.workflowState(ctx, t.WorkflowID)
+	v.Workflow = s.Intents.WorkflowState(ctx, t.WorkflowID)
 	c.JSON(http.StatusOK, v)
-}
-
-// workflowState asks the workflow for its state, briefly: the read API must answer even while
-// Temporal is away.
-func (s *Server) workflowState(ctx context.Context, workflowID string) any {
-	if s.Temporal == nil {
-		return gin.H{"error": "temporal not configured"}
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	val, err := s.Temporal.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
-	if err != nil {
-		return gin.H{"workflow_id": workflowID, "error": err.Error()}
-	}
-	var snap workflows.Snapshot
-	if err := val.Get(&snap); err != nil {
-		return gin.H{"workflow_id": workflowID, "error": err.Error()}
-	}
-	return gin.H{"workflow_id": workflowID, "state": snap}
 }
 
 type resolveRequest struct {
@@ -153,11 +131,8 @@ func (s *Server) resolveTransaction(c *gin.Context) {
 	if !ok {
 		return
 	}
-	err := s.Store.QueueResolution(c.Request.Context(), t.WorkflowID, req.State, req.Reason, req.By,
-		func(ref db.TxRef, eventID string) (db.OutboxEntry, error) {
-			r := workflows.Resolution{EventID: eventID, State: req.State, Reason: req.Reason, By: req.By}
-			return outbox.SignalEntry(ref.WorkflowID, workflows.SignalResolve, eventID, s.txInput(ref), r)
-		})
+	err := s.Store.QueueResolution(c.Request.Context(), s.Intents, t.WorkflowID,
+		db.Resolution{State: req.State, Reason: req.Reason, By: req.By})
 	switch {
 	case errors.Is(err, db.ErrConflict):
 		c.JSON(http.StatusConflict, gin.H{"error": err.Error()})

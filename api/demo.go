@@ -9,7 +9,7 @@ import (
 
 	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/launchtoken"
-	"github.com/aepsflow/aepsflow/workflows"
+	"github.com/aepsflow/aepsflow/txstate"
 )
 
 // The development agent launch page (DEMO_AGENT_PAGE=true, APP_ENV=development only): it plays
@@ -55,7 +55,7 @@ func (s *Server) demoTransaction(c *gin.Context) {
 	if !ok {
 		return
 	}
-	txs, err := s.Store.FindTransactions(c.Request.Context(), ref, workflows.ProviderEko)
+	txs, err := s.Store.FindTransactions(c.Request.Context(), ref, txstate.ProviderEko)
 	if err != nil {
 		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "could not read the transaction"})
 		return

@@ -9,13 +9,11 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/shopspring/decimal"
 
-	"github.com/aepsflow/aepsflow/config"
 	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/eko"
 	"github.com/aepsflow/aepsflow/ekosign"
-	"github.com/aepsflow/aepsflow/outbox"
 	"github.com/aepsflow/aepsflow/redact"
-	"github.com/aepsflow/aepsflow/workflows"
+	"github.com/aepsflow/aepsflow/txstate"
 )
 
 // ekoHeaders lists the headers worth keeping with a stored Eko callback (never anything secret),
@@ -145,7 +143,7 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 	b := h.Booking()
 	amount := decimal.NullDecimal{Decimal: h.Amount, Valid: b.Type == eko.TypeCashWithdrawal}
 	req := db.DebitHook{
-		Inbound: in, Provider: workflows.ProviderEko, ProviderRef: h.ClientRefID,
+		Inbound: in, Provider: txstate.ProviderEko, ProviderRef: h.ClientRefID,
 		TxType: b.Type, CashWithdrawal: b.Type == eko.TypeCashWithdrawal,
 		AgentUserCode: b.UserCode, CustomerMobile: b.CustomerID, BankCode: b.BankCode,
 		Amount: amount, AmountText: b.Amount, DetailsHash: h.DetailsHash(),
@@ -156,16 +154,11 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 		DefaultLimits:          db.Limits{Count: cfg.DailyCashCountLimit, Amount: cfg.DailyCashAmountLimit},
 		AllowRepeatAfterResult: cfg.AllowRepeatAfterResult,
 		RequireLaunchWithin:    requireLaunchWithin(cfg.Gateway),
-		WorkflowID:             func(ref string) string { return workflows.WorkflowID(workflows.ProviderEko, ref) },
-		Start: func(ref string, createdAt time.Time) (db.OutboxEntry, error) {
-			in := s.input(workflows.ProviderEko, ref, h.ClientRefID, b.Type, b.UserCode, b.Amount, b.CustomerID, createdAt)
-			return outbox.StartEntry(workflows.WorkflowID(workflows.ProviderEko, ref), in)
-		},
 	}
 	if cfg.ClientRefIDSource == "own" {
 		req.NewClientRefID = s.NewClientRefID
 	}
-	d, err := s.Store.DecideDebitHook(ctx, req)
+	d, err := s.Store.DecideDebitHook(ctx, s.Intents, req)
 	log := s.Logger.With("action", "debit-hook", "client_ref_id", h.ClientRefID, "type", b.Type,
 		"agent", b.UserCode, "customer", redact.Mobile(b.CustomerID), "amount", b.Amount)
 	if err != nil {
@@ -208,40 +201,6 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 	c.JSON(http.StatusOK, reply)
 }
 
-// input builds a workflow's start input with the configured lifecycle policy.
-func (s *Server) input(provider, clientRefID, providerRef, txType, agent, amount, customer string, createdAt time.Time) workflows.Input {
-	return WorkflowInput(s.Config, provider, clientRefID, providerRef, txType, agent, amount, customer, createdAt)
-}
-
-// WorkflowInput builds a transaction workflow's input with the configured lifecycle policy (the
-// API's starts and reconciliation's restarts alike). customer is the customer's mobile number,
-// masked here.
-func WorkflowInput(cfg config.Config, provider, clientRefID, providerRef, txType, agent, amount, customer string, createdAt time.Time) workflows.Input {
-	l := cfg.Lifecycle
-	if customer != "" {
-		customer = redact.Mobile(customer)
-	}
-	return workflows.Input{
-		Provider: provider, ClientRefID: clientRefID, ProviderRef: providerRef, TxType: txType,
-		AgentUserCode: agent, Amount: amount, CreatedAt: createdAt.UTC(), Customer: customer, APIURL: cfg.PublicAPIURL,
-		Policy: workflows.Policy{
-			ResponseTimeout: l.EkoResponseTimeout, InquiryInitialBackoff: l.InquiryInitialBackoff,
-			InquiryMaxBackoff: l.InquiryMaxBackoff, InquiryDeadline: l.InquiryDeadline,
-			NotFoundGrace: l.NotFoundGrace, VerifySuccess: l.VerifySuccess, VerifyFailure: l.VerifyFailure,
-			UnknownReviewAfter: l.PartnerUnknownReview,
-			Events:             l.Events, EventDeadline: l.EventDeadline,
-			EventInitialBackoff: l.EventInitialBackoff, EventMaxBackoff: l.EventMaxBackoff,
-			EventAttemptTimeout: cfg.WebhookTimeout + 5*time.Second,
-		},
-	}
-}
-
-// txInput rebuilds a workflow input from a stored transaction, for a signal that may start it.
-func (s *Server) txInput(t db.TxRef) workflows.Input {
-	return s.input(t.Provider, t.ClientRefID, t.ProviderRef, t.TxType, t.AgentUserCode.String, t.AmountText.String,
-		t.CustomerMobile.String, t.CreatedAt)
-}
-
 func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, start time.Time) {
 	ctx, cancel := s.dbContext(c)
 	defer cancel()
@@ -277,19 +236,11 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 	if aadhaar != "" && !redact.IsMaskedAadhaar(aadhaar) {
 		aadhaar = redact.MaskAadhaar(aadhaar)
 	}
-	res, err := s.Store.RecordEkoResponse(ctx, db.EkoResponse{
+	res, err := s.Store.RecordEkoResponse(ctx, s.Intents, db.EkoResponse{
 		Inbound: in, ClientRefID: r.ClientRefID, ContentHash: r.ContentHash, TxStatus: r.TxStatus, Status: r.Status,
 		Message: r.Message, TID: r.Data["tid"], BankRefNum: r.Data["bank_ref_num"], UserCode: r.Data["user_code"],
 		Aadhaar: aadhaar, Amounts: amounts, Response: r.Response, // masked by the store, as every jsonb value
 		MaxReports: s.Config.EkoMaxReports,
-		Signal: func(t db.TxRef, responseID int64) (db.OutboxEntry, error) {
-			key := "eko_response:" + itoa(responseID)
-			// tx_status is request text that the workflow quotes in reasons: masked here, since
-			// the outbox payload (the workflow's input too) is stored as built.
-			o := workflows.Outcome{EventID: key, Source: workflows.SourceEko, TxStatus: redact.Text(r.TxStatus),
-				ProviderTxnID: redact.Text(r.Data["tid"])}
-			return outbox.SignalEntry(t.WorkflowID, workflows.SignalOutcome, key, s.txInput(t), o)
-		},
 	})
 	log := s.Logger.With("action", "eko-response", "client_ref_id", r.ClientRefID, "tx_status", r.TxStatus)
 	if err != nil {

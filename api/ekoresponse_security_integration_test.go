@@ -22,7 +22,7 @@ func TestEarlyEkoResponseNeverCountsOrBlocks(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{Inquirer: pendingInquirer{}, Env: map[string]string{"VERIFY_SUCCESS": "true"}})
 	a.RegisterAgent(agentCode, nil, nil)
 	ref := apptest.Ref(t)
-	wfID := workflows.WorkflowID(workflows.ProviderEko, ref)
+	wfID := workflows.WorkflowID(txstate.ProviderEko, ref)
 	a.TerminateAtEnd(t, wfID)
 	report := ekoResponse(t, ref, "0", nil)
 
@@ -56,7 +56,7 @@ func TestEarlyEkoResponseNeverCountsOrBlocks(t *testing.T) {
 	if n := a.QueryInt(t, `SELECT count(*) FROM eko_responses WHERE transaction_id = $1 AND signalled`, tx.ID); n != 1 {
 		t.Fatalf("%d signalled eko-responses of the transaction, want the genuine one", n)
 	}
-	a.WaitTxState(t, workflows.ProviderEko, ref, txstate.Inquiry) // tx_status 0: verifying
+	a.WaitTxState(t, txstate.ProviderEko, ref, txstate.Inquiry) // tx_status 0: verifying
 	if n := signalsReceived(t, a, wfID); n != 1 {
 		t.Fatalf("workflow received %d signals, want 1", n)
 	}
@@ -79,7 +79,7 @@ func TestEkoResponseFreeTextMasked(t *testing.T) {
 	if status, r := post(t, a, body); status != http.StatusOK || r.Status != "ok" {
 		t.Fatalf("eko-response: %d %+v", status, r)
 	}
-	a.WaitTxState(t, workflows.ProviderEko, ref, txstate.Inquiry)
+	a.WaitTxState(t, txstate.ProviderEko, ref, txstate.Inquiry)
 	tx := mustTx(t, a, ref)
 
 	var row struct {

@@ -13,10 +13,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aepsflow/aepsflow/db"
-	"github.com/aepsflow/aepsflow/outbox"
 	"github.com/aepsflow/aepsflow/partner"
-	"github.com/aepsflow/aepsflow/redact"
-	"github.com/aepsflow/aepsflow/workflows"
+	"github.com/aepsflow/aepsflow/txstate"
 )
 
 // Partner callback headers (docs/partner-callback.md). Go's server accepts header names with underscores; a
@@ -94,15 +92,15 @@ func (s *Server) partnerCallback(c *gin.Context) {
 	}
 
 	in.HTTPStatus = http.StatusOK
-	provider := workflows.PartnerPrefix + clientID
+	provider := txstate.PartnerPrefix + clientID
 	outcome := cb.Outcome()
 	status := strings.TrimSpace(cb.Status)
 	amount := decimal.NullDecimal{}
 	if cb.Amount != nil {
 		amount = decimal.NullDecimal{Decimal: *cb.Amount, Valid: true}
 	}
-	res, err := s.Store.RecordPartnerCallback(ctx, db.PartnerCallback{
-		Inbound: in, PartnerID: clientID, Provider: provider, WorkflowID: workflows.WorkflowID(provider, cb.ClientRefID),
+	res, err := s.Store.RecordPartnerCallback(ctx, s.Intents, db.PartnerCallback{
+		Inbound: in, PartnerID: clientID, Provider: provider,
 		TxnID: cb.TxnID, ContentHash: cb.ContentHash(), DetailsHash: cb.DetailsHash(), ClientRefID: cb.ClientRefID,
 		Status: cb.Status, StatusDesc: cb.StatusDesc, Outcome: string(outcome),
 		TxnType: cb.TxnType, TxType: cb.TxType(), TxnTypeKnown: cb.TxnTypeKnown, ProductCode: cb.ProductCode,
@@ -111,17 +109,6 @@ func (s *Server) partnerCallback(c *gin.Context) {
 		BusinessDay:            cb.TxnTime.In(partner.IST()).Format(time.DateOnly),
 		CustomerIdentification: cb.CustomerIdentification,
 		RRN:                    cb.RRN, Username: cb.Username, ParamB: cb.ParamB, ParamC: cb.ParamC, Flags: cb.Flags,
-		Start: func(t db.TxRef) (db.OutboxEntry, error) {
-			return outbox.StartEntry(t.WorkflowID, s.txInput(t))
-		},
-		Signal: func(t db.TxRef, callbackID int64) (db.OutboxEntry, error) {
-			key := "partner_callback:" + itoa(callbackID)
-			o := workflows.Outcome{EventID: key, Source: workflows.SourcePartner, PartnerOutcome: string(outcome),
-				PartnerStatus: redact.Text(status),      // request text, masked as in api/eko.go
-				Amount:        partnerAmount(cb.Amount), // the workflow holds it to the first report's
-				ProviderTxnID: redact.Text(cb.TxnID)}
-			return outbox.SignalEntry(t.WorkflowID, workflows.SignalOutcome, key, s.txInput(t), o)
-		},
 	})
 	log = log.With("txn_id", cb.TxnID, "client_ref_id", cb.ClientRefID, "txn_type", cb.TxnType, "status", status,
 		"partner_outcome", outcome)
@@ -138,15 +125,6 @@ func (s *Server) partnerCallback(c *gin.Context) {
 		"flag_reason", res.FlagReason, "flags", cb.Flags, "latency", time.Since(start))
 	mark(c, res.Outcome)
 	c.JSON(http.StatusOK, partnerOK)
-}
-
-// partnerAmount is a partner report's txnAmount as the workflow compares it: the parsed
-// decimal's text (validated, so no free text reaches Temporal), "0" for none.
-func partnerAmount(a *decimal.Decimal) string {
-	if a == nil {
-		return "0"
-	}
-	return a.String()
 }
 
 // partnerClient checks the credentials against every configured partner in constant time (over

@@ -23,6 +23,7 @@ import (
 
 	"github.com/aepsflow/aepsflow/api"
 	"github.com/aepsflow/aepsflow/apptest"
+	"github.com/aepsflow/aepsflow/intents"
 	"github.com/aepsflow/aepsflow/testenv"
 	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
@@ -393,7 +394,7 @@ func TestPartnerValidation(t *testing.T) {
 func TestPartnerSecretsAndAadhaarNeverStoredOrLogged(t *testing.T) {
 	a := startPartnerApp(t, nil, apptest.Options{NoWorker: true, NoRelay: true})
 	var logs partnerLogBuffer
-	srv := &api.Server{Config: a.Config, Store: a.Store, Temporal: a.Temporal, Now: time.Now,
+	srv := &api.Server{Config: a.Config, Store: a.Store, Temporal: a.Temporal, Intents: intents.New(a.Config, a.Temporal), Now: time.Now,
 		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()

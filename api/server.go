@@ -29,10 +29,12 @@ import (
 
 // Server holds the API's dependencies.
 type Server struct {
-	Config   config.Config
-	Store    *db.Store
-	Signer   *ekosign.Signer
-	Temporal client.Client // for readiness and workflow state; may be unreachable
+	Config config.Config
+	Store  *db.Store
+	Signer *ekosign.Signer
+	// Intents is the one hand-off to transactions' workflows (package intents implements it).
+	Intents  Handoff
+	Temporal client.Client // for readiness; may be unreachable
 	Logger   *slog.Logger
 	Now      func() time.Time
 	// NewClientRefID generates our own client_ref_id (CLIENT_REF_ID_SOURCE=own).
@@ -43,6 +45,16 @@ type Server struct {
 	Webhook *webhook.Client
 	// OnExportFlush, when set, is called at each flush of a CSV export (tests check streaming).
 	OnExportFlush func()
+}
+
+// Handoff is how the API reaches transactions' workflows, and all it knows of them: the store
+// writes what each request means for its workflow through it (db.Intents), and the read API shows
+// a workflow's own view of its transaction. Package intents implements it; app injects it.
+type Handoff interface {
+	db.Intents
+	// WorkflowState is the workflow's answer to the state query, or an error it describes; it
+	// never blocks the read API for long.
+	WorkflowState(ctx context.Context, workflowID string) any
 }
 
 // Handler builds the Gin engine with every route.

@@ -20,6 +20,7 @@ import (
 	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/ekoapi"
 	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/intents"
 	"github.com/aepsflow/aepsflow/metrics"
 	"github.com/aepsflow/aepsflow/outbox"
 	"github.com/aepsflow/aepsflow/retention"
@@ -32,7 +33,8 @@ func NewAPI(cfg config.Config, store *db.Store, tc client.Client, logger *slog.L
 	return &api.Server{
 		Webhook: NewWebhook(cfg),
 		Config:  cfg, Store: store, Signer: ekosign.NewSigner(cfg.EkoGatewayAccessKey), Temporal: tc,
-		Logger: logger.With("component", "api"), Now: time.Now, NewClientRefID: api.NewClientRefID, Metrics: m,
+		Intents: intents.New(cfg, tc),
+		Logger:  logger.With("component", "api"), Now: time.Now, NewClientRefID: api.NewClientRefID, Metrics: m,
 	}
 }
 

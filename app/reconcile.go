@@ -12,9 +12,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/aepsflow/aepsflow/activities"
-	"github.com/aepsflow/aepsflow/api"
 	"github.com/aepsflow/aepsflow/config"
 	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/intents"
 	"github.com/aepsflow/aepsflow/outbox"
 	"github.com/aepsflow/aepsflow/workflows"
 )
@@ -56,7 +56,7 @@ func (w transactionWorkflows) Restart(ctx context.Context, t db.FinanceRow) erro
 	if t.Amount.Valid {
 		amount = t.Amount.Decimal.StringFixed(2)
 	}
-	in := api.WorkflowInput(w.cfg, t.Provider, t.ClientRefID, t.ProviderRef, t.TxType, t.AgentUserCode.String, amount, "", t.CreatedAt)
+	in := intents.Input(w.cfg, t.Provider, t.ClientRefID, t.ProviderRef, t.TxType, t.AgentUserCode.String, amount, "", t.CreatedAt)
 	opts := outbox.Options(t.WorkflowID, w.cfg.TemporalTaskQueue, in)
 	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
 	_, err := w.tc.ExecuteWorkflow(ctx, opts, workflows.TransactionWorkflowName, in)
@@ -64,7 +64,9 @@ func (w transactionWorkflows) Restart(ctx context.Context, t db.FinanceRow) erro
 }
 
 // ReconcileScheduleID names the daily reconciliation's Schedule (one per task queue).
-func ReconcileScheduleID(cfg config.Config) string { return "aepsflow-reconciliation-" + cfg.TemporalTaskQueue }
+func ReconcileScheduleID(cfg config.Config) string {
+	return "aepsflow-reconciliation-" + cfg.TemporalTaskQueue
+}
 
 // ReconcileInput is the input the Schedule (and `aepsflow reconcile`) starts the workflow with.
 func ReconcileInput(cfg config.Config, date string) (workflows.ReconcileInput, error) {

@@ -36,7 +36,7 @@ func EkoMAC(accessKey, msg string) string {
 func (a *App) CashWithdrawal(t testing.TB, agent, amount string) (ref, wfID string) {
 	t.Helper()
 	ref = Ref(t)
-	wfID = workflows.WorkflowID(workflows.ProviderEko, ref)
+	wfID = workflows.WorkflowID(txstate.ProviderEko, ref)
 	a.TerminateAtEnd(t, wfID)
 	a.debitHook(t, ref, agent, amount)
 	return ref, wfID

@@ -39,10 +39,6 @@ type DebitHook struct {
 	// RequireLaunchWithin > 0 refuses a new transaction of an agent without an issued gateway
 	// launch that recent (REQUIRE_GATEWAY_SESSION; see checkLaunch).
 	RequireLaunchWithin time.Duration
-	// WorkflowID derives the workflow ID from our client_ref_id.
-	WorkflowID func(clientRefID string) string
-	// Start builds the outbox entry that starts the workflow for a new transaction.
-	Start func(clientRefID string, createdAt time.Time) (OutboxEntry, error)
 }
 
 // Limits are an agent's per-day cash-withdrawal limits.
@@ -81,15 +77,15 @@ const bookedColumns = `coalesce(t.tx_type, '') AS tx_type, coalesce(t.customer_m
 // DecideDebitHook records the request, decides on it and, when allowed, records the pending
 // transaction and the intent to start its workflow, all in one PostgreSQL transaction. The
 // per-agent row lock makes the daily limits exact under concurrent debit-hooks.
-func (s *Store) DecideDebitHook(ctx context.Context, h DebitHook) (Decision, error) {
-	d, err := txValue(ctx, s, func(tx *sqlx.Tx) (Decision, error) { return decide(ctx, tx, h) })
+func (s *Store) DecideDebitHook(ctx context.Context, to Intents, h DebitHook) (Decision, error) {
+	d, err := txValue(ctx, s, func(tx *sqlx.Tx) (Decision, error) { return decide(ctx, tx, to, h) })
 	if err != nil {
 		return Decision{}, fmt.Errorf("decide debit-hook %s: %w", h.ProviderRef, err)
 	}
 	return d, nil
 }
 
-func decide(ctx context.Context, tx *sqlx.Tx, h DebitHook) (Decision, error) {
+func decide(ctx context.Context, tx *sqlx.Tx, to Intents, h DebitHook) (Decision, error) {
 	known, err := lookUpReference(ctx, tx, h)
 	if err != nil {
 		return Decision{}, err
@@ -138,13 +134,16 @@ func decide(ctx context.Context, tx *sqlx.Tx, h DebitHook) (Decision, error) {
 		INSERT INTO transactions AS t (provider, client_ref_id, provider_ref, workflow_id, tx_type, agent_user_code,
 			customer_mobile, bank_code, amount, amount_text, details_hash, business_day, state, secret_key_timestamp)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING id, created_at, `+bookedColumns,
-		h.Provider, clientRefID, h.ProviderRef, h.WorkflowID(clientRefID), h.TxType, h.AgentUserCode, h.CustomerMobile,
+		h.Provider, clientRefID, h.ProviderRef, to.WorkflowID(h.Provider, clientRefID), h.TxType, h.AgentUserCode, h.CustomerMobile,
 		h.BankCode, h.Amount, nullIfEmpty(h.AmountText), h.DetailsHash, h.BusinessDay, txstate.Pending, nullIfEmpty(h.Timestamp))
 	if err != nil {
 		return Decision{}, fmt.Errorf("insert transaction: %w", err)
 	}
 	// The workflow input carries the creation time, which only the insert knows.
-	entry, err := h.Start(clientRefID, row.CreatedAt)
+	entry, err := to.Start(TxRef{ID: row.ID, Provider: h.Provider, ClientRefID: clientRefID, ProviderRef: h.ProviderRef,
+		WorkflowID: to.WorkflowID(h.Provider, clientRefID), State: txstate.Pending, TxType: row.TxType,
+		AgentUserCode: nullIfEmpty(row.AgentUserCode), AmountText: nullIfEmpty(row.AmountText), CreatedAt: row.CreatedAt,
+		CustomerMobile: nullIfEmpty(row.CustomerMobile)})
 	if err != nil {
 		return Decision{}, err
 	}
@@ -165,8 +164,10 @@ type knownReference struct {
 	ClientRefID sql.NullString `db:"client_ref_id"`
 	DetailsHash sql.NullString `db:"details_hash"`
 	State       sql.NullString `db:"state"`
-	// Reported: an eko-response exists under either of the transaction's references, linked to
-	// it or not (one sent before the debit-hook stays unlinked, and still ends the repeats).
+	// Reported: an eko-response for the transaction exists, linked to it or received under
+	// either of its references since it was created. One received before the first debit-hook
+	// (forged: Eko reports only after our allow) does not count: it must not block the genuine
+	// debit-hook's repeat.
 	Reported bool `db:"reported"`
 	Booked
 }
@@ -180,7 +181,8 @@ func lookUpReference(ctx context.Context, tx *sqlx.Tx, h DebitHook) (knownRefere
 	err := tx.GetContext(ctx, &known, `
 		SELECT t.id, t.client_ref_id, t.details_hash, t.state, `+bookedColumns+`,
 			t.id IS NOT NULL AND EXISTS (SELECT 1 FROM eko_responses e
-				WHERE e.client_ref_id IN (t.client_ref_id, t.provider_ref)) AS reported
+				WHERE e.transaction_id = t.id OR (e.client_ref_id IN (t.client_ref_id, t.provider_ref)
+					AND e.received_at >= t.created_at)) AS reported
 		FROM (SELECT 1) AS one
 		LEFT JOIN transactions t ON t.provider = $1 AND t.provider_ref = $2`, h.Provider, h.ProviderRef)
 	if err != nil {

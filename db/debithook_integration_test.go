@@ -13,7 +13,9 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/aepsflow/aepsflow/config"
 	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/intents"
 	"github.com/aepsflow/aepsflow/testenv"
 )
 
@@ -47,11 +49,14 @@ func newAgent(t *testing.T, s *db.Store) string {
 func allowedTransaction(t *testing.T, s *db.Store, agent string) string {
 	t.Helper()
 	ref := fmt.Sprint(time.Now().UnixNano() % 1e13)
-	if d, err := s.DecideDebitHook(context.Background(), debitHook(ref, agent, false)); err != nil || !d.Allow {
+	if d, err := s.DecideDebitHook(context.Background(), handoff, debitHook(ref, agent, false)); err != nil || !d.Allow {
 		t.Fatalf("debit-hook: %+v %v", d, err)
 	}
 	return ref
 }
+
+// handoff is the hand-off to workflows the API uses; these tests deliver nothing.
+var handoff db.Intents = intents.New(config.Config{}, nil)
 
 func debitHook(ref, agent string, own bool) db.DebitHook {
 	h := db.DebitHook{
@@ -61,10 +66,6 @@ func debitHook(ref, agent string, own bool) db.DebitHook {
 		Amount: decimal.NullDecimal{Decimal: decimal.RequireFromString("100"), Valid: true}, AmountText: "100",
 		DetailsHash: "same-details", BusinessDay: time.Now(), Timestamp: fmt.Sprint(time.Now().UnixMilli()),
 		DefaultLimits: db.Limits{Count: 50, Amount: decimal.RequireFromString("200000")},
-		WorkflowID:    func(r string) string { return "aeps/eko/" + r },
-		Start: func(r string, _ time.Time) (db.OutboxEntry, error) {
-			return db.OutboxEntry{Kind: "start", WorkflowID: "aeps/eko/" + r, Payload: []byte("{}"), DedupeKey: "start:aeps/eko/" + r}, nil
-		},
 	}
 	if own {
 		var mu sync.Mutex
@@ -126,7 +127,7 @@ func TestDecideDebitHookConcurrentSameReference(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					decisions[i], errs[i] = s.DecideDebitHook(ctx, hooks[i])
+					decisions[i], errs[i] = s.DecideDebitHook(ctx, handoff, hooks[i])
 				}()
 			}
 			testenv.WaitFor(t, 20*time.Second, "both debit-hooks waiting on the agent lock", func() (bool, error) {
@@ -201,7 +202,7 @@ func TestDecideDebitHookCountLimitUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d, err := s.DecideDebitHook(ctx, debitHook(fmt.Sprintf("99%011d", i), "20810200", false))
+			d, err := s.DecideDebitHook(ctx, handoff, debitHook(fmt.Sprintf("99%011d", i), "20810200", false))
 			if err != nil {
 				t.Error(err)
 				return
@@ -251,7 +252,7 @@ func TestDecideDebitHookRepeatSignsTheFirstAllow(t *testing.T) {
 		ref := fmt.Sprint(time.Now().UnixNano() % 1e13)
 		h := debitHook(ref, agent, false)
 		h.Timestamp = "1796000000000"
-		first, err := s.DecideDebitHook(ctx, h)
+		first, err := s.DecideDebitHook(ctx, handoff, h)
 		if err != nil || first.Code != "allowed" {
 			t.Fatalf("first: %+v %v", first, err)
 		}
@@ -260,7 +261,7 @@ func TestDecideDebitHookRepeatSignsTheFirstAllow(t *testing.T) {
 			t.Fatalf("booked %+v, want %+v", first.Booked, want)
 		}
 		h.Timestamp = "1796000009999"
-		again, err := s.DecideDebitHook(ctx, h)
+		again, err := s.DecideDebitHook(ctx, handoff, h)
 		if err != nil || again.Code != "allowed_repeat" || again.Booked != want {
 			t.Fatalf("repeat: %+v %v, want allowed_repeat signing %+v", again, err, want)
 		}
@@ -270,12 +271,12 @@ func TestDecideDebitHookRepeatSignsTheFirstAllow(t *testing.T) {
 		ref := fmt.Sprint(time.Now().UnixNano() % 1e13)
 		h := debitHook(ref, agent, false)
 		h.Timestamp = ""
-		if d, err := s.DecideDebitHook(ctx, h); err != nil || d.Code != "allowed" {
+		if d, err := s.DecideDebitHook(ctx, handoff, h); err != nil || d.Code != "allowed" {
 			t.Fatalf("first: %+v %v", d, err)
 		}
 		for _, ts := range []string{"1796000000001", "1796000000002"} {
 			h.Timestamp = ts
-			d, err := s.DecideDebitHook(ctx, h)
+			d, err := s.DecideDebitHook(ctx, handoff, h)
 			if err != nil || d.Code != "allowed_repeat" || d.Booked.Timestamp != "1796000000001" {
 				t.Fatalf("repeat with %s: %+v %v, want the first repeat's timestamp", ts, d, err)
 			}

@@ -33,8 +33,6 @@ type EkoResponse struct {
 	// MaxReports caps the eko-responses delivered to one transaction's workflow (DefaultMaxReports
 	// when 0): past it, a report is stored and the transaction flagged, nothing more.
 	MaxReports int
-	// Signal builds the outbox entry that delivers the response to the transaction's workflow.
-	Signal func(tx TxRef, responseID int64) (OutboxEntry, error)
 }
 
 // TxRef is what building a workflow message needs to know of a transaction: a signal may have
@@ -89,15 +87,15 @@ type ResponseResult struct {
 // workflow is bounded: only the first report of each tx_status class is signalled (a repeat of a
 // class tells the workflow nothing new), and past MaxReports per transaction a report is only
 // stored, and the transaction flagged once.
-func (s *Store) RecordEkoResponse(ctx context.Context, r EkoResponse) (ResponseResult, error) {
-	res, err := txValue(ctx, s, func(tx *sqlx.Tx) (ResponseResult, error) { return recordEkoResponse(ctx, tx, r) })
+func (s *Store) RecordEkoResponse(ctx context.Context, to Intents, r EkoResponse) (ResponseResult, error) {
+	res, err := txValue(ctx, s, func(tx *sqlx.Tx) (ResponseResult, error) { return recordEkoResponse(ctx, tx, to, r) })
 	if err != nil {
 		return ResponseResult{}, fmt.Errorf("record eko-response for %s: %w", r.ClientRefID, err)
 	}
 	return res, nil
 }
 
-func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, r EkoResponse) (ResponseResult, error) {
+func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, to Intents, r EkoResponse) (ResponseResult, error) {
 	maxReports := r.MaxReports
 	if maxReports <= 0 {
 		maxReports = DefaultMaxReports
@@ -237,7 +235,7 @@ func recordEkoResponse(ctx context.Context, tx *sqlx.Tx, r EkoResponse) (Respons
 	if !res.Signalled {
 		return res, nil // the workflow has ended, or has been told this already
 	}
-	entry, err := r.Signal(t.TxRef, res.ResponseID)
+	entry, err := to.Report(t.TxRef, Report{Source: ReportEko, ID: res.ResponseID, TxStatus: r.TxStatus, TxnID: r.TID})
 	if err != nil {
 		return ResponseResult{}, err
 	}

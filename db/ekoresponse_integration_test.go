@@ -29,20 +29,16 @@ func TestLateEkoResponseFlags(t *testing.T) {
 			t.Run(string(final)+"/late "+tx, func(t *testing.T) {
 				n++
 				ref := fmt.Sprintf("%d%03d", time.Now().UnixNano()%1e10, n)
-				if d, err := s.DecideDebitHook(ctx, debitHook(ref, agent, false)); err != nil || !d.Allow {
+				if d, err := s.DecideDebitHook(ctx, handoff, debitHook(ref, agent, false)); err != nil || !d.Allow {
 					t.Fatalf("debit-hook: %+v %v", d, err)
 				}
 				if err := s.ApplyChange(ctx, db.Change{WorkflowID: "aeps/eko/" + ref, Key: "wf:1", Kind: "state_changed",
 					From: "pending", To: final, Final: true}); err != nil {
 					t.Fatal(err)
 				}
-				res, err := s.RecordEkoResponse(ctx, db.EkoResponse{
+				res, err := s.RecordEkoResponse(ctx, noReports{handoff, t}, db.EkoResponse{
 					Inbound:     db.Inbound{Source: "eko", Method: "POST", Path: "/eko/aeps/callback", RemoteAddr: "test", Body: []byte("{}"), Action: "eko-response", Reference: ref, HTTPStatus: 200},
 					ClientRefID: ref, ContentHash: "late-" + tx, TxStatus: tx, Status: "0", Response: []byte("{}"),
-					Signal: func(db.TxRef, int64) (db.OutboxEntry, error) {
-						t.Fatal("a late report must not be signalled")
-						return db.OutboxEntry{}, nil
-					},
 				})
 				if err != nil {
 					t.Fatal(err)
@@ -56,4 +52,15 @@ func TestLateEkoResponseFlags(t *testing.T) {
 			})
 		}
 	}
+}
+
+// noReports fails the test when the store asks for a report's entry.
+type noReports struct {
+	db.Intents
+	t *testing.T
+}
+
+func (n noReports) Report(db.TxRef, db.Report) (db.OutboxEntry, error) {
+	n.t.Fatal("a late report must not be signalled")
+	return db.OutboxEntry{}, nil
 }

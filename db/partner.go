@@ -17,11 +17,10 @@ import (
 
 // PartnerCallback is a validated partner status callback ("post-request") ready to be recorded.
 type PartnerCallback struct {
-	Inbound    Inbound
-	PartnerID  string // the authenticated client_id
-	Provider   string // "partner:<client_id>"
-	WorkflowID string
-	TxnID      string // exact decimal digits
+	Inbound   Inbound
+	PartnerID string // the authenticated client_id
+	Provider  string // "partner:<client_id>"
+	TxnID     string // exact decimal digits
 	// ContentHash identifies the delivery's content; DetailsHash the transaction it describes
 	// (type, amount, agent, ClientRefID), which every callback for one ClientRefID must share.
 	ContentHash                           string
@@ -41,10 +40,6 @@ type PartnerCallback struct {
 	CustomerIdentification                string // masked
 	RRN, Username, ParamB, ParamC         string
 	Flags                                 []string
-	// Start builds the entry that starts a new transaction's workflow.
-	Start func(t TxRef) (OutboxEntry, error)
-	// Signal builds the entry that delivers the callback to the transaction's workflow.
-	Signal func(t TxRef, callbackID int64) (OutboxEntry, error)
 }
 
 // Outcomes of recording a partner callback, besides OutcomeRecorded, OutcomeDuplicate and
@@ -73,15 +68,15 @@ type PartnerResult struct {
 // workflow queued), the callback row, an event, and the outbox signal that delivers it to the
 // workflow. A re-delivery of the same content stores only the request. Deliveries of one txnId
 // are serialised by an advisory lock, so concurrent re-deliveries cannot both count as new.
-func (s *Store) RecordPartnerCallback(ctx context.Context, p PartnerCallback) (PartnerResult, error) {
-	res, err := txValue(ctx, s, func(tx *sqlx.Tx) (PartnerResult, error) { return recordPartnerCallback(ctx, tx, p) })
+func (s *Store) RecordPartnerCallback(ctx context.Context, to Intents, p PartnerCallback) (PartnerResult, error) {
+	res, err := txValue(ctx, s, func(tx *sqlx.Tx) (PartnerResult, error) { return recordPartnerCallback(ctx, tx, to, p) })
 	if err != nil {
 		return PartnerResult{}, fmt.Errorf("record partner %s callback txnId %s: %w", p.PartnerID, p.TxnID, err)
 	}
 	return res, nil
 }
 
-func recordPartnerCallback(ctx context.Context, tx *sqlx.Tx, p PartnerCallback) (PartnerResult, error) {
+func recordPartnerCallback(ctx context.Context, tx *sqlx.Tx, to Intents, p PartnerCallback) (PartnerResult, error) {
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
 		"partner_callback:"+p.PartnerID+":"+p.TxnID); err != nil {
 		return PartnerResult{}, fmt.Errorf("lock txnId: %w", err)
@@ -106,7 +101,7 @@ func recordPartnerCallback(ctx context.Context, tx *sqlx.Tx, p PartnerCallback) 
 		}
 	}
 
-	t, created, err := partnerTransaction(ctx, tx, p)
+	t, created, err := partnerTransaction(ctx, tx, to, p)
 	if err != nil {
 		return PartnerResult{}, err
 	}
@@ -189,7 +184,8 @@ func recordPartnerCallback(ctx context.Context, tx *sqlx.Tx, p PartnerCallback) 
 	if res.Outcome != OutcomeRecorded && !amountDiffers {
 		return res, nil
 	}
-	entry, err := p.Signal(t.TxRef, res.CallbackID)
+	entry, err := to.Report(t.TxRef, Report{Source: ReportPartner, ID: res.CallbackID, Outcome: p.Outcome, Status: p.Status,
+		Amount: p.Amount, TxnID: p.TxnID})
 	if err != nil {
 		return PartnerResult{}, err
 	}
@@ -218,7 +214,7 @@ func sameAmount(a, b decimal.NullDecimal) bool {
 // partnerTransaction returns the ClientRefID's transaction, locked, creating it (state pending,
 // workflow start queued) on the first callback. A concurrent first callback for the same
 // ClientRefID makes the insert wait and then do nothing; the select then finds its row.
-func partnerTransaction(ctx context.Context, tx *sqlx.Tx, p PartnerCallback) (partnerTxRef, bool, error) {
+func partnerTransaction(ctx context.Context, tx *sqlx.Tx, to Intents, p PartnerCallback) (partnerTxRef, bool, error) {
 	var t partnerTxRef
 	err := tx.GetContext(ctx, &t, `
 		INSERT INTO transactions (provider, client_ref_id, provider_ref, workflow_id, tx_type, agent_user_code,
@@ -226,10 +222,10 @@ func partnerTransaction(ctx context.Context, tx *sqlx.Tx, p PartnerCallback) (pa
 		VALUES ($1,$2,$2,$3,$4,$5,$6,$7,$8,$9,$10)
 		ON CONFLICT DO NOTHING
 		RETURNING `+txRefColumns+`, details_hash, amount`,
-		p.Provider, p.ClientRefID, p.WorkflowID, storable(p.TxType), storable(p.Username), p.Amount,
+		p.Provider, p.ClientRefID, to.WorkflowID(p.Provider, p.ClientRefID), storable(p.TxType), storable(p.Username), p.Amount,
 		nullIfEmpty(storable(p.AmountText)), p.DetailsHash, p.BusinessDay, txstate.Pending)
 	if err == nil {
-		return t, true, createdPartnerTransaction(ctx, tx, p, t)
+		return t, true, createdPartnerTransaction(ctx, tx, to, p, t)
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return t, false, fmt.Errorf("insert transaction: %w", err)
@@ -246,7 +242,7 @@ func partnerTransaction(ctx context.Context, tx *sqlx.Tx, p PartnerCallback) (pa
 // The start is queued even though every accepted callback's signal can start the workflow too:
 // a transaction whose first callback is not applied (a conflict) must still get a workflow, which
 // then parks it in needs_review when no usable callback comes.
-func createdPartnerTransaction(ctx context.Context, tx *sqlx.Tx, p PartnerCallback, t partnerTxRef) error {
+func createdPartnerTransaction(ctx context.Context, tx *sqlx.Tx, to Intents, p PartnerCallback, t partnerTxRef) error {
 	detail := map[string]string{"reason": "first partner callback", "txn_id": p.TxnID}
 	if !p.TxnTypeKnown {
 		reason := "unknown partner txnType " + p.TxnType
@@ -259,7 +255,7 @@ func createdPartnerTransaction(ctx context.Context, tx *sqlx.Tx, p PartnerCallba
 		Detail: detail, DedupeKey: "created"}); err != nil {
 		return err
 	}
-	entry, err := p.Start(t.TxRef)
+	entry, err := to.Start(t.TxRef)
 	if err != nil {
 		return err
 	}

@@ -134,7 +134,7 @@ func (s *Store) EkoResponses(ctx context.Context, txID int64) ([]StoredResponse,
 // QueueResolution records an operator's request to resolve a transaction that needs review and
 // queues it for the workflow, with an audit event naming the operator (by). It refuses unless the
 // transaction is in needs_review.
-func (s *Store) QueueResolution(ctx context.Context, workflowID string, state txstate.State, reason, by string, entry func(t TxRef, eventID string) (OutboxEntry, error)) error {
+func (s *Store) QueueResolution(ctx context.Context, to Intents, workflowID string, r Resolution) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var t TxRef
 		if err := tx.GetContext(ctx, &t, `SELECT `+txRefColumns+` FROM transactions
@@ -153,15 +153,15 @@ func (s *Store) QueueResolution(ctx context.Context, workflowID string, state tx
 		}
 		eventID := fmt.Sprintf("resolve:%d:%d", t.ID, seq)
 		if _, err := insertEvent(ctx, tx, Event{TransactionID: t.ID, Kind: "resolve_requested", DedupeKey: eventID,
-			Detail: map[string]string{"to": string(state), "reason": reason, "by": by}}); err != nil {
+			Detail: map[string]string{"to": string(r.State), "reason": r.Reason, "by": r.By}}); err != nil {
 			return err
 		}
-		if err := insertAudit(ctx, tx, Audit{Operator: by, Action: "resolve", Target: workflowID,
+		if err := insertAudit(ctx, tx, Audit{Operator: r.By, Action: "resolve", Target: workflowID,
 			TransactionID: sql.NullInt64{Int64: t.ID, Valid: true},
-			Detail:        map[string]any{"from": t.State, "to": state, "reason": reason, "event_id": eventID}}); err != nil {
+			Detail:        map[string]any{"from": t.State, "to": r.State, "reason": r.Reason, "event_id": eventID}}); err != nil {
 			return err
 		}
-		e, err := entry(t, eventID)
+		e, err := to.Resolve(t, eventID, r)
 		if err != nil {
 			return err
 		}

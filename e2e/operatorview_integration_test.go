@@ -15,6 +15,7 @@ import (
 
 	"github.com/aepsflow/aepsflow/apptest"
 	"github.com/aepsflow/aepsflow/testenv"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -29,7 +30,7 @@ func TestOperatorView(t *testing.T) {
 	s := start(t, "v3", map[string]string{"PUBLIC_API_URL": publicURL})
 	ctx := context.Background()
 	ref := apptest.Ref(t)
-	wid := workflows.WorkflowID(workflows.ProviderEko, ref)
+	wid := workflows.WorkflowID(txstate.ProviderEko, ref)
 	s.script(t, ref, "2x1,0")
 	s.debitHook(t, ref)
 	s.ekoResponse(t, ref, "2")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aepsflow/aepsflow/ekosim"
 	"github.com/aepsflow/aepsflow/testenv"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -37,7 +38,7 @@ func TestWorkerKilledDuringInquiryBackoff(t *testing.T) {
 	mustAllow(t, s, ctx, r)
 	mustRecord(t, s, ctx, r, "2")
 
-	wfID := workflows.WorkflowID(workflows.ProviderEko, r)
+	wfID := workflows.WorkflowID(txstate.ProviderEko, r)
 	testenv.WaitFor(t, 60*time.Second, "the first inquiry answered pending and the backoff timer started", func() (bool, error) {
 		h, err := s.history(ctx, wfID)
 		return err == nil && h.backoffTimers(backoff) >= 1, err
@@ -59,7 +60,7 @@ func TestWorkerKilledDuringInquiryBackoff(t *testing.T) {
 	}
 
 	s.startWorker()
-	s.waitState(workflows.ProviderEko, r, "success", 90*time.Second)
+	s.waitState(txstate.ProviderEko, r, "success", 90*time.Second)
 	if n := s.sim.Calls(r); n != 2 {
 		t.Errorf("inquiries = %d, want 2 (one before the kill, one after the restart)", n)
 	}
@@ -268,7 +269,7 @@ func TestPostgresOutage(t *testing.T) {
 	// The in-flight transaction's work is now queued in Temporal: its inquiry answered, but
 	// recording the answer failed and waits for a retry.
 	testenv.WaitFor(t, 60*time.Second, "the in-flight transaction's activity failed for want of the database", func() (bool, error) {
-		d, err := s.tc.DescribeWorkflowExecution(ctx, workflows.WorkflowID(workflows.ProviderEko, inflight), "")
+		d, err := s.tc.DescribeWorkflowExecution(ctx, workflows.WorkflowID(txstate.ProviderEko, inflight), "")
 		if err != nil {
 			return false, err
 		}
@@ -303,12 +304,12 @@ func TestPostgresOutage(t *testing.T) {
 		t.Errorf("partner callback after the outage: HTTP %d status %q err %v; want status \"0\"", code, status, err)
 	}
 
-	s.waitState(workflows.ProviderEko, inflight, "success", 90*time.Second)
+	s.waitState(txstate.ProviderEko, inflight, "success", 90*time.Second)
 	for _, r := range after {
-		s.waitState(workflows.ProviderEko, r, "success", 60*time.Second)
+		s.waitState(txstate.ProviderEko, r, "success", 60*time.Second)
 	}
-	s.waitState(workflows.PartnerPrefix+partnerID, pRef, "success", 60*time.Second)
-	if st, _ := s.state(ctx, workflows.ProviderEko, refused); st != "" {
+	s.waitState(txstate.PartnerPrefix+partnerID, pRef, "success", 60*time.Second)
+	if st, _ := s.state(ctx, txstate.ProviderEko, refused); st != "" {
 		t.Errorf("the refused debit-hook left a transaction (%s)", st)
 	}
 	if n := s.queryInt(`SELECT count(*) FROM outbox WHERE delivered_at IS NULL`); n != 0 {
@@ -395,7 +396,7 @@ func TestAPIKilledMidLoad(t *testing.T) {
 	mu.Lock()
 	var missing []string
 	for _, r := range allowed {
-		if st, err := s.state(ctx, workflows.ProviderEko, r); err != nil || st == "" {
+		if st, err := s.state(ctx, txstate.ProviderEko, r); err != nil || st == "" {
 			missing = append(missing, r)
 		}
 	}

@@ -14,7 +14,7 @@ import (
 // TestOptionsOperatorView: every start (the debit-hook's, or the relay's SignalWithStart) carries
 // the summary and details the Web UI shows first.
 func TestOptionsOperatorView(t *testing.T) {
-	in := workflows.Input{Provider: workflows.ProviderEko, ClientRefID: "77001", ProviderRef: "77001", TxType: "cash_withdrawal",
+	in := workflows.Input{Provider: txstate.ProviderEko, ClientRefID: "77001", ProviderRef: "77001", TxType: "cash_withdrawal",
 		AgentUserCode: "20810200", Amount: "500", CreatedAt: time.Now(), Customer: "XXXXXX9999", APIURL: "http://127.0.0.1:8080"}
 	o := Options("aeps/eko/77001", "q", in)
 	if o.StaticSummary != "Cash withdrawal Rs 500 · agent 20810200 · eko" {

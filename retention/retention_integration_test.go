@@ -11,7 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/shopspring/decimal"
 
+	"github.com/aepsflow/aepsflow/config"
 	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/intents"
 	"github.com/aepsflow/aepsflow/metrics"
 	"github.com/aepsflow/aepsflow/retention"
 	"github.com/aepsflow/aepsflow/testenv"
@@ -45,6 +47,9 @@ func inbound(ref, action string) db.Inbound {
 		Action: action, Reference: ref, HTTPStatus: 200}
 }
 
+// handoff is the hand-off to workflows the API uses; these tests deliver nothing.
+var handoff db.Intents = intents.New(config.Config{}, nil)
+
 // transaction records a debit-hook (raw request, transaction, outbox start) and an eko-response
 // (raw request, eko_responses row, outbox signal); final closes it.
 func (f *fixture) transaction(final bool) string {
@@ -53,25 +58,18 @@ func (f *fixture) transaction(final bool) string {
 	ctx := context.Background()
 	ref := fmt.Sprintf("%d%02d", time.Now().UnixNano()%1e11, f.n)
 	wf := "aeps/eko/" + ref
-	d, err := f.s.DecideDebitHook(ctx, db.DebitHook{
+	d, err := f.s.DecideDebitHook(ctx, handoff, db.DebitHook{
 		Inbound: inbound(ref, "debit-hook"), Provider: "eko", ProviderRef: ref, TxType: "cash_withdrawal", CashWithdrawal: true,
 		AgentUserCode: f.agent, CustomerMobile: "9999999999", BankCode: "PUNB",
 		Amount: decimal.NullDecimal{Decimal: decimal.RequireFromString("100"), Valid: true}, AmountText: "100",
 		DetailsHash: "d", BusinessDay: time.Now(), Timestamp: fmt.Sprint(time.Now().UnixMilli()),
 		DefaultLimits: db.Limits{Count: 1000, Amount: decimal.RequireFromString("1000000")},
-		WorkflowID:    func(string) string { return wf },
-		Start: func(string, time.Time) (db.OutboxEntry, error) {
-			return db.OutboxEntry{Kind: "start", WorkflowID: wf, Payload: []byte("{}"), DedupeKey: "start:" + wf}, nil
-		},
 	})
 	if err != nil || !d.Allow {
 		f.t.Fatalf("debit-hook: %+v %v", d, err)
 	}
-	if _, err := f.s.RecordEkoResponse(ctx, db.EkoResponse{
+	if _, err := f.s.RecordEkoResponse(ctx, handoff, db.EkoResponse{
 		Inbound: inbound(ref, "eko-response"), ClientRefID: ref, ContentHash: "c", TxStatus: "0", Status: "0", Response: []byte("{}"),
-		Signal: func(db.TxRef, int64) (db.OutboxEntry, error) {
-			return db.OutboxEntry{Kind: "signal", WorkflowID: wf, SignalName: "outcome", Payload: []byte("{}"), DedupeKey: "signal:" + wf}, nil
-		},
 	}); err != nil {
 		f.t.Fatal(err)
 	}
@@ -126,12 +124,16 @@ func TestPrunerOnce(t *testing.T) {
 	f.exec(`UPDATE outbox SET delivered_at = now() - interval '6 days' WHERE workflow_id = $1`, "aeps/eko/"+closedRecent)
 	f.exec(`UPDATE inbound_requests SET received_at = now() - interval '179 days' WHERE reference = $1`, closedRecent)
 	f.exec(`UPDATE inbound_requests SET received_at = now() WHERE id = $1`, orphanRecent)
-	f.exec(`UPDATE outbox SET delivery_note = 'undeliverable: bad payload' WHERE dedupe_key = $1`, "signal:aeps/eko/"+setAside)
+	f.exec(`UPDATE outbox SET delivery_note = 'undeliverable: bad payload' WHERE kind = 'signal' AND workflow_id = $1`, "aeps/eko/"+setAside)
 	f.exec(`INSERT INTO outbox (kind, workflow_id, signal_name, payload, dedupe_key, created_at)
 		VALUES ('signal', $1, 'outcome', '{}', 'late:1', now() - interval '30 days')`, "aeps/eko/"+closedOld[0])
 
-	outboxOf := func(ref string) int { return f.count(`SELECT count(*) FROM outbox WHERE workflow_id = $1`, "aeps/eko/"+ref) }
-	rawOf := func(ref string) int { return f.count(`SELECT count(*) FROM inbound_requests WHERE reference = $1`, ref) }
+	outboxOf := func(ref string) int {
+		return f.count(`SELECT count(*) FROM outbox WHERE workflow_id = $1`, "aeps/eko/"+ref)
+	}
+	rawOf := func(ref string) int {
+		return f.count(`SELECT count(*) FROM inbound_requests WHERE reference = $1`, ref)
+	}
 	for _, ref := range append(closedOld, openOld, closedRecent, setAside) {
 		if rawOf(ref) != 2 {
 			t.Fatalf("fixture: %s has %d raw requests, want 2", ref, rawOf(ref))

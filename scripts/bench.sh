@@ -84,7 +84,7 @@ fi
 
 step "build bin/aepsflow and bin/loadgen"
 go build -o bin/aepsflow ./cmd/aepsflow
-(cd bench && go build -o ../bin/loadgen ./cmd/loadgen)
+(cd bench && GOFLAGS=-mod=mod go build -o ../bin/loadgen ./cmd/loadgen)
 
 export APP_ENV=development
 export DATABASE_URL

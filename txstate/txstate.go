@@ -1,6 +1,12 @@
-// Package txstate names the states an AePS transaction moves through and the rules that relate
-// providers' reports to them. It is shared by the API, the store and the workflow.
+// Package txstate names the states an AePS transaction moves through, its providers, and the rules
+// that relate providers' reports to states. It is shared by the API, the store and the workflow.
 package txstate
+
+// Providers: a transaction comes from Eko or from a partner, "partner:<client_id>".
+const (
+	ProviderEko   = "eko"
+	PartnerPrefix = "partner:"
+)
 
 // State is where a transaction stands. The values are stored in PostgreSQL, recorded in workflow
 // histories and set as the TxState search attribute, so they never change.

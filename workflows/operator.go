@@ -101,7 +101,7 @@ const timeLayout = "2006-01-02 15:04:05 UTC"
 // Eko, since a reference may exist under two providers.
 func (in Input) readPath() string {
 	p := "/v1/transactions/" + url.PathEscape(in.ClientRefID)
-	if in.Provider != "" && in.Provider != ProviderEko {
+	if in.Provider != "" && in.Provider != txstate.ProviderEko {
 		p += "?provider=" + url.QueryEscape(in.Provider)
 	}
 	return p
@@ -114,22 +114,26 @@ func (in Input) ReadURL() string { return in.APIURL + in.readPath() }
 // needs_review: the CLI and the API call, with the decision left to the operator. Who resolves
 // is the operator the token names.
 func (in Input) ResolveCommands() string {
-	flags := ""
-	base := in.APIURL
+	api, base := "", in.APIURL
 	if base == "" {
 		base = "$API_URL"
 	} else {
-		flags = " --api " + shellQuote(base)
+		api = " --api " + shellQuote(base)
 	}
-	flags += " --client-ref-id " + shellQuote(in.ClientRefID)
+	ref := "--client-ref-id " + shellQuote(in.ClientRefID)
 	resolve := base + "/v1/transactions/" + url.PathEscape(in.ClientRefID) + "/resolve"
-	if in.Provider != ProviderEko {
-		flags += " --provider " + shellQuote(in.Provider)
+	if in.Provider != txstate.ProviderEko {
+		ref += " --provider " + shellQuote(in.Provider)
 		resolve += "?provider=" + url.QueryEscape(in.Provider)
 	}
-	return fmt.Sprintf("AEPSFLOW_TOKEN=<your operator token> aepsflow resolve%s --state success|failed --reason '<what you checked>'\n"+
-		"curl -X POST %s -H \"Authorization: Bearer $AEPSFLOW_TOKEN\" -H 'Content-Type: application/json' -d '{\"state\":\"failed\",\"reason\":\"<what you checked>\"}'",
-		flags, shellQuote(resolve))
+	// Lines broken with backslashes, so that the Web UI shows them whole.
+	return fmt.Sprintf("AEPSFLOW_TOKEN=<your operator token> aepsflow resolve%s \\\n"+
+		"  %s \\\n"+
+		"  --state success|failed --reason '<what you checked>'\n"+
+		"curl -X POST %s \\\n"+
+		"  -H \"Authorization: Bearer $AEPSFLOW_TOKEN\" -H 'Content-Type: application/json' \\\n"+
+		"  -d '{\"state\":\"failed\",\"reason\":\"<what you checked>\"}'",
+		api, ref, shellQuote(resolve))
 }
 
 // shellQuote quotes s for a POSIX shell when it holds anything but safe characters.
@@ -187,7 +191,7 @@ func (in Input) currentDetails(v view) string {
 		row("Flagged", oneLine(v.flag))
 	}
 	row("Last report", orText(v.lastReport, "none yet"))
-	if in.Provider == ProviderEko {
+	if in.Provider == txstate.ProviderEko {
 		last := "none yet"
 		if v.lastInquiry != "" {
 			last = v.lastInquiry
@@ -199,12 +203,12 @@ func (in Input) currentDetails(v view) string {
 	}
 	if v.state == txstate.Pending && !v.responseBy.IsZero() {
 		then := "inquiry starts"
-		if in.Provider != ProviderEko {
+		if in.Provider != txstate.ProviderEko {
 			then = "needs_review"
 		}
 		row("Report expected by", v.responseBy.UTC().Format(timeLayout)+" (then "+then+")")
 	}
-	if in.Provider == ProviderEko && !v.deadline.IsZero() && v.state != txstate.NeedsReview && !txstate.IsFinal(v.state) {
+	if in.Provider == txstate.ProviderEko && !v.deadline.IsZero() && v.state != txstate.NeedsReview && !txstate.IsFinal(v.state) {
 		row("Deadline", v.deadline.UTC().Format(timeLayout)+" (no final status by then: needs_review)")
 	}
 	if v.providerTxnID != "" {

@@ -145,9 +145,9 @@ func TestRecordHistories(t *testing.T) {
 			ctx := context.Background()
 			ref := apptest.Ref(t)
 			inq.script(ref, p.inquiries)
-			provider := workflows.ProviderEko
+			provider := txstate.ProviderEko
 			if len(p.partner) > 0 {
-				provider = workflows.PartnerPrefix + recPartner
+				provider = txstate.PartnerPrefix + recPartner
 			}
 			wid := workflows.WorkflowID(provider, ref)
 

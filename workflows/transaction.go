@@ -132,7 +132,7 @@ type txn struct {
 	flag          string
 }
 
-func (t *txn) isPartner() bool { return t.in.Provider != ProviderEko }
+func (t *txn) isPartner() bool { return t.in.Provider != txstate.ProviderEko }
 
 // inquiring reports whether the state is one the inquiry loop serves.
 func inquiring(state txstate.State) bool {
@@ -213,7 +213,7 @@ func (t *txn) show(ctx workflow.Context) {
 	case inquiring(t.snap.State):
 		v.nextInquiry = t.nextInquiry
 	}
-	if t.in.Provider == ProviderEko {
+	if t.in.Provider == txstate.ProviderEko {
 		v.deadline = t.deadline
 	}
 	workflow.SetCurrentDetails(ctx, t.in.currentDetails(v))

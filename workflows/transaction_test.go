@@ -40,7 +40,7 @@ func testPolicy() workflows.Policy {
 
 func ekoInput(mod ...func(*workflows.Input)) workflows.Input {
 	in := workflows.Input{
-		Provider: workflows.ProviderEko, ClientRefID: "1700000000001", ProviderRef: "1700000000001",
+		Provider: txstate.ProviderEko, ClientRefID: "1700000000001", ProviderRef: "1700000000001",
 		TxType: "cash_withdrawal", AgentUserCode: "20810200", Amount: "100", CreatedAt: t0, Policy: testPolicy(),
 	}
 	for _, m := range mod {
@@ -51,7 +51,7 @@ func ekoInput(mod ...func(*workflows.Input)) workflows.Input {
 
 func partnerInput(mod ...func(*workflows.Input)) workflows.Input {
 	in := ekoInput()
-	in.Provider = workflows.PartnerPrefix + "acme"
+	in.Provider = txstate.PartnerPrefix + "acme"
 	for _, m := range mod {
 		m(&in)
 	}

@@ -16,13 +16,6 @@ const (
 	QueryState              = "state"
 )
 
-// Providers.
-const (
-	ProviderEko = "eko"
-	// Partner providers are "partner:<client_id>".
-	PartnerPrefix = "partner:"
-)
-
 // WorkflowID derives the workflow ID from the provider and our client_ref_id: one workflow per
 // transaction, and the same ID whichever replica or retry computes it.
 func WorkflowID(provider, clientRefID string) string {

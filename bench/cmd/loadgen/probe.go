@@ -14,7 +14,9 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/aepsflow/aepsflow/config"
 	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/intents"
 	"github.com/aepsflow/aepsflow/outbox"
 	"github.com/aepsflow/aepsflow/workflows"
 )
@@ -79,7 +81,7 @@ func (b *bench) storeProbes(ctx context.Context) error {
 		call        func(h probeHook) error
 	}{
 		{"probe-shipped", "probe: DecideDebitHook in process (as shipped)", func(h probeHook) error {
-			d, err := store.DecideDebitHook(ctx, h.dbHook())
+			d, err := store.DecideDebitHook(ctx, probeIntents, h.dbHook())
 			if err == nil && !d.Allow {
 				err = fmt.Errorf("refused: %s", d.Code)
 			}
@@ -168,8 +170,12 @@ func (h probeHook) input(createdAt time.Time) workflows.Input {
 	}
 }
 
+// probeIntents is the service's hand-off to workflows, with the policy of probeHook.input.
+var probeIntents = intents.New(config.Config{Lifecycle: config.Lifecycle{EkoResponseTimeout: 5 * time.Minute,
+	InquiryInitialBackoff: 30 * time.Second, InquiryMaxBackoff: 30 * time.Minute, InquiryDeadline: 120 * time.Hour,
+	NotFoundGrace: 30 * time.Minute, VerifySuccess: true, VerifyFailure: true, PartnerUnknownReview: 24 * time.Hour}}, nil)
+
 func (h probeHook) dbHook() db.DebitHook {
-	wf := func(ref string) string { return workflows.WorkflowID("eko", ref) }
 	return db.DebitHook{
 		Inbound: db.Inbound{Source: "eko", Method: "POST", Path: "/eko/aeps/callback", RemoteAddr: "127.0.0.1:40000",
 			Headers: h.headers, Body: h.body, BodySize: int64(len(h.body)), Action: "debit-hook", Reference: h.ref, HTTPStatus: 200},
@@ -177,10 +183,6 @@ func (h probeHook) dbHook() db.DebitHook {
 		CustomerMobile: h.mobile, BankCode: "PUNB", Amount: decimal.NullDecimal{Decimal: h.amount, Valid: true},
 		AmountText: h.amountText, DetailsHash: h.detailsHash, BusinessDay: h.day,
 		DefaultLimits: db.Limits{Count: 50, Amount: decimal.NewFromInt(200000)},
-		WorkflowID:    wf,
-		Start: func(ref string, createdAt time.Time) (db.OutboxEntry, error) {
-			return outbox.StartEntry(wf(ref), h.input(createdAt))
-		},
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 
 	"github.com/aepsflow/aepsflow/ekosim"
 	"github.com/aepsflow/aepsflow/testenv"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -367,7 +368,7 @@ func TestCluster(t *testing.T) {
 		if er, err := c.gateways[1].EkoResponse(ctx, r, "0", nil); err != nil || er.HTTPStatus != http.StatusOK {
 			t.Fatalf("eko-response: %v %+v", err, er)
 		}
-		wfID := workflows.WorkflowID(workflows.ProviderEko, r)
+		wfID := workflows.WorkflowID(txstate.ProviderEko, r)
 		var identity string
 		testenv.WaitFor(t, 60*time.Second, "the inquiry activity running on a worker, Eko not answering yet", func() (bool, error) {
 			d, err := c.tc.DescribeWorkflowExecution(ctx, wfID, "")
