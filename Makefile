@@ -9,7 +9,7 @@ export TEMPORAL_CLI_VERSION
 
 .DEFAULT_GOAL := help
 
-.PHONY: help dev demo test test-faults bench build temporal cluster cluster-down cluster-destroy stop clean distclean
+.PHONY: help dev demo test test-faults bench screenshots build temporal cluster cluster-down cluster-destroy stop clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(ROOT)/Makefile | sed 's/:.*## /\t/' | expand -t 14
@@ -30,6 +30,9 @@ test-faults: ## fault-injection suite (build tag faults); TOPOLOGY=cluster: the 
 
 bench: ## load benchmark: own stack, floors, load, Temporal outage, loss check (BENCHMARKS.md)
 	@bash $(ROOT)/scripts/bench.sh
+
+screenshots: ## retake docs/webui-*.png: dev stack + simulator on own ports, headless Chromium (apt-get install chromium)
+	@bash $(ROOT)/scripts/screenshots.sh
 
 cluster: ## the production topology without Docker: Temporal Server v1.30.4 on PostgreSQL, Web UI, 2 APIs, 2 workers (scripts/cluster.sh)
 	@$(ROOT)/scripts/cluster.sh up

@@ -164,8 +164,10 @@ type knownReference struct {
 	ClientRefID sql.NullString `db:"client_ref_id"`
 	DetailsHash sql.NullString `db:"details_hash"`
 	State       sql.NullString `db:"state"`
-	// Reported: an eko-response exists under either of the transaction's references, linked to
-	// it or not (one sent before the debit-hook stays unlinked, and still ends the repeats).
+	// Reported: an eko-response for the transaction exists, linked to it or received under
+	// either of its references since it was created. One received before the first debit-hook
+	// (forged: Eko reports only after our allow) does not count: it must not block the genuine
+	// debit-hook's repeat.
 	Reported bool `db:"reported"`
 	Booked
 }
@@ -179,7 +181,8 @@ func lookUpReference(ctx context.Context, tx *sqlx.Tx, h DebitHook) (knownRefere
 	err := tx.GetContext(ctx, &known, `
 		SELECT t.id, t.client_ref_id, t.details_hash, t.state, `+bookedColumns+`,
 			t.id IS NOT NULL AND EXISTS (SELECT 1 FROM eko_responses e
-				WHERE e.client_ref_id IN (t.client_ref_id, t.provider_ref)) AS reported
+				WHERE e.transaction_id = t.id OR (e.client_ref_id IN (t.client_ref_id, t.provider_ref)
+					AND e.received_at >= t.created_at)) AS reported
 		FROM (SELECT 1) AS one
 		LEFT JOIN transactions t ON t.provider = $1 AND t.provider_ref = $2`, h.Provider, h.ProviderRef)
 	if err != nil {

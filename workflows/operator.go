@@ -114,22 +114,26 @@ func (in Input) ReadURL() string { return in.APIURL + in.readPath() }
 // needs_review: the CLI and the API call, with the decision left to the operator. Who resolves
 // is the operator the token names.
 func (in Input) ResolveCommands() string {
-	flags := ""
-	base := in.APIURL
+	api, base := "", in.APIURL
 	if base == "" {
 		base = "$API_URL"
 	} else {
-		flags = " --api " + shellQuote(base)
+		api = " --api " + shellQuote(base)
 	}
-	flags += " --client-ref-id " + shellQuote(in.ClientRefID)
+	ref := "--client-ref-id " + shellQuote(in.ClientRefID)
 	resolve := base + "/v1/transactions/" + url.PathEscape(in.ClientRefID) + "/resolve"
 	if in.Provider != txstate.ProviderEko {
-		flags += " --provider " + shellQuote(in.Provider)
+		ref += " --provider " + shellQuote(in.Provider)
 		resolve += "?provider=" + url.QueryEscape(in.Provider)
 	}
-	return fmt.Sprintf("AEPSFLOW_TOKEN=<your operator token> aepsflow resolve%s --state success|failed --reason '<what you checked>'\n"+
-		"curl -X POST %s -H \"Authorization: Bearer $AEPSFLOW_TOKEN\" -H 'Content-Type: application/json' -d '{\"state\":\"failed\",\"reason\":\"<what you checked>\"}'",
-		flags, shellQuote(resolve))
+	// Lines broken with backslashes, so that the Web UI shows them whole.
+	return fmt.Sprintf("AEPSFLOW_TOKEN=<your operator token> aepsflow resolve%s \\\n"+
+		"  %s \\\n"+
+		"  --state success|failed --reason '<what you checked>'\n"+
+		"curl -X POST %s \\\n"+
+		"  -H \"Authorization: Bearer $AEPSFLOW_TOKEN\" -H 'Content-Type: application/json' \\\n"+
+		"  -d '{\"state\":\"failed\",\"reason\":\"<what you checked>\"}'",
+		api, ref, shellQuote(resolve))
 }
 
 // shellQuote quotes s for a POSIX shell when it holds anything but safe characters.

@@ -84,16 +84,20 @@ func TestDetails(t *testing.T) {
 
 func TestResolveCommands(t *testing.T) {
 	got := opInput(func(in *Input) { in.Provider = "partner:p1" }).ResolveCommands()
-	for _, w := range []string{
-		"aepsflow resolve --api http://127.0.0.1:8080 --client-ref-id 77001 --provider partner:p1 --state success|failed --reason",
-		"curl -X POST http://127.0.0.1:8080/v1/transactions/77001/resolve?provider=partner%3Ap1 -H \"Authorization: Bearer $AEPSFLOW_TOKEN\"",
-	} {
-		if !strings.Contains(got, w) {
-			t.Errorf("ResolveCommands() lacks %q:\n%s", w, got)
-		}
+	want := `AEPSFLOW_TOKEN=<your operator token> aepsflow resolve --api http://127.0.0.1:8080 \
+  --client-ref-id 77001 --provider partner:p1 \
+  --state success|failed --reason '<what you checked>'
+curl -X POST http://127.0.0.1:8080/v1/transactions/77001/resolve?provider=partner%3Ap1 \
+  -H "Authorization: Bearer $AEPSFLOW_TOKEN" -H 'Content-Type: application/json' \
+  -d '{"state":"failed","reason":"<what you checked>"}'`
+	if got != want {
+		t.Errorf("ResolveCommands() =\n%s\nwant\n%s", got, want)
 	}
 	if got := opInput(func(in *Input) { in.ClientRefID = "a'b c" }).ResolveCommands(); !strings.Contains(got, `--client-ref-id 'a'\''b c'`) {
 		t.Errorf("reference not shell-quoted: %s", got)
+	}
+	if got := opInput(func(in *Input) { in.APIURL = "" }).ResolveCommands(); strings.Contains(got, "--api") || !strings.Contains(got, "curl -X POST $API_URL/v1/transactions/77001/resolve") {
+		t.Errorf("without a public URL: %s", got)
 	}
 }
 

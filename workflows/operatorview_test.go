@@ -81,8 +81,8 @@ func TestCurrentDetails(t *testing.T) {
 			steps: []step{ekoResp(time.Minute, "e1", "7")},
 			looks: []look{{at: time.Hour, want: []string{"**State:** `needs_review` since 2025-03-01 10:01:00 UTC",
 				"- **Reason:** suspicious tx_status \"7\": contact Eko\n",
-				"**To resolve**", "aepsflow resolve --api http://127.0.0.1:8080 --client-ref-id 1700000000001 --state success|failed",
-				"curl -X POST http://127.0.0.1:8080/v1/transactions/1700000000001/resolve -H \"Authorization: Bearer $AEPSFLOW_TOKEN\""},
+				"**To resolve**", "aepsflow resolve --api http://127.0.0.1:8080 \\\n  --client-ref-id 1700000000001 \\\n  --state success|failed",
+				"curl -X POST http://127.0.0.1:8080/v1/transactions/1700000000001/resolve \\\n  -H \"Authorization: Bearer $AEPSFLOW_TOKEN\""},
 				notWant: []string{"Deadline", "Next inquiry", "--provider"}}},
 		},
 		{
@@ -93,7 +93,7 @@ func TestCurrentDetails(t *testing.T) {
 			},
 			looks: []look{{at: time.Hour, want: []string{"**State:** `needs_review`",
 				"- **Last inquiry:** #1 failed at 2025-03-01 10:01:00 UTC: ekoapi: inquire R1: signature (HTTP 403)",
-				"aepsflow resolve --api http://127.0.0.1:8080 --client-ref-id"}}},
+				"aepsflow resolve --api http://127.0.0.1:8080 \\\n  --client-ref-id 1700000000001"}}},
 		},
 		{
 			name: "partner: unknown, then the review window", in: partnerInput(),
@@ -104,7 +104,7 @@ func TestCurrentDetails(t *testing.T) {
 					"- **Provider's transaction ID:** `88001`\n"},
 					notWant: []string{"Last inquiry", "Deadline"}},
 				{at: 2 * day, want: []string{"**State:** `needs_review`", "partner status still unknown after 24h0m0s",
-					"aepsflow resolve --client-ref-id 1700000000001 --provider partner:acme", "$API_URL/v1/transactions/1700000000001/resolve?provider=partner%3Aacme"}},
+					"aepsflow resolve \\\n  --client-ref-id 1700000000001 --provider partner:acme \\\n", "$API_URL/v1/transactions/1700000000001/resolve?provider=partner%3Aacme"}},
 			},
 		},
 	}
