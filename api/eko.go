@@ -81,11 +81,7 @@ func (s *Server) ekoCallback(c *gin.Context) {
 	defer cancel()
 
 	reject := func(status int, outcome, message string, reply any) {
-		in.Outcome, in.OutcomeDetail, in.HTTPStatus = outcome, message, status
-		s.storeOnly(ctx, in)
-		s.Logger.Info("eko callback rejected", "outcome", outcome, "reason", message, "status", status, "remote", in.RemoteAddr)
-		mark(c, outcome)
-		c.JSON(status, reply)
+		s.reject(c, ctx, s.Logger.With("remote", in.RemoteAddr), "eko callback rejected", in, refusal{status, outcome, message, reply})
 	}
 	if readErr != nil {
 		reject(http.StatusBadRequest, "invalid", "could not read body: "+readErr.Error(), refuse("Could not read the request."))
@@ -129,11 +125,8 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 		// Recorded under its reference when that was readable, so that the refusal is found with
 		// the transaction's other requests.
 		in.Reference = h.ClientRefID
-		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "invalid", err.Error(), http.StatusBadRequest
-		s.storeOnly(ctx, in)
-		s.Logger.Info("debit-hook invalid", "client_ref_id", h.ClientRefID, "reason", err.Error())
-		mark(c, "invalid")
-		c.JSON(http.StatusBadRequest, refuse("Invalid transaction details: "+err.Error()+". Please start a new transaction; if this happens again, contact support."))
+		s.reject(c, ctx, s.Logger, "debit-hook invalid", in, refusal{http.StatusBadRequest, "invalid", err.Error(),
+			refuse("Invalid transaction details: " + err.Error() + ". Please start a new transaction; if this happens again, contact support.")})
 		return
 	}
 	in.Reference = h.ClientRefID
@@ -162,11 +155,7 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 	log := s.Logger.With("action", "debit-hook", "client_ref_id", h.ClientRefID, "type", b.Type,
 		"agent", b.UserCode, "customer", redact.Mobile(b.CustomerID), "amount", b.Amount)
 	if err != nil {
-		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "error", err.Error(), http.StatusServiceUnavailable
-		s.storeOnly(ctx, in)
-		log.Error("debit-hook could not be decided", "err", err)
-		mark(c, "error")
-		c.JSON(http.StatusServiceUnavailable, refuse(unavailable))
+		s.reject(c, ctx, log, "debit-hook could not be decided", in, refusal{http.StatusServiceUnavailable, "error", err.Error(), refuse(unavailable)})
 		return
 	}
 	log = log.With("decision", d.Code, "latency", time.Since(start))
@@ -212,10 +201,8 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 			status = http.StatusInternalServerError
 		}
 		in.Reference = r.ClientRefID
-		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "invalid", err.Error(), status
-		s.storeOnly(ctx, in)
-		mark(c, "invalid")
-		c.JSON(status, responseReply{Status: "error", Outcome: "invalid", Message: err.Error()})
+		s.reject(c, ctx, s.Logger, "eko-response invalid", in, refusal{status, "invalid", err.Error(),
+			responseReply{Status: "error", Outcome: "invalid", Message: err.Error()}})
 		return
 	}
 	in.Reference = r.ClientRefID
@@ -244,11 +231,8 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 	})
 	log := s.Logger.With("action", "eko-response", "client_ref_id", r.ClientRefID, "tx_status", r.TxStatus)
 	if err != nil {
-		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "error", err.Error(), http.StatusServiceUnavailable
-		s.storeOnly(ctx, in)
-		log.Error("eko-response could not be recorded", "err", err)
-		mark(c, "error")
-		c.JSON(http.StatusServiceUnavailable, responseReply{Status: "error", Message: unavailable})
+		s.reject(c, ctx, log, "eko-response could not be recorded", in, refusal{http.StatusServiceUnavailable, "error", err.Error(),
+			responseReply{Status: "error", Message: unavailable}})
 		return
 	}
 	log.Info("eko-response recorded", "outcome", res.Outcome, "flagged", res.Flagged, "flag_reason", res.FlagReason,

@@ -53,11 +53,7 @@ func (s *Server) partnerCallback(c *gin.Context) {
 	log := s.Logger.With("source", "partner", "client_id", truncate(clientID, 64), "remote", in.RemoteAddr)
 
 	reject := func(status int, outcome, detail, desc string) {
-		in.Outcome, in.OutcomeDetail, in.HTTPStatus = outcome, detail, status
-		s.storeOnly(ctx, in)
-		log.Info("partner callback rejected", "outcome", outcome, "reason", detail, "status", status, "reference", in.Reference)
-		mark(c, outcome)
-		c.JSON(status, partnerReply{Status: "1", StatusDesc: desc})
+		s.reject(c, ctx, log, "partner callback rejected", in, refusal{status, outcome, detail, partnerReply{Status: "1", StatusDesc: desc}})
 	}
 	// Credentials first: an unauthenticated caller learns nothing about the body's problems.
 	switch {
@@ -113,12 +109,9 @@ func (s *Server) partnerCallback(c *gin.Context) {
 	log = log.With("txn_id", cb.TxnID, "client_ref_id", cb.ClientRefID, "txn_type", cb.TxnType, "status", status,
 		"partner_outcome", outcome)
 	if err != nil {
-		in.Outcome, in.OutcomeDetail, in.HTTPStatus = "error", err.Error(), http.StatusServiceUnavailable
-		s.storeOnly(ctx, in)
-		log.Error("partner callback could not be recorded", "err", err)
 		// "1" makes the partner retry, which is what a database outage needs.
-		mark(c, "error")
-		c.JSON(http.StatusServiceUnavailable, partnerReply{Status: "1", StatusDesc: unavailable})
+		s.reject(c, ctx, log, "partner callback could not be recorded", in, refusal{http.StatusServiceUnavailable, "error", err.Error(),
+			partnerReply{Status: "1", StatusDesc: unavailable}})
 		return
 	}
 	log.Info("partner callback recorded", "outcome", res.Outcome, "created", res.Created, "flagged", res.Flagged,

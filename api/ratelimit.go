@@ -11,7 +11,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/aepsflow/aepsflow/config"
-	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/eko"
 	"github.com/aepsflow/aepsflow/ratelimit"
 )
@@ -91,28 +90,27 @@ func (s *Server) throttled(c *gin.Context, t *throttle) bool {
 	s.Metrics.Refused(t.source, "rate_limit", v.Store)
 	mark(c, "rate_limited")
 	c.Header("Retry-After", strconv.Itoa(int(math.Max(1, math.Ceil(v.RetryAfter.Seconds())))))
-	var body []byte
 	if v.Store {
-		var in db.Inbound
-		body, in, _, _ = s.rawRequest(c, t.source, t.headers)
+		body, in, _, _ := s.rawRequest(c, t.source, t.headers)
 		in.Action = t.action(body)
-		in.Outcome, in.HTTPStatus = "rate_limited", http.StatusTooManyRequests
-		in.OutcomeDetail = "rate limit exceeded by client " + ip
+		reason := "rate limit exceeded by client " + ip
 		if v.Unstored > 0 {
-			in.OutcomeDetail += fmt.Sprintf("; %d refusals of this client before this one were counted, not stored", v.Unstored)
+			reason += fmt.Sprintf("; %d refusals of this client before this one were counted, not stored", v.Unstored)
 		}
 		ctx, cancel := s.dbContext(c)
 		defer cancel()
-		s.storeOnly(ctx, in)
-		s.Logger.Info("callback rate limited", "source", t.source, "client", ip, "counted_not_stored_before", v.Unstored)
-	} else {
-		if v.Unstored == 1 {
-			s.Logger.Warn("callback rate limited; further refusals of this client are counted, not stored",
-				"source", t.source, "client", ip)
-		}
-		if t.needsBody {
-			body, _ = io.ReadAll(io.LimitReader(c.Request.Body, s.Config.MaxBodyBytes))
-		}
+		s.reject(c, ctx, s.Logger.With("source", t.source, "client", ip), "callback rate limited", in,
+			refusal{http.StatusTooManyRequests, "rate_limited", reason, t.reply(body)})
+		return true
+	}
+	// Past the client's bound of stored refusals: counted, not stored.
+	if v.Unstored == 1 {
+		s.Logger.Warn("callback rate limited; further refusals of this client are counted, not stored",
+			"source", t.source, "client", ip)
+	}
+	var body []byte
+	if t.needsBody {
+		body, _ = io.ReadAll(io.LimitReader(c.Request.Body, s.Config.MaxBodyBytes))
 	}
 	c.JSON(http.StatusTooManyRequests, t.reply(body))
 	return true

@@ -307,11 +307,9 @@ func (s *Server) misrouted(t *throttle, allow string, headerNames []string, repl
 			outcome, reason = "method_not_allowed", "method "+c.Request.Method+" is not allowed; use POST"
 			c.Header("Allow", allow)
 		}
-		in.Outcome, in.OutcomeDetail, in.HTTPStatus = outcome, reason, status
-		s.storeOnly(c.Request.Context(), in)
 		// Not behind the callback routes' observe middleware (gin's fallbacks run only the global one).
 		s.Metrics.Observe(source, "", outcome, time.Since(start))
-		c.JSON(status, reply(reason))
+		s.reject(c, c.Request.Context(), s.Logger.With("source", source), "callback misrouted", in, refusal{status, outcome, reason, reply(reason)})
 	}
 }
 

@@ -138,7 +138,7 @@ func NewWorker(ctx context.Context, cfg config.Config, store *db.Store, tc clien
 	w.RegisterWorkflowWithOptions(workflows.Transaction, workflow.RegisterOptions{Name: workflows.TransactionWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
 	w.RegisterActivity(&activities.Activities{Store: store, Inquirer: inq, Webhook: NewWebhook(cfg),
-		Workflows: transactionWorkflows{tc: tc, cfg: cfg}})
+		Workflows: transactionWorkflows{tc: tc, cfg: cfg}, EventSlots: make(chan struct{}, max(cfg.WebhookConcurrency, 1))})
 	return w, nil
 }
 

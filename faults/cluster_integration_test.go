@@ -35,15 +35,17 @@ import (
 // PostgreSQL, 2 API replicas and 2 workers, started by scripts/cluster.sh in a directory and on
 // databases of this run's own; the faults are scripts/cluster.sh kill/start of one process.
 type cluster struct {
-	t        *testing.T
-	root     string
-	env      []string // scripts/cluster.sh's environment
-	dir      string
-	db       *sql.DB
-	tc       client.Client
-	sim      *ekosim.InquiryServer
-	apiURLs  []string
-	gateways []*ekosim.Gateway
+	t       *testing.T
+	root    string
+	env     []string // scripts/cluster.sh's environment
+	dir     string
+	db      *sql.DB
+	tc      client.Client
+	sim     *ekosim.InquiryServer
+	apiURLs []string
+	// workerURLs are the workers' probe and metrics addresses.
+	workerURLs []string
+	gateways   []*ekosim.Gateway
 }
 
 func requireClusterTopology(t *testing.T) {
@@ -109,6 +111,7 @@ func newCluster(t *testing.T) *cluster {
 		}
 	}
 	c.apiURLs = strings.Split(vars["CLUSTER_API_URLS"], ",")
+	c.workerURLs = strings.Split(vars["CLUSTER_WORKER_URLS"], ",")
 	pgURL, err := exec.Command(filepath.Join(root, "scripts/pg.sh")).Output()
 	if err != nil {
 		t.Fatalf("scripts/pg.sh: %v", err)
@@ -343,6 +346,11 @@ func TestCluster(t *testing.T) {
 			return l.sent() >= after+10, nil
 		})
 		l.finish(t)
+		// Both kinds of process export the Temporal SDK's metrics beside their own: the relay's
+		// client calls from an API replica, task executions and inquiries from a worker.
+		c.scrapeHas(c.apiURLs[1], `temporal_request{`, `aepsflow_outbox_deliveries_total{kind="start",result="ok"}`, `aepsflow_state_up 1`)
+		c.scrapeHas(c.workerURLs[0], `temporal_workflow_completed{`, `temporal_activity_execution_latency_bucket{`,
+			`aepsflow_inquiries_total{result="ok"}`)
 	})
 
 	// One worker is killed (SIGKILL) while it runs an inquiry activity: Eko (the simulator) is
@@ -419,6 +427,22 @@ func TestCluster(t *testing.T) {
 		})
 		l.finish(t)
 	})
+}
+
+// scrapeHas checks that base's /metrics holds each of wants.
+func (c *cluster) scrapeHas(base string, wants ...string) {
+	c.t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		c.t.Fatalf("scrape %s: %v", base, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, w := range wants {
+		if !strings.Contains(string(body), w) {
+			c.t.Errorf("%s/metrics lacks %s", base, w)
+		}
+	}
 }
 
 // workerByIdentity finds which cluster worker (worker-1, worker-2) has the pid in identity
