@@ -122,3 +122,59 @@ func TestAadhaarWrittenWithAnySpacesNeverStored(t *testing.T) {
 		}
 	}
 }
+
+// TestCallbackAmbiguousNamesRefused: a callback naming its reference, its outcome or its detail
+// twice is refused, and one naming them in another letter case is read by the exact names only;
+// either way nothing reaches another transaction. Before, the last one silently won (encoding/json
+// matches struct fields case-insensitively), so an eko-response whose body reads as a report on
+// one reference was recorded against another transaction, and a debit-hook carrying two details
+// was decided on the second.
+func TestCallbackAmbiguousNamesRefused(t *testing.T) {
+	t.Parallel()
+	a := apptest.Start(t, apptest.Options{NoWorker: true, NoRelay: true})
+	a.RegisterAgent(agentCode, nil, nil)
+	target := apptest.Ref(t)
+	if code, r := post(t, a, cashHook(target, agentCode, "100").body(t)); code != http.StatusOK || !r.allowed() {
+		t.Fatalf("debit-hook: %d %+v", code, r)
+	}
+	tx := mustTx(t, a, target)
+	other := apptest.Ref(t)
+	resp := ekoResponse(t, other, "1", nil)
+	hook100 := cashHook(apptest.Ref(t), agentCode, "100").body(t)
+	detail := hook100[strings.Index(hook100, `"detail":`):]
+	detail = detail[:strings.LastIndex(detail, `}`)+1]
+	tests := []struct {
+		name, body string
+		refused    bool // else recorded under the exact names: for other, unknown
+	}{
+		{"eko-response client_ref_id in another case", strings.Replace(resp, `"client_ref_id":"`+other+`"`,
+			`"client_ref_id":"`+other+`","CLIENT_REF_ID":"`+target+`"`, 1), false},
+		{"eko-response client_ref_id twice", strings.Replace(resp, `"client_ref_id":"`+other+`"`,
+			`"client_ref_id":"`+other+`","client_ref_id":"`+target+`"`, 1), true},
+		{"eko-response tx_status twice", strings.Replace(resp, `"tx_status":"1"`, `"tx_status":"1","tx_status":"0"`, 1), true},
+		{"eko-response response twice", strings.Replace(resp, `"response":{`, `"response":{"data":{"tx_status":"0"}},"response":{`, 1), true},
+		{"debit-hook detail twice", strings.Replace(hook100, `"detail":`,
+			strings.Replace(detail, `"amount":"100"`, `"amount":"10000"`, 1)+`,"detail":`, 1), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := a.QueryInt(t, `SELECT count(*) FROM transactions`)
+			code, r := post(t, a, tt.body)
+			if tt.refused && (code != http.StatusBadRequest || r.allowed() || r.RequestHash != "") {
+				t.Fatalf("%d %+v, want a 400 refusal", code, r)
+			}
+			if !tt.refused && (code != http.StatusOK || r.Outcome != "recorded") {
+				t.Fatalf("%d %+v, want recorded", code, r)
+			}
+			if n := a.QueryInt(t, `SELECT count(*) FROM eko_responses WHERE transaction_id IS NOT NULL`); n != 0 {
+				t.Errorf("%d eko-responses linked to a transaction, want none", n)
+			}
+			if n := a.QueryInt(t, `SELECT count(*) FROM transactions`); n != before {
+				t.Errorf("%d transactions, want %d", n, before)
+			}
+			if n := a.QueryInt(t, `SELECT count(*) FROM inbound_requests WHERE transaction_id = $1`, tx.ID); n != 1 {
+				t.Errorf("%d requests linked to the transaction, want its debit-hook only", n)
+			}
+		})
+	}
+}
