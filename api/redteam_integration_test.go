@@ -5,8 +5,11 @@ package api_test
 import (
 	"fmt"
 	"net/http"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/aepsflow/aepsflow/apptest"
 )
@@ -58,5 +61,64 @@ func TestEarlyEkoResponseDoesNotBlockTheRepeat(t *testing.T) {
 				t.Fatalf("repeat after the genuine eko-response: %d %+v, want refused", code, after)
 			}
 		})
+	}
+}
+
+// spacedOut is a haystack with every escaped (\t, \\n, ...) and Unicode white space removed, so
+// that a number written with any of them between its groups reads as its 12 digits.
+func spacedOut(s string) string {
+	s = regexp.MustCompile(`\\+[tnr]`).ReplaceAllString(s, "")
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// TestAadhaarWrittenWithAnySpacesNeverStored: an Aadhaar number written with spaces between its
+// groups is masked whatever the spaces are: tabs, line breaks, several spaces, a no-break or em
+// space. Free text of both callbacks (eko-response message, reason, tx_status, a custom field;
+// a debit-hook's custom fields) carried such numbers in full into the eko_responses columns,
+// the stored requests' details and the log lines, which mask only single ASCII spaces or dashes.
+func TestAadhaarWrittenWithAnySpacesNeverStored(t *testing.T) {
+	t.Parallel()
+	probe := "84620975130"
+	probe += string(verhoeffCheck(probe))
+	a := apptest.Start(t, apptest.Options{NoWorker: true})
+	a.RegisterAgent(agentCode, nil, nil)
+	seps := map[string]string{"tab": "\t", "LF": "\n", "CRLF": "\r\n", "four spaces": "    ", "no-break space": "\u00a0",
+		"em space": "\u2003", "space tab space": " \t "}
+	for name, sep := range seps {
+		t.Run(name, func(t *testing.T) {
+			written := probe[:4] + sep + probe[4:8] + sep + probe[8:]
+			ref := apptest.Ref(t)
+			h := cashHook(ref, agentCode, "100")
+			h.Extra = map[string]any{"note": "Aadhaar " + written}
+			h.Data["remark"] = written
+			if code, r := post(t, a, h.body(t)); code != http.StatusOK || !r.allowed() {
+				t.Fatalf("debit-hook: %d %+v", code, r)
+			}
+			for i, ref := range []string{ref, apptest.Ref(t)} { // its transaction's, and an unknown reference
+				body := ekoResponse(t, ref, "0", map[string]any{"reason": "UID " + written, "tx_status": written, "remark": written})
+				body = strings.Replace(body, `"Transaction successful"`, mustJSON(t, "Aadhaar "+written+" verified"), 1)
+				if code, r := post(t, a, body); code != http.StatusOK || r.Status != "ok" {
+					t.Fatalf("eko-response %d: %d %+v", i, code, r)
+				}
+			}
+		})
+	}
+	logs, complete := a.Logs()
+	if !complete {
+		t.Fatal("the logs outgrew the test buffer")
+	}
+	for _, part := range []struct{ name, text string }{{"pg_dump", pgDump(t, a.DatabaseURL)}, {"logs", logs}} {
+		text := spacedOut(part.text)
+		if !strings.Contains(text, probe[8:]) {
+			t.Errorf("%s: not even the last four digits are there: the search looks in the wrong place", part.name)
+		}
+		if i := strings.Index(text, probe); i >= 0 {
+			t.Errorf("%s holds the full number, e.g. …%s…", part.name, text[max(0, i-200):min(len(text), i+40)])
+		}
 	}
 }
