@@ -204,7 +204,7 @@ func (in Input) currentDetails(v view) string {
 	if v.state == txstate.Pending && !v.responseBy.IsZero() {
 		then := "inquiry starts"
 		if in.Provider != txstate.ProviderEko {
-			then = "needs_review"
+			then = string(txstate.NeedsReview)
 		}
 		row("Report expected by", v.responseBy.UTC().Format(timeLayout)+" (then "+then+")")
 	}
