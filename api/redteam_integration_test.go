@@ -3,6 +3,7 @@ package api_test
 // Regression tests for holes found by the red-team review of issue 10.
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -11,7 +12,10 @@ import (
 	"time"
 	"unicode"
 
+	"go.temporal.io/sdk/converter"
+
 	"github.com/aepsflow/aepsflow/apptest"
+	"github.com/aepsflow/aepsflow/workflows"
 )
 
 // TestEarlyEkoResponseDoesNotBlockTheRepeat: a forged eko-response sent before any debit-hook
@@ -176,5 +180,47 @@ func TestCallbackAmbiguousNamesRefused(t *testing.T) {
 				t.Errorf("%d requests linked to the transaction, want its debit-hook only", n)
 			}
 		})
+	}
+}
+
+// TestEkoTIDReachesTheWorkflowExactly: Eko's tid is a reference, by which operators find a
+// transaction in Temporal (search attribute TxProviderTxnID), so it must stay exact even when it
+// is twelve digits that happen to pass Aadhaar's check, as one 12-digit number in ten does. It
+// was masked as free text on its way into the workflow's signal.
+func TestEkoTIDReachesTheWorkflowExactly(t *testing.T) {
+	t.Parallel()
+	a := apptest.Start(t, apptest.Options{Inquirer: pendingInquirer{}})
+	a.RegisterAgent(agentCode, nil, nil)
+	ref := apptest.Ref(t)
+	wfID := workflows.WorkflowID("eko", ref)
+	terminateAtEnd(t, a, wfID)
+	if code, r := post(t, a, cashHook(ref, agentCode, "100").body(t)); code != http.StatusOK || !r.allowed() {
+		t.Fatalf("debit-hook: %d %+v", code, r)
+	}
+	const tid = "234567890124" // passes the Verhoeff check
+	if code, r := post(t, a, ekoResponse(t, ref, "2", map[string]any{"tid": tid})); code != http.StatusOK {
+		t.Fatalf("eko-response: %d %+v", code, r)
+	}
+	var got string
+	waitFor(t, 30*time.Second, "TxProviderTxnID on the workflow", func() (bool, error) {
+		d, err := a.Temporal.DescribeWorkflowExecution(context.Background(), wfID, "")
+		if err != nil {
+			return false, err
+		}
+		p := d.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()["TxProviderTxnID"]
+		if p == nil {
+			return false, nil
+		}
+		if err := converter.GetDefaultDataConverter().FromPayload(p, &got); err != nil {
+			return false, err
+		}
+		return got != "", nil
+	})
+	if got != tid {
+		t.Errorf("TxProviderTxnID = %q, want Eko's tid exactly, %q", got, tid)
+	}
+	var stored string
+	if err := a.Store.DB().Get(&stored, `SELECT tid FROM eko_responses WHERE client_ref_id = $1`, ref); err != nil || stored != tid {
+		t.Errorf("eko_responses.tid = %q (%v), want %q", stored, err, tid)
 	}
 }
