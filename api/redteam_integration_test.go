@@ -224,3 +224,35 @@ func TestEkoTIDReachesTheWorkflowExactly(t *testing.T) {
 		t.Errorf("eko_responses.tid = %q (%v), want %q", stored, err, tid)
 	}
 }
+
+// TestStrangerCannotTellAgentsApart: with REQUIRE_GATEWAY_SESSION on, a debit-hook from someone
+// without a gateway launch gets the same reply whatever agent code it names: registered or not,
+// suspended, or at its daily limit. Before, the agent and its limits were checked before the
+// launch, so a stranger learnt from the reply which agent codes exist and which agents have used
+// up the day.
+func TestStrangerCannotTellAgentsApart(t *testing.T) {
+	t.Parallel()
+	a := apptest.Start(t, apptest.Options{NoWorker: true, NoRelay: true,
+		Env: gatewayEnv("REQUIRE_GATEWAY_SESSION", "true", "GATEWAY_SESSION_WINDOW", "30m")})
+	const suspended, capped, unknown = "20810298", "20810296", "20819999"
+	zero := "0"
+	a.RegisterAgent(agentCode, nil, nil)
+	a.RegisterAgent(suspended, nil, nil)
+	a.RegisterAgent(capped, nil, &zero)
+	if status, body := admin(t, a, http.MethodPut, "/v1/agents/"+suspended, apptest.AdminToken, `{"status":"suspended"}`); status != http.StatusOK {
+		t.Fatalf("suspend agent: %d %v", status, body)
+	}
+	var first reply
+	for i, agent := range []string{unknown, agentCode, suspended, capped} {
+		h := cashHook(apptest.Ref(t), agent, "100")
+		status, r := post(t, a, h.body(t))
+		if status != http.StatusOK || !r.isRefusal() {
+			t.Fatalf("agent %s: %d %+v, want refused", agent, status, r)
+		}
+		if i == 0 {
+			first = r
+		} else if r.Message != first.Message {
+			t.Errorf("agent %s: refused with %q, an unregistered code with %q: a stranger tells them apart", agent, r.Message, first.Message)
+		}
+	}
+}

@@ -98,9 +98,12 @@ func decide(ctx context.Context, tx *sqlx.Tx, to Intents, h DebitHook) (Decision
 	// guess a reference could send one. Refusing on it would let them block the genuine
 	// transaction; the debit-hook is decided on its own merits.
 
-	d, err := checkAgent(ctx, tx, h)
+	// The launch first: without one (REQUIRE_GATEWAY_SESSION), the sender may be anyone, and
+	// must learn nothing of the agent it names: whether it is registered, suspended or at its
+	// daily limit. An unregistered or suspended agent never has an issued launch.
+	d, err := checkLaunch(ctx, tx, h)
 	if err == nil && d.Allow {
-		d, err = checkLaunch(ctx, tx, h)
+		d, err = checkAgent(ctx, tx, h)
 	}
 	if err == nil && limitRefusal(d.Code) {
 		// The same debit-hook, sent twice at once, may have been allowed by the other request
