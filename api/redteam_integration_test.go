@@ -256,3 +256,40 @@ func TestStrangerCannotTellAgentsApart(t *testing.T) {
 		}
 	}
 }
+
+// TestStrangerCannotTellReferencesApart: with REQUIRE_GATEWAY_SESSION on, a debit-hook from
+// someone without a launch for the agent it names gets the same reply for a reference in use as
+// for a new one. Before, a used reference answered "cannot be used again", so anyone could find
+// which references exist (what the neutral eko-response reply keeps to itself).
+func TestStrangerCannotTellReferencesApart(t *testing.T) {
+	t.Parallel()
+	a := apptest.Start(t, apptest.Options{NoWorker: true, NoRelay: true,
+		Env: gatewayEnv("REQUIRE_GATEWAY_SESSION", "true", "GATEWAY_SESSION_WINDOW", "30m")})
+	const stranger = "20810201" // registered, never launched
+	a.RegisterAgent(agentCode, nil, nil)
+	a.RegisterAgent(stranger, nil, nil)
+	if status, raw, _ := gatewayCall(t, a, "/v1/gateway/session", gwToken, `{"user_code":"`+agentCode+`"}`); status != http.StatusOK {
+		t.Fatalf("session: %d %s", status, raw)
+	}
+	used := apptest.Ref(t)
+	h := cashHook(used, agentCode, "100")
+	status, first := post(t, a, h.body(t))
+	if status != http.StatusOK || !first.allowed() {
+		t.Fatalf("genuine debit-hook: %d %+v", status, first)
+	}
+	_, fresh := post(t, a, cashHook(apptest.Ref(t), stranger, "100").body(t))
+	for _, agent := range []string{stranger, "20819999"} {
+		status, r := post(t, a, cashHook(used, agent, "200").body(t))
+		if status != http.StatusOK || !r.isRefusal() || r.Message != fresh.Message {
+			t.Errorf("agent %s on a used reference: %d %+v, want the reply to a new reference, %q", agent, status, r, fresh.Message)
+		}
+	}
+	// The genuine repeat is still the first confirmation, and the agent's own conflicting
+	// request still says what to do.
+	if _, again := post(t, a, h.body(t)); !sameReply(again, first) {
+		t.Errorf("genuine repeat: %+v, want %+v", again, first)
+	}
+	if _, r := post(t, a, cashHook(used, agentCode, "200").body(t)); !r.isRefusal() || !strings.Contains(r.Message, "cannot be used again") {
+		t.Errorf("the launched agent's conflicting request: %+v", r)
+	}
+}

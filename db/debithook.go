@@ -199,6 +199,19 @@ func lookUpReference(ctx context.Context, tx *sqlx.Tx, h DebitHook) (knownRefere
 func repeatOf(ctx context.Context, tx *sqlx.Tx, h DebitHook, known knownReference) (Decision, error) {
 	d := repeatDecision(h, known)
 	d.TransactionID = known.ID.Int64
+	if !d.Allow && h.RequireLaunchWithin > 0 {
+		// Without a launch for the agent it names, the sender may be anyone: it gets the reply a
+		// new reference would get, so that it cannot tell which references exist. (An allowed
+		// repeat needs no launch: it only repeats the first confirmation.)
+		gate, err := checkLaunch(ctx, tx, h)
+		if err != nil {
+			return Decision{}, err
+		}
+		if !gate.Allow {
+			gate.Message += " (the reference is known: " + d.Code + ")" // for the stored request only
+			d = gate
+		}
+	}
 	if d.Allow {
 		d.Booked = known.Booked
 		if d.Booked.Timestamp == "" {
