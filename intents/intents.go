@@ -64,7 +64,9 @@ func (i *Intents) Report(t db.TxRef, r db.Report) (db.OutboxEntry, error) {
 		return db.OutboxEntry{}, fmt.Errorf("report from unknown source %q", r.Source)
 	}
 	o.EventID = o.Source + ":" + strconv.FormatInt(r.ID, 10)
-	o.ProviderTxnID = redact.Text(r.TxnID)
+	// A reference (Eko's tid, the partner's txnId): operators search by it, so only a written
+	// number in it is masked, never a bare 12-digit one (TextKeepingBare), as in its column.
+	o.ProviderTxnID = redact.TextKeepingBare(r.TxnID)
 	return outbox.SignalEntry(t.WorkflowID, workflows.SignalOutcome, o.EventID, i.input(t), o)
 }
 

@@ -69,7 +69,7 @@ func (in Input) Summary() string {
 // the full transaction.
 func (in Input) Details() string {
 	var b strings.Builder
-	row := func(k, v string) { b.WriteString("- **" + k + ":** " + v + "\n") }
+	row := func(k, v string) { b.WriteString(fmt.Sprintf("- **%s:** %s\n", k, v)) }
 	row("Reference", code(in.ClientRefID))
 	if in.ProviderRef != "" && in.ProviderRef != in.ClientRefID {
 		row("Provider's reference", code(in.ProviderRef))
@@ -180,10 +180,10 @@ func (in Input) currentDetails(v view) string {
 	var b strings.Builder
 	b.WriteString(fmt.Sprintf("**State:** `%s`", v.state))
 	if !v.since.IsZero() {
-		b.WriteString(fmt.Sprintf(" since %s", v.since.UTC().Format(timeLayout)))
+		b.WriteString(" since " + v.since.UTC().Format(timeLayout))
 	}
 	b.WriteString("\n\n")
-	row := func(k, v string) { b.WriteString("- **" + k + ":** " + v + "\n") }
+	row := func(k, v string) { b.WriteString(fmt.Sprintf("- **%s:** %s\n", k, v)) }
 	if v.reason != "" {
 		row("Reason", oneLine(v.reason))
 	}
