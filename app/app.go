@@ -42,7 +42,7 @@ func NewAPI(cfg config.Config, store *db.Store, tc client.Client, logger *slog.L
 func NewRelay(cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger, m *metrics.Metrics) *outbox.Relay {
 	return &outbox.Relay{
 		Store: store, DatabaseURL: cfg.DatabaseURL, Logger: logger.With("component", "outbox"),
-		Deliverer: &outbox.Temporal{Client: tc, TaskQueue: cfg.TemporalTaskQueue, Late: LateOutcome(store)},
+		Deliverer: &outbox.Temporal{Client: tc, TaskQueue: cfg.TemporalTaskQueue, Late: LateOutcome(store), NoStartDelay: !cfg.WorkflowStartDelay},
 		Sweep:     cfg.RelaySweepInterval, BatchSize: cfg.RelayBatchSize, Concurrency: 16, CallTimeout: 5 * time.Second,
 		Metrics: m,
 	}

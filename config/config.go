@@ -80,6 +80,10 @@ type Config struct {
 	// resolve commands shown in the Temporal Web UI ("": paths only).
 	PublicAPIURL string
 
+	// WorkflowStartDelay starts a transaction's workflow with a start delay of the response
+	// timeout, so that its first task runs only once there is something to do.
+	WorkflowStartDelay bool
+
 	// Gateway launch (POST /v1/gateway/session).
 	Gateway Gateway
 
@@ -329,6 +333,7 @@ func Load(env Getenv) (Config, error) {
 		ReconcileAt:        r.str("RECONCILE_AT", "02:00"),
 		ReconcileSample:    r.str("RECONCILE_SAMPLE", "all"),
 
+		WorkflowStartDelay: r.bool("WORKFLOW_START_DELAY", true),
 		RelaySweepInterval: r.dur("OUTBOX_SWEEP_INTERVAL", 2*time.Second),
 		RelayBatchSize:     r.int("OUTBOX_BATCH_SIZE", 64),
 

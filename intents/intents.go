@@ -7,18 +7,21 @@ package intents
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/aepsflow/aepsflow/config"
 	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/outbox"
 	"github.com/aepsflow/aepsflow/redact"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -90,6 +93,13 @@ func (i *Intents) WorkflowState(ctx context.Context, workflowID string) any {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	val, err := i.temporal.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
+	var notReady *serviceerror.WorkflowNotReady
+	if errors.As(err, &notReady) {
+		// Started with the relay's start delay, the workflow runs its first task only when a
+		// report comes or the response timeout is over: until then it is pending by definition.
+		return map[string]any{"workflow_id": workflowID, "state": workflows.Snapshot{State: txstate.Pending,
+			Reason: "waiting for the report: the workflow's first task runs when it comes or the response timeout is over"}}
+	}
 	if err != nil {
 		return map[string]string{"workflow_id": workflowID, "error": err.Error()}
 	}
