@@ -30,6 +30,10 @@ type Activities struct {
 	Webhook *webhook.Client
 	// Workflows looks at and restarts transaction workflows (reconciliation).
 	Workflows Workflows
+	// EventSlots bounds the deliveries in flight (each holds a database connection for its POST,
+	// the event's row lock): a slow platform must not take the connections that record
+	// transactions. nil: unbounded.
+	EventSlots chan struct{}
 }
 
 // Record writes one history entry (and state change) for the workflow's transaction, once.

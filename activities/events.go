@@ -80,6 +80,14 @@ func (a *Activities) SendEvent(ctx context.Context, req EventRequest) (EventResu
 	if e.AcknowledgedAt.Valid {
 		return res, nil
 	}
+	if a.EventSlots != nil {
+		select {
+		case a.EventSlots <- struct{}{}:
+			defer func() { <-a.EventSlots }()
+		case <-ctx.Done():
+			return res, ctx.Err()
+		}
+	}
 	res.Sent, err = a.Store.DeliverEvent(ctx, id, func(body []byte) db.Attempt {
 		activity.RecordHeartbeat(ctx)
 		r := a.Webhook.Send(ctx, id, body)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -394,6 +395,81 @@ func TestRequireGatewaySession(t *testing.T) {
 		status, r := post(t, b, cashHook(apptest.Ref(t), agentCode, "100").body(t))
 		if status != http.StatusOK || !r.allowed() {
 			t.Fatalf("debit-hook with the requirement off: %d %+v", status, r)
+		}
+	})
+}
+
+// TestDemoAgentPage: the development agent page is off unless enabled; on, it serves the
+// installed aeps-gateway-lib (or says how to install it) and shows an agent only its own
+// transactions. The simulator's origin is granted CORS by development's defaults.
+func TestDemoAgentPage(t *testing.T) {
+	t.Parallel()
+	get := func(t *testing.T, a *apptest.App, path, token string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, a.URL+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+
+	t.Run("off unless enabled", func(t *testing.T) {
+		a := apptest.Start(t, apptest.Options{NoWorker: true, NoRelay: true})
+		for _, p := range []string{"/demo/agent", "/demo/agent/aeps-gateway-lib.js", "/demo/agent/transactions/1"} {
+			if status, _ := get(t, a, p, ""); status != http.StatusNotFound {
+				t.Errorf("GET %s: %d, want 404", p, status)
+			}
+		}
+		// Development grants the simulator's gateway page (http://localhost:3004) by default.
+		resp := preflight(t, a, "http://localhost:3004", "content-type")
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "http://localhost:3004" {
+			t.Errorf("preflight from the simulator's origin: Access-Control-Allow-Origin %q", got)
+		}
+	})
+
+	t.Run("on", func(t *testing.T) {
+		lib := t.TempDir() + "/aeps-gateway-lib.js"
+		if err := os.WriteFile(lib, []byte("/** @ekoindia/aeps-gateway-lib v1.5.0 */ var EkoAEPSGateway;"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		a := apptest.Start(t, apptest.Options{NoWorker: true, NoRelay: true,
+			Env: gatewayEnv("DEMO_AGENT_PAGE", "true", "DEMO_AGENT_PAGE_LIB", lib)})
+		a.RegisterAgent(agentCode, nil, nil)
+		a.RegisterAgent("20810201", nil, nil)
+		if status, body := get(t, a, "/demo/agent", ""); status != 200 || !strings.Contains(body, `<script src="/demo/agent/aeps-gateway-lib.js">`) {
+			t.Errorf("agent page: %d", status)
+		}
+		if status, body := get(t, a, "/demo/agent/aeps-gateway-lib.js", ""); status != 200 || !strings.HasPrefix(body, "/** @ekoindia/aeps-gateway-lib v1.5.0 */") {
+			t.Errorf("library: %d %q", status, body)
+		}
+		ref := apptest.Ref(t)
+		if status, r := post(t, a, cashHook(ref, agentCode, "100").body(t)); status != 200 || !r.allowed() {
+			t.Fatalf("debit-hook: %d %+v", status, r)
+		}
+		own := launchToken(t, gwLaunchKey, agentCode, time.Now().Add(time.Minute))
+		other := launchToken(t, gwLaunchKey, "20810201", time.Now().Add(time.Minute))
+		if status, body := get(t, a, "/demo/agent/transactions/"+ref, own); status != 200 || !strings.Contains(body, `"state":"pending"`) {
+			t.Errorf("own transaction: %d %s", status, body)
+		}
+		if status, _ := get(t, a, "/demo/agent/transactions/"+ref, other); status != http.StatusNotFound {
+			t.Errorf("another agent's transaction: %d, want 404", status)
+		}
+		if status, _ := get(t, a, "/demo/agent/transactions/"+ref, gwToken); status != http.StatusUnauthorized {
+			t.Errorf("without a launch token: %d, want 401", status)
+		}
+	})
+
+	t.Run("on, library not installed", func(t *testing.T) {
+		a := apptest.Start(t, apptest.Options{NoWorker: true, NoRelay: true,
+			Env: gatewayEnv("DEMO_AGENT_PAGE", "true", "DEMO_AGENT_PAGE_LIB", t.TempDir()+"/missing.js")})
+		if status, body := get(t, a, "/demo/agent/aeps-gateway-lib.js", ""); status != http.StatusServiceUnavailable || !strings.Contains(body, "npm ci --prefix web") {
+			t.Errorf("missing library: %d %q", status, body)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/lib/pq"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/aepsflow/aepsflow/activities"
 	"github.com/aepsflow/aepsflow/apptest"
@@ -323,6 +325,12 @@ func waitWorkflowState(t testing.TB, a *apptest.App, wfID string, state txstate.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		v, err := a.Temporal.QueryWorkflow(ctx, wfID, "", workflows.QueryState)
+		var notReady *serviceerror.WorkflowNotReady
+		if errors.As(err, &notReady) && state == txstate.Pending {
+			// Still in the relay's start delay: no task has run, so it is pending.
+			snap = workflows.Snapshot{State: txstate.Pending}
+			return true, nil
+		}
 		if err != nil {
 			return false, err
 		}

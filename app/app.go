@@ -42,7 +42,7 @@ func NewAPI(cfg config.Config, store *db.Store, tc client.Client, logger *slog.L
 func NewRelay(cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger, m *metrics.Metrics) *outbox.Relay {
 	return &outbox.Relay{
 		Store: store, DatabaseURL: cfg.DatabaseURL, Logger: logger.With("component", "outbox"),
-		Deliverer: &outbox.Temporal{Client: tc, TaskQueue: cfg.TemporalTaskQueue, Late: LateOutcome(store)},
+		Deliverer: &outbox.Temporal{Client: tc, TaskQueue: cfg.TemporalTaskQueue, Late: LateOutcome(store), NoStartDelay: !cfg.WorkflowStartDelay},
 		Sweep:     cfg.RelaySweepInterval, BatchSize: cfg.RelayBatchSize, Concurrency: 16, CallTimeout: 5 * time.Second,
 		Metrics: m,
 	}
@@ -138,7 +138,7 @@ func NewWorker(ctx context.Context, cfg config.Config, store *db.Store, tc clien
 	w.RegisterWorkflowWithOptions(workflows.Transaction, workflow.RegisterOptions{Name: workflows.TransactionWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
 	w.RegisterActivity(&activities.Activities{Store: store, Inquirer: inq, Webhook: NewWebhook(cfg),
-		Workflows: transactionWorkflows{tc: tc, cfg: cfg}})
+		Workflows: transactionWorkflows{tc: tc, cfg: cfg}, EventSlots: make(chan struct{}, max(cfg.WebhookConcurrency, 1))})
 	return w, nil
 }
 

@@ -80,6 +80,10 @@ type Config struct {
 	// resolve commands shown in the Temporal Web UI ("": paths only).
 	PublicAPIURL string
 
+	// WorkflowStartDelay starts a transaction's workflow with a start delay of the response
+	// timeout, so that its first task runs only once there is something to do.
+	WorkflowStartDelay bool
+
 	// Gateway launch (POST /v1/gateway/session).
 	Gateway Gateway
 
@@ -127,6 +131,8 @@ type Config struct {
 	WebhookURL     string
 	WebhookSecret  string
 	WebhookTimeout time.Duration // one POST
+	// WebhookConcurrency bounds a worker's deliveries in flight (each holds a connection).
+	WebhookConcurrency int
 
 	// Scheduled reconciliation.
 	ReconcileAt     string // HH:MM in LimitLocation, daily
@@ -321,11 +327,13 @@ func Load(env Getenv) (Config, error) {
 			EventInitialBackoff:   r.dur("WEBHOOK_INITIAL_BACKOFF", 10*time.Second),
 			EventMaxBackoff:       r.dur("WEBHOOK_MAX_BACKOFF", 10*time.Minute),
 		},
-		WebhookURL:      r.str("WEBHOOK_URL", ""),
-		WebhookTimeout:  r.dur("WEBHOOK_TIMEOUT", 10*time.Second),
-		ReconcileAt:     r.str("RECONCILE_AT", "02:00"),
-		ReconcileSample: r.str("RECONCILE_SAMPLE", "all"),
+		WebhookURL:         r.str("WEBHOOK_URL", ""),
+		WebhookTimeout:     r.dur("WEBHOOK_TIMEOUT", 10*time.Second),
+		WebhookConcurrency: r.int("WEBHOOK_CONCURRENCY", 8),
+		ReconcileAt:        r.str("RECONCILE_AT", "02:00"),
+		ReconcileSample:    r.str("RECONCILE_SAMPLE", "all"),
 
+		WorkflowStartDelay: r.bool("WORKFLOW_START_DELAY", true),
 		RelaySweepInterval: r.dur("OUTBOX_SWEEP_INTERVAL", 2*time.Second),
 		RelayBatchSize:     r.int("OUTBOX_BATCH_SIZE", 64),
 
@@ -420,6 +428,9 @@ func Load(env Getenv) (Config, error) {
 		if len(c.WebhookSecret) > 0 && len(c.WebhookSecret) < 16 {
 			r.fail("WEBHOOK_SECRET", errors.New("must be at least 16 characters"))
 		}
+	}
+	if c.WebhookConcurrency < 1 {
+		r.fail("WEBHOOK_CONCURRENCY", errors.New("must be at least 1"))
 	}
 	if c.Lifecycle.EventMaxBackoff < c.Lifecycle.EventInitialBackoff {
 		r.fail("WEBHOOK_MAX_BACKOFF", errors.New("must not be below WEBHOOK_INITIAL_BACKOFF"))

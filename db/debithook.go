@@ -98,9 +98,12 @@ func decide(ctx context.Context, tx *sqlx.Tx, to Intents, h DebitHook) (Decision
 	// guess a reference could send one. Refusing on it would let them block the genuine
 	// transaction; the debit-hook is decided on its own merits.
 
-	d, err := checkAgent(ctx, tx, h)
+	// The launch first: without one (REQUIRE_GATEWAY_SESSION), the sender may be anyone, and
+	// must learn nothing of the agent it names: whether it is registered, suspended or at its
+	// daily limit. An unregistered or suspended agent never has an issued launch.
+	d, err := checkLaunch(ctx, tx, h)
 	if err == nil && d.Allow {
-		d, err = checkLaunch(ctx, tx, h)
+		d, err = checkAgent(ctx, tx, h)
 	}
 	if err == nil && limitRefusal(d.Code) {
 		// The same debit-hook, sent twice at once, may have been allowed by the other request
@@ -196,6 +199,19 @@ func lookUpReference(ctx context.Context, tx *sqlx.Tx, h DebitHook) (knownRefere
 func repeatOf(ctx context.Context, tx *sqlx.Tx, h DebitHook, known knownReference) (Decision, error) {
 	d := repeatDecision(h, known)
 	d.TransactionID = known.ID.Int64
+	if !d.Allow && h.RequireLaunchWithin > 0 {
+		// Without a launch for the agent it names, the sender may be anyone: it gets the reply a
+		// new reference would get, so that it cannot tell which references exist. (An allowed
+		// repeat needs no launch: it only repeats the first confirmation.)
+		gate, err := checkLaunch(ctx, tx, h)
+		if err != nil {
+			return Decision{}, err
+		}
+		if !gate.Allow {
+			gate.Message += " (the reference is known: " + d.Code + ")" // for the stored request only
+			d = gate
+		}
+	}
 	if d.Allow {
 		d.Booked = known.Booked
 		if d.Booked.Timestamp == "" {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -27,7 +28,9 @@ import (
 func TestOperatorView(t *testing.T) {
 	t.Parallel()
 	const publicURL = "https://aepsflow.example.com"
-	s := start(t, "v3", map[string]string{"PUBLIC_API_URL": publicURL})
+	// A response timeout far longer than the test: the workflow's first task must wait for the
+	// eko-response only (the relay's start delay), not for the timeout.
+	s := start(t, "v3", map[string]string{"PUBLIC_API_URL": publicURL, "EKO_RESPONSE_TIMEOUT": "5m"})
 	ctx := context.Background()
 	ref := apptest.Ref(t)
 	wid := workflows.WorkflowID(txstate.ProviderEko, ref)
@@ -69,8 +72,11 @@ func TestOperatorView(t *testing.T) {
 		"- **Reason:** confirmed by Transaction Inquiry (tx_status 0)", "- **Last inquiry:** #2 `final` (tx_status `0`)",
 		"- **Last report:** eko-response tx_status `2`")
 
-	// The timeline: every timer, activity and recorded state change is named.
+	// The timeline: every timer, activity and recorded state change is named. The first workflow
+	// task ran only once the eko-response came (start delay of the response timeout, ended by the
+	// relay's SignalWithStart), so there is no response timer.
 	var names []string
+	firstTask, signalled := int64(0), int64(0)
 	it := s.app.Temporal.GetWorkflowHistory(ctx, wid, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
@@ -78,6 +84,21 @@ func TestOperatorView(t *testing.T) {
 			t.Fatal(err)
 		}
 		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+			if d := ev.GetWorkflowExecutionStartedEventAttributes().GetFirstWorkflowTaskBackoff().AsDuration(); d < 4*time.Minute || d > 5*time.Minute {
+				t.Errorf("first workflow task backoff %s, want the response timeout (5m)", d)
+			}
+			continue
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+			if signalled == 0 {
+				signalled = ev.GetEventId()
+			}
+			continue
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+			if firstTask == 0 {
+				firstTask = ev.GetEventId()
+			}
+			continue
 		case enumspb.EVENT_TYPE_TIMER_STARTED, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 		case enumspb.EVENT_TYPE_MARKER_RECORDED:
 			if ev.GetMarkerRecordedEventAttributes().GetMarkerName() != "LocalActivity" {
@@ -92,7 +113,10 @@ func TestOperatorView(t *testing.T) {
 		}
 		names = append(names, name)
 	}
-	want := []string{"waiting for eko-response (2s)", "record: pending → inquiry", "inquiry 1 of ≤ ", "inquiry backoff 200ms",
+	if signalled == 0 || firstTask < signalled {
+		t.Errorf("first workflow task (event %d) before the eko-response's signal (event %d)", firstTask, signalled)
+	}
+	want := []string{"record: pending → inquiry", "inquiry 1 of ≤ ", "inquiry backoff 200ms",
 		"inquiry 2 of ≤ ", "record: inquiry → success"}
 	for _, w := range want {
 		if !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, w) }) {

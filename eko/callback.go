@@ -64,6 +64,11 @@ func ParseEnvelope(body []byte) (Envelope, error) {
 	if raw == nil {
 		return Envelope{}, errors.New("body must be a JSON object")
 	}
+	// Which of two details (or actions) was meant is not ours to guess: the stored body would
+	// show both, and the other one might be what an operator reads.
+	if k, dup := duplicateKey(body); dup && (k == "action" || k == "detail") {
+		return Envelope{}, fmt.Errorf("%s is sent more than once", k)
+	}
 	var env Envelope
 	a, ok := raw["action"]
 	if !ok {
@@ -303,16 +308,27 @@ type EkoResponse struct {
 // everything in response is recorded whatever shape it has. On a validation error the returned
 // EkoResponse holds only ClientRefID (when it was readable), for the record.
 func ParseEkoResponse(detail json.RawMessage) (EkoResponse, error) {
-	var d struct {
-		ClientRefID json.RawMessage `json:"client_ref_id"`
-		Response    json.RawMessage `json:"response"`
-	}
-	if err := decodeStrict(detail, &d); err != nil {
+	// A map, not a struct: encoding/json matches struct fields case-insensitively, so a
+	// "CLIENT_REF_ID" after "client_ref_id" would silently name the transaction instead.
+	var d map[string]json.RawMessage
+	if err := decodeStrict(detail, &d); err != nil || d == nil {
 		return EkoResponse{}, &ValidationError{[]string{"detail must be an object with client_ref_id and response"}}
 	}
 	var problems []string
+	// A name sent twice means one of two values, and which one (the reference, the tx_status)
+	// is not ours to guess; the stored body would show both.
+	var respObj map[string]json.RawMessage
+	_ = json.Unmarshal(d["response"], &respObj)
+	for _, o := range []struct {
+		where string
+		obj   json.RawMessage
+	}{{"detail", detail}, {"response", d["response"]}, {"response.data", respObj["data"]}} {
+		if k, dup := duplicateKey(o.obj); dup {
+			problems = append(problems, fmt.Sprintf("%s.%s is sent more than once", o.where, fieldName(k)))
+		}
+	}
 	var r EkoResponse
-	if s, ok := scalar(d.ClientRefID); !ok || s == "" || len([]rune(s)) > 40 {
+	if s, ok := scalar(d["client_ref_id"]); !ok || s == "" || len([]rune(s)) > 40 {
 		problems = append(problems, "client_ref_id is missing or not a string")
 	} else if !ident.Printable(s) {
 		problems = append(problems, "client_ref_id must be printable text, without control characters or invalid UTF-8")
@@ -320,7 +336,7 @@ func ParseEkoResponse(detail json.RawMessage) (EkoResponse, error) {
 		r.ClientRefID = s
 	}
 	var resp map[string]any
-	if len(d.Response) == 0 || decodeStrict(d.Response, &resp) != nil || resp == nil {
+	if len(d["response"]) == 0 || decodeStrict(d["response"], &resp) != nil || resp == nil {
 		problems = append(problems, "response must be an object")
 	}
 	if problems != nil {

@@ -7,18 +7,21 @@ package intents
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/aepsflow/aepsflow/config"
 	"github.com/aepsflow/aepsflow/db"
 	"github.com/aepsflow/aepsflow/outbox"
 	"github.com/aepsflow/aepsflow/redact"
+	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
 )
 
@@ -61,7 +64,9 @@ func (i *Intents) Report(t db.TxRef, r db.Report) (db.OutboxEntry, error) {
 		return db.OutboxEntry{}, fmt.Errorf("report from unknown source %q", r.Source)
 	}
 	o.EventID = o.Source + ":" + strconv.FormatInt(r.ID, 10)
-	o.ProviderTxnID = redact.Text(r.TxnID)
+	// A reference (Eko's tid, the partner's txnId): operators search by it, so only a written
+	// number in it is masked, never a bare 12-digit one (TextKeepingBare), as in its column.
+	o.ProviderTxnID = redact.TextKeepingBare(r.TxnID)
 	return outbox.SignalEntry(t.WorkflowID, workflows.SignalOutcome, o.EventID, i.input(t), o)
 }
 
@@ -88,6 +93,13 @@ func (i *Intents) WorkflowState(ctx context.Context, workflowID string) any {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	val, err := i.temporal.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
+	var notReady *serviceerror.WorkflowNotReady
+	if errors.As(err, &notReady) {
+		// Started with the relay's start delay, the workflow runs its first task only when a
+		// report comes or the response timeout is over: until then it is pending by definition.
+		return map[string]any{"workflow_id": workflowID, "state": workflows.Snapshot{State: txstate.Pending,
+			Reason: "waiting for the report: the workflow's first task runs when it comes or the response timeout is over"}}
+	}
 	if err != nil {
 		return map[string]string{"workflow_id": workflowID, "error": err.Error()}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -54,6 +55,8 @@ type Temporal struct {
 	Client    client.Client
 	TaskQueue string
 	Late      LateHandler
+	// NoStartDelay starts workflows at once (config START_DELAY=false), as before the start delay.
+	NoStartDelay bool
 }
 
 // Options are the start options every transaction workflow gets. REJECT_DUPLICATE means a
@@ -93,6 +96,12 @@ func (t *Temporal) Deliver(ctx context.Context, e db.PendingEntry) (string, erro
 	var err error
 	switch e.Kind {
 	case "start":
+		// The first workflow task waits for the eko-response (the relay delivers it with
+		// SignalWithStart, which ends the delay; a plain signal would not) or the response
+		// timeout: a transaction costs no task before there is anything to do.
+		if !t.NoStartDelay {
+			opts.StartDelay = p.Input.StartDelay(time.Now())
+		}
 		_, err = t.Client.ExecuteWorkflow(ctx, opts, workflows.TransactionWorkflowName, p.Input)
 	case "signal":
 		if e.SignalName == workflows.SignalOutcome {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -299,26 +300,40 @@ func maskFree(s string, ref bool) (string, bool) {
 	return out, changed
 }
 
-// maskString applies Body to a decoded string (a value, or a key): escapes may have hidden from
-// Body what the decoded text shows, a written number or a form key (uid=...) say. Tabs, CRs and
-// LFs (decoded from \t, \r, \n) are read as spaces, which Body's grouped rule allows between
-// the groups of a written number, so when something is masked the result has spaces for them:
-// it is re-encoded anyway.
+// maskString applies Body to a decoded string (a value, a key, or free text for Text): escapes
+// may have hidden from Body what the decoded text shows, a written number or a form key
+// (uid=...) say. Every kind of white space (tab, CR, LF, a no-break or em space, ...) is read as
+// a space, and a run of them as one, since a number written "2345<TAB>6789<TAB>0124" or with
+// several spaces is as readable as "2345 6789 0124": when something is masked, the result has
+// the single spaces, otherwise s is returned as it is.
 func maskString(s string) (string, bool) {
 	if digitCount(s) <= 4 {
 		return s, false // Body changes nothing with fewer: skips the copy for most strings
 	}
-	b := []byte(s)
-	for i, c := range b {
-		if c == '\t' || c == '\n' || c == '\r' {
-			b[i] = ' '
-		}
-	}
+	b := spacesNormalised(s)
 	out, changed := Body(b)
 	if !changed {
 		return s, false
 	}
 	return string(out), true
+}
+
+// spacesNormalised returns s with every run of Unicode white space turned into one ' '.
+func spacesNormalised(s string) []byte {
+	b := make([]byte, 0, len(s))
+	space := false
+	for _, r := range s {
+		if unicode.IsSpace(r) || r == '\u200b' || r == '\u2060' || r == '\ufeff' {
+			if !space {
+				b = append(b, ' ')
+			}
+			space = true
+			continue
+		}
+		space = false
+		b = utf8.AppendRune(b, r)
+	}
+	return b
 }
 
 func digitCount(s string) int {

@@ -396,12 +396,12 @@ func IsMaskedAadhaar(s string) bool {
 // free text is never a reference. A reference (tid, RRN) must not go through Text: it may be a
 // bare 12-digit number that passes the check; TextKeepingBare is Body's rules alone.
 func Text(s string) string {
-	out, changed := Body([]byte(s))
-	if m, ok := maskBare(out); ok {
-		out, changed = m, true
+	out, changed := maskString(s) // Body's rules, white space of any kind read as a space
+	if m, ok := maskBare([]byte(out)); ok {
+		return string(m)
 	}
 	if changed {
-		return string(out)
+		return out
 	}
 	return s
 }
@@ -409,8 +409,8 @@ func Text(s string) string {
 // TextKeepingBare is Body for a string: written numbers and Aadhaar keys masked, bare 12-digit
 // numbers kept. It is for a value that may be a reference.
 func TextKeepingBare(s string) string {
-	if out, changed := Body([]byte(s)); changed {
-		return string(out)
+	if out, changed := maskString(s); changed {
+		return out
 	}
 	return s
 }

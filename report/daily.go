@@ -17,6 +17,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/txstate"
 )
 
 // Open is the state of a transaction that was not final at the cut-off.
@@ -135,7 +136,7 @@ func assemble(f db.DayFigures, date string, loc *time.Location, cutoff time.Time
 				byState[g.State] = &Figure{Amount: zero()}
 			}
 			byState[g.State].add(g.Count, g.Amount)
-			if g.State == "success" {
+			if g.State == string(txstate.Success) {
 				l.Commission = Amount{l.Commission.Add(g.Commission)}
 				l.TDS = Amount{l.TDS.Add(g.TDS)}
 				if g.TxType == "cash_withdrawal" {
@@ -211,10 +212,11 @@ func WriteCSV(w io.Writer, d Daily) error {
 				row("by_type", l.Agent, t, s, l.ByType[t][s].Count, l.ByType[t][s].Amount)
 			}
 		}
-		row("successful_withdrawals", l.Agent, "cash_withdrawal", "success", l.SuccessfulWithdrawals.Count, l.SuccessfulWithdrawals.Amount)
-		row("commission", l.Agent, "", "success", -1, l.Commission)
-		row("tds", l.Agent, "", "success", -1, l.TDS)
-		row("reversals", l.Agent, "cash_withdrawal", "reversed", l.Reversals.Count, l.Reversals.Amount)
+		success, reversed := string(txstate.Success), string(txstate.Reversed)
+		row("successful_withdrawals", l.Agent, "cash_withdrawal", success, l.SuccessfulWithdrawals.Count, l.SuccessfulWithdrawals.Amount)
+		row("commission", l.Agent, "", success, -1, l.Commission)
+		row("tds", l.Agent, "", success, -1, l.TDS)
+		row("reversals", l.Agent, "cash_withdrawal", reversed, l.Reversals.Count, l.Reversals.Amount)
 		row("net_due", l.Agent, "", "", -1, l.NetDue)
 		row("open_withdrawals", l.Agent, "cash_withdrawal", Open, l.OpenWithdrawals.Count, l.OpenWithdrawals.Amount)
 	}

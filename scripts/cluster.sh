@@ -111,6 +111,10 @@ write_config() {
 # New search attributes are visible at once (the worker checks them at start).
 system.forceSearchAttributesCacheRefreshOnRead:
   - value: true
+# Eager activity execution: the server hands a workflow task's new activity (the Transaction
+# Inquiry) straight back to the worker that scheduled it, saving a matching round trip.
+system.enableActivityEagerExecution:
+  - value: true
 EOF
 	cat >"$DIR/config/temporal.yaml" <<EOF
 # Written by scripts/cluster.sh: Temporal Server $TEMPORAL_SERVER_VERSION on PostgreSQL.

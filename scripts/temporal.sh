@@ -95,7 +95,10 @@ start() {
 			die "something else already serves Temporal on 127.0.0.1:$port (not started by this script from $ROOT).
   Stop it, or find it with: ss -ltnp 'sport = :$port'"
 		fi
-		local args=(server start-dev --ip 127.0.0.1 --port "$port" --ui-port "$uiport" --log-level warn)
+		local args=(server start-dev --ip 127.0.0.1 --port "$port" --ui-port "$uiport" --log-level warn
+			# Eager activity execution (the SDK's default, off on the server unless enabled): the
+			# Transaction Inquiry goes straight back to the worker whose workflow task scheduled it.
+			--dynamic-config-value system.enableActivityEagerExecution=true)
 		local sa_name sa_type
 		while read -r sa_name sa_type; do
 			[[ -z $sa_name || $sa_name == \#* ]] || args+=(--search-attribute "$sa_name=$sa_type")

@@ -109,6 +109,8 @@ check "go test -count=1 -timeout $GO_TEST_TIMEOUT ./..." go test -count=1 -timeo
 # against this checkout (replace => ../), so a dependency the service just added is resolved here
 # too (-mod=mod) instead of failing until someone runs `cd bench && go mod tidy`.
 check "bench: go vet ./... && go test ./..." bash -c 'cd bench && GOFLAGS=-mod=mod go vet ./... && GOFLAGS=-mod=mod go test -count=1 ./...'
+# The screenshot tool (make screenshots) is a module of its own too: it must keep building.
+check "docs/screenshots: go vet ./..." bash -c 'cd docs/screenshots && GOFLAGS=-mod=mod go vet ./...'
 check "workflowcheck ./workflows/... ($WORKFLOWCHECK)" go run "$WORKFLOWCHECK" ./workflows/...
 check "docker compose config (filled .env valid, empty .env refused, ports on 127.0.0.1)" compose_config
 check "promtool check rules / test rules / check config (deploy/prometheus)" alert_rules

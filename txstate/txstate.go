@@ -15,14 +15,14 @@ type State string
 // States. Final states end the transaction's workflow.
 const (
 	Pending         State = "pending"
-	Inquiry               = "inquiry"
-	ReversalPending       = "reversal_pending"
-	Unknown               = "unknown"
-	NeedsReview           = "needs_review"
-	Success               = "success"
-	Failed                = "failed"
-	Reversed              = "reversed"
-	Expired               = "expired"
+	Inquiry         State = "inquiry"
+	ReversalPending State = "reversal_pending"
+	Unknown         State = "unknown"
+	NeedsReview     State = "needs_review"
+	Success         State = "success"
+	Failed          State = "failed"
+	Reversed        State = "reversed"
+	Expired         State = "expired"
 )
 
 // All lists every state, for validating a state named in a request.

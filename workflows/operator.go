@@ -69,7 +69,7 @@ func (in Input) Summary() string {
 // the full transaction.
 func (in Input) Details() string {
 	var b strings.Builder
-	row := func(k, v string) { fmt.Fprintf(&b, "- **%s:** %s\n", k, v) }
+	row := func(k, v string) { b.WriteString(fmt.Sprintf("- **%s:** %s\n", k, v)) }
 	row("Reference", code(in.ClientRefID))
 	if in.ProviderRef != "" && in.ProviderRef != in.ClientRefID {
 		row("Provider's reference", code(in.ProviderRef))
@@ -178,12 +178,12 @@ type view struct {
 // currentDetails renders v as Markdown for workflow.SetCurrentDetails.
 func (in Input) currentDetails(v view) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**State:** `%s`", v.state)
+	b.WriteString(fmt.Sprintf("**State:** `%s`", v.state))
 	if !v.since.IsZero() {
-		fmt.Fprintf(&b, " since %s", v.since.UTC().Format(timeLayout))
+		b.WriteString(" since " + v.since.UTC().Format(timeLayout))
 	}
 	b.WriteString("\n\n")
-	row := func(k, v string) { fmt.Fprintf(&b, "- **%s:** %s\n", k, v) }
+	row := func(k, v string) { b.WriteString(fmt.Sprintf("- **%s:** %s\n", k, v)) }
 	if v.reason != "" {
 		row("Reason", oneLine(v.reason))
 	}
@@ -204,7 +204,7 @@ func (in Input) currentDetails(v view) string {
 	if v.state == txstate.Pending && !v.responseBy.IsZero() {
 		then := "inquiry starts"
 		if in.Provider != txstate.ProviderEko {
-			then = "needs_review"
+			then = string(txstate.NeedsReview)
 		}
 		row("Report expected by", v.responseBy.UTC().Format(timeLayout)+" (then "+then+")")
 	}

@@ -165,3 +165,51 @@ func withTxnID(s step, id string) step {
 func permanent(msg string) error {
 	return temporal.NewNonRetryableApplicationError(msg, activities.ErrTypeNonRetryable, nil)
 }
+
+// TestResponseTimeoutFromCreation: the relay holds a workflow's first task back until the
+// response timeout is over (operator-view 2), so the workflow counts the timeout from the
+// transaction's creation, not from its first task: started 3 minutes late, it inquires 2 minutes
+// later, at creation + 5 minutes.
+func TestResponseTimeoutFromCreation(t *testing.T) {
+	for _, late := range []time.Duration{0, 3 * time.Minute, 7 * time.Minute} {
+		t.Run(late.String(), func(t *testing.T) {
+			var s testsuite.WorkflowTestSuite
+			env := s.NewTestWorkflowEnvironment()
+			env.SetStartTime(t0.Add(late))
+			env.RegisterWorkflowWithOptions(workflows.Transaction, workflow.RegisterOptions{Name: workflows.TransactionWorkflowName})
+			env.OnActivity(acts.Record, mock.Anything, mock.Anything).Return(nil)
+			env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil)
+			var at time.Duration
+			env.OnActivity(acts.Inquire, mock.Anything, mock.Anything).Return(func(context.Context, activities.InquiryRequest) (activities.InquiryResult, error) {
+				at = env.Now().Sub(t0)
+				return final("0"), nil
+			}).Once()
+			env.ExecuteWorkflow(workflows.TransactionWorkflowName, ekoInput())
+			if err := env.GetWorkflowError(); err != nil {
+				t.Fatal(err)
+			}
+			if want := max(late, 5*time.Minute); at != want {
+				t.Errorf("first inquiry %s after creation, want %s", at, want)
+			}
+		})
+	}
+}
+
+func TestStartDelay(t *testing.T) {
+	in := ekoInput()
+	for _, c := range []struct {
+		now  time.Duration
+		want time.Duration
+	}{{0, 5 * time.Minute}, {time.Minute, 4 * time.Minute}, {5 * time.Minute, 0}, {time.Hour, 0}} {
+		if got := in.StartDelay(t0.Add(c.now)); got != c.want {
+			t.Errorf("StartDelay %s after creation = %s, want %s", c.now, got, c.want)
+		}
+	}
+	if got := (workflows.Input{}).StartDelay(t0); got != 0 {
+		t.Errorf("StartDelay without CreatedAt = %s", got)
+	}
+	in.Policy.ResponseTimeout = 0 // the default, 5m
+	if got := in.StartDelay(t0); got != workflows.DefaultResponseTimeout {
+		t.Errorf("StartDelay with the default timeout = %s", got)
+	}
+}

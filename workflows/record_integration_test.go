@@ -58,7 +58,7 @@ func TestRecordHistories(t *testing.T) {
 	t.Cleanup(platform.Close)
 	a := apptest.Start(t, apptest.Options{Inquirer: inq, Env: map[string]string{
 		"WEBHOOK_URL": platform.URL, "WEBHOOK_SECRET": "record-histories-secret-0123", "WEBHOOK_INITIAL_BACKOFF": "200ms",
-		"WEBHOOK_MAX_BACKOFF": "1s",
+		"WEBHOOK_MAX_BACKOFF":  "1s",
 		"EKO_RESPONSE_TIMEOUT": "2s", "INQUIRY_INITIAL_BACKOFF": "200ms", "INQUIRY_MAX_BACKOFF": "1s",
 		"INQUIRY_NOT_FOUND_GRACE": "2s", "INQUIRY_DEADLINE": "20s", "PARTNER_UNKNOWN_REVIEW_AFTER": "2s",
 		"VERIFY_SUCCESS": "true", "VERIFY_FAILURE": "true", "PARTNER_CLIENTS": recPartner + ":" + recPartnerSecret,

@@ -110,7 +110,9 @@ func TestReplayDetectsNonDeterminism(t *testing.T) {
 				if err == nil {
 					t.Fatalf("replaying %s against %s succeeded; want a non-determinism error", f, name)
 				}
-				if !strings.Contains(err.Error(), "nondeterministic") {
+				// TMPRL1100 is the SDK's code for non-determinism; some mismatches (an activity
+				// where the history has another's completion) are worded without the word.
+				if !strings.Contains(err.Error(), "nondeterministic") && !strings.Contains(err.Error(), "TMPRL1100") {
 					t.Errorf("replay error %q does not report non-determinism", err)
 				}
 			})

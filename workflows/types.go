@@ -103,6 +103,17 @@ type Input struct {
 	APIURL string `json:"api_url,omitempty"`
 }
 
+// StartDelay is how long the relay may hold back a transaction workflow's first task: until the
+// response timeout (counted from the transaction's creation) is over, as the workflow measures it
+// from operator-view 2 on. An eko-response (a SignalWithStart) runs the task at once; a workflow
+// with nothing to do is not woken before. Zero once the timeout is past.
+func (in Input) StartDelay(now time.Time) time.Duration {
+	if in.CreatedAt.IsZero() {
+		return 0
+	}
+	return max(0, in.CreatedAt.Add(in.Policy.withDefaults().ResponseTimeout).Sub(now))
+}
+
 // Outcome is a provider's report of a transaction's result, delivered as a signal. Only ids and
 // the status travel; the full callback stays in PostgreSQL (claim check).
 type Outcome struct {

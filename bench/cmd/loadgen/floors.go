@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
@@ -252,5 +253,58 @@ func (b *bench) floorShapes(ctx context.Context) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// pacedTrivialName is the summary of floorTrivialPaced, the paced transactions' floor.
+const pacedTrivialName = "floor: trivial workflow start → close, paced"
+
+// floorTrivialPaced measures what the paced eko-response → final state is compared with: one
+// trivial workflow's start-to-close (from the SignalWithStart call to the close time Temporal
+// recorded) at the same pace, with no backlog.
+func (b *bench) floorTrivialPaced(ctx context.Context) error {
+	o := b.o
+	if o.pacedN <= 0 {
+		return nil
+	}
+	tq := "bench-floor-paced-" + b.runID
+	w := worker.New(b.tc, tq, worker.Options{
+		MaxConcurrentWorkflowTaskPollers: o.wftPollers, MaxConcurrentActivityTaskPollers: o.atPollers,
+	})
+	w.RegisterWorkflowWithOptions(trivialWorkflow, workflow.RegisterOptions{Name: trivialWorkflowName})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start paced floor worker: %w", err)
+	}
+	defer w.Stop()
+	var mu sync.Mutex
+	sent := map[string]time.Time{}
+	rec := newRecorder(fmt.Sprintf("%s %g/s", pacedTrivialName, o.pacedRate))
+	start := time.Now()
+	drive(ctx, o.pacedN, o.conc, o.pacedRate, func(i int) {
+		id := fmt.Sprintf("bench-floor-paced/%s/%d", b.runID, i)
+		s := time.Now()
+		_, err := b.tc.SignalWithStartWorkflow(ctx, id, trivialSignal, "x",
+			client.StartWorkflowOptions{ID: id, TaskQueue: tq}, trivialWorkflowName)
+		if err != nil {
+			rec.add(s, time.Now(), err)
+			return
+		}
+		mu.Lock()
+		sent[id] = s
+		mu.Unlock()
+	})
+	if _, err := b.completionRate(ctx, trivialWorkflowName, tq, len(sent), start); err != nil {
+		return err
+	}
+	query := fmt.Sprintf("WorkflowType = '%s' AND TaskQueue = '%s' AND ExecutionStatus = 'Completed'", trivialWorkflowName, tq)
+	err := listWorkflows(ctx, b.tc, o.namespace, query, func(id, _ string, closed time.Time) {
+		if s, ok := sent[id]; ok {
+			rec.add(s, closed, nil)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("list paced floor workflows: %w", err)
+	}
+	b.res.add(rec.summary())
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -138,5 +139,48 @@ func TestPlatformReceiver(t *testing.T) {
 	}
 	if p.stats.Deliveries != 4 || p.stats.BadSignatures != 2 || p.stats.ByEvent["evt_1"] != 2 {
 		t.Fatalf("stats %+v", p.stats)
+	}
+}
+
+// TestTargets: the targets table has the six rows, computed from this run's figures, and
+// a missed one never fails the run (only loss, duplication or a failed request does).
+func TestTargets(t *testing.T) {
+	r := Results{Options: map[string]any{"outage_p99_tolerance": 1.25}}
+	r.add(Summary{Name: "floor: PostgreSQL INSERT", P50: 2, P99: 10, PerSec: 6000},
+		Summary{Name: "floor: Temporal SignalWithStart", P50: 60, P99: 130, PerSec: 200},
+		Summary{Name: "debit-hook", P50: 25, P99: 80, PerSec: 700},
+		Summary{Name: "debit-hook, Temporal stopped", P99: 40},
+		Summary{Name: "eko-response → final state, paced 10/s", P50: 120},
+		Summary{Name: pacedTrivialName + " 10/s", P50: 30})
+	r.Workflows.Floor = WorkflowRate{Count: 2000, PerSec: 80}
+	r.Workflows.Ours = WorkflowRate{Count: 2200, PerSec: 40}
+	r.Phases = []PhaseCPU{
+		{Name: "floor-temporal", CPU: CPUUse{Seconds: map[string]float64{"temporal": 20}}},
+		{Name: "debit-hooks", CPU: CPUUse{Seconds: map[string]float64{"temporal": 2}}},
+		{Name: "eko-responses+partner", CPU: CPUUse{Seconds: map[string]float64{"temporal": 2}}},
+		{Name: "drain", CPU: CPUUse{Seconds: map[string]float64{"temporal": 40}}},
+		{Name: "paced", CPU: CPUUse{Seconds: map[string]float64{"temporal": 99}}},
+	}
+	r.Loss = LossReport{Expected: 5, Rows: 5, FinalRows: 5, Workflows: 5}
+	r.finish()
+	want := []struct {
+		ratio float64
+		met   bool
+	}{{0.5, false}, {2, false}, {3.5, true}, {0.5, true}, {4, false}, {0, true}}
+	if len(r.Targets) != len(want) {
+		t.Fatalf("%d targets, want %d: %+v", len(r.Targets), len(want), r.Targets)
+	}
+	for i, w := range want {
+		got := r.Targets[i]
+		if math.Abs(got.Ratio-w.ratio) > 1e-9 || got.Met != w.met {
+			t.Errorf("target %q: %.3f met %v, want %.3f met %v", got.What, got.Ratio, got.Met, w.ratio, w.met)
+		}
+	}
+	if p := r.problems(); len(p) != 0 {
+		t.Errorf("missed targets fail the run: %v", p)
+	}
+	r.Loss.LostRows = 1
+	if p := r.problems(); len(p) == 0 {
+		t.Error("a lost transaction does not fail the run")
 	}
 }

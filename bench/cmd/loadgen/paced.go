@@ -32,5 +32,8 @@ func (b *bench) runPaced(ctx context.Context) ([]*ekoTx, error) {
 	}
 	pttf.Name = fmt.Sprintf("eko-response → final state, paced %g/s", o.pacedRate)
 	b.res.add(pdh.summary(), per.summary(), pttf)
+	if err := b.phase("paced-trivial", func() error { return b.floorTrivialPaced(ctx) }); err != nil {
+		return nil, err
+	}
 	return paced, nil
 }
