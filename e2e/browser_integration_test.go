@@ -268,11 +268,12 @@ func TestBrowserGatewayFlow(t *testing.T) {
 		return out.Token
 	}
 
+	profile := browserProfileDir(t)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1000, 820))...)
+		chromedp.UserDataDir(profile), chromedp.WindowSize(1000, 820))...)
 	defer cancelAlloc()
 	browser, cancelBrowser := chromedp.NewContext(allocCtx)
 	defer cancelBrowser()
@@ -515,4 +516,30 @@ func showConsole(t *testing.T, ctx context.Context, c *console) {
 		t.Fatal(err)
 	}
 	t.Logf("browser console:\n%s", strings.Join(lines, "\n"))
+}
+
+// browserProfileDir is a fresh Chromium profile directory. It is not t.TempDir: Chromium's helper
+// processes can still be writing to it for a moment after the browser exits, and t.TempDir's
+// cleanup then fails the test. Removal is retried briefly; a leftover is only logged.
+func browserProfileDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "aepsflow-chromium-")
+	if err != nil {
+		t.Fatalf("create a Chromium profile directory: %v", err)
+	}
+	t.Cleanup(func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			err := os.RemoveAll(dir)
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Logf("leaving Chromium profile %s behind: %v", dir, err)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	return dir
 }
