@@ -39,10 +39,12 @@ bin/aepsflow agent register --user-code "$DEV_AGENT_USER_CODE" --name "Eko UAT a
 
 http_addr=${HTTP_ADDR:-:8080}
 http_port=${http_addr##*:}
+worker_addr=${WORKER_HTTP_ADDR:-:8081}
 cat >&2 <<MSG
 
 aepsflow (development)
   API:              http://127.0.0.1:$http_port   (admin token: \$ADMIN_TOKEN, default dev-admin-token)
+  worker probes:    http://127.0.0.1:${worker_addr##*:}   (/healthz, /readyz, /metrics; WORKER_HTTP_ADDR=off disables)
   Temporal Web UI:  http://127.0.0.1:$DEV_TEMPORAL_UI_PORT
   Temporal gRPC:    $TEMPORAL_ADDRESS
   Database:         $DATABASE_URL

@@ -10,6 +10,7 @@
 # (temporal-NAME.pid, temporal-NAME.log). Without DBFILE the server keeps everything in memory.
 # TEMPORAL_CLI_VERSION (default v1.5.1, the newest that installs from the module proxy) pins the CLI;
 # TEMPORAL_START_TIMEOUT (seconds, default 60) bounds the wait for readiness.
+# TEMPORAL_EAGER_ACTIVITIES (default true) sets the server's system.enableActivityEagerExecution.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -98,7 +99,8 @@ start() {
 		local args=(server start-dev --ip 127.0.0.1 --port "$port" --ui-port "$uiport" --log-level warn
 			# Eager activity execution (the SDK's default, off on the server unless enabled): the
 			# Transaction Inquiry goes straight back to the worker whose workflow task scheduled it.
-			--dynamic-config-value system.enableActivityEagerExecution=true)
+			# TEMPORAL_EAGER_ACTIVITIES=false turns it off (to measure what it saves).
+			--dynamic-config-value "system.enableActivityEagerExecution=${TEMPORAL_EAGER_ACTIVITIES:-true}")
 		local sa_name sa_type
 		while read -r sa_name sa_type; do
 			[[ -z $sa_name || $sa_name == \#* ]] || args+=(--search-attribute "$sa_name=$sa_type")

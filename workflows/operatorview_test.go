@@ -96,6 +96,29 @@ func TestCurrentDetails(t *testing.T) {
 				"aepsflow resolve --api http://127.0.0.1:8080 \\\n  --client-ref-id 1700000000001"}}},
 		},
 		{
+			name: "reversal pending, then reversed", in: ekoInput(base),
+			steps:   []step{ekoResp(time.Minute, "e1", "3")},
+			inquire: answers(reversalPending, final("4")),
+			looks: []look{
+				{at: 70 * time.Second, want: []string{"**State:** `reversal_pending` since 2025-03-01 10:01:00 UTC",
+					"- **Reason:** eko-response tx_status 3 (refund pending)\n", "- **Last inquiry:** #1 `reversal_pending` (tx_status `3`)",
+					"- **Next inquiry:** 2025-03-01 10:01:30 UTC\n", "- **Deadline:**"}},
+				{at: time.Hour, want: []string{"**State:** `reversed`", "Transaction Inquiry reports tx_status 4 (refunded)"},
+					notWant: []string{"Next inquiry", "Deadline", "To resolve"}},
+			},
+		},
+		{
+			name: "no report, unknown to Eko: expired", in: ekoInput(base),
+			inquire: answers(notFound),
+			looks: []look{
+				{at: 6 * time.Minute, want: []string{"**State:** `inquiry` since 2025-03-01 10:05:00 UTC",
+					"- **Reason:** no eko-response within 5m0s\n", "- **Last report:** none yet\n", "- **Last inquiry:** #2 `not_found` (tx_status `missing`) at 2025-03-01 10:05:30 UTC\n",
+					"- **Next inquiry:** 2025-03-01 10:06:30 UTC\n"}},
+				{at: 2 * time.Hour, want: []string{"**State:** `expired`", "Eko does not know this transaction after 30m0s: no money moved"},
+					notWant: []string{"Next inquiry", "To resolve"}},
+			},
+		},
+		{
 			name: "partner: unknown, then the review window", in: partnerInput(),
 			steps: []step{withTxnID(partnerCb(time.Minute, "p1", "unknown", "DEBIT TIMEOUT"), "88001")},
 			looks: []look{
