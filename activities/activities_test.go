@@ -10,8 +10,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/aepsflow/aepsflow/ekoapi"
-	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/eko/inquiry"
+	"github.com/aepsflow/aepsflow/eko/sign"
 )
 
 func TestEkoInquirerPermanent(t *testing.T) {
@@ -20,13 +20,13 @@ func TestEkoInquirerPermanent(t *testing.T) {
 		err  error
 		want bool
 	}{
-		{"signature refused", &ekoapi.Error{Op: "inquire 1", HTTPStatus: 403, Kind: ekoapi.KindSignature}, true},
-		{"bad request", &ekoapi.Error{Op: "inquire 1", HTTPStatus: 400, Kind: ekoapi.KindHTTPStatus}, true},
-		{"server error", &ekoapi.Error{Op: "inquire 1", HTTPStatus: 502, Kind: ekoapi.KindHTTPStatus, Retryable: true}, false},
-		{"network", &ekoapi.Error{Op: "inquire 1", Kind: ekoapi.KindNetwork, Retryable: true}, false},
-		{"eko error reply", &ekoapi.Error{Op: "inquire 1", HTTPStatus: 200, Kind: ekoapi.KindEkoError, Retryable: true}, false},
+		{"signature refused", &inquiry.Error{Op: "inquire 1", HTTPStatus: 403, Kind: inquiry.KindSignature}, true},
+		{"bad request", &inquiry.Error{Op: "inquire 1", HTTPStatus: 400, Kind: inquiry.KindHTTPStatus}, true},
+		{"server error", &inquiry.Error{Op: "inquire 1", HTTPStatus: 502, Kind: inquiry.KindHTTPStatus, Retryable: true}, false},
+		{"network", &inquiry.Error{Op: "inquire 1", Kind: inquiry.KindNetwork, Retryable: true}, false},
+		{"eko error reply", &inquiry.Error{Op: "inquire 1", HTTPStatus: 200, Kind: inquiry.KindEkoError, Retryable: true}, false},
 		{"context cancelled", context.Canceled, false},
-		// ekoapi wraps the caller's context error: shutdown or an activity timeout.
+		// eko/inquiry wraps the caller's context error: shutdown or an activity timeout.
 		{"wrapped context cancelled", fmt.Errorf("ekoapi: inquire 1: %w", context.Canceled), false},
 		{"wrapped deadline", fmt.Errorf("ekoapi: inquire 1: %w", context.DeadlineExceeded), false},
 		{"bad input", errors.New("ekoapi: inquire: empty client_ref_id"), true},
@@ -104,7 +104,7 @@ func TestInquireEkoReplies(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(tc.body)) }))
 			t.Cleanup(srv.Close)
-			c, err := ekoapi.New(ekoapi.Config{BaseURL: srv.URL, DeveloperKey: "dev", InitiatorID: "9962981729"}, ekosign.NewSigner("key"), nil)
+			c, err := inquiry.New(inquiry.Config{BaseURL: srv.URL, DeveloperKey: "dev", InitiatorID: "9962981729"}, sign.NewSigner("key"), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,12 +120,12 @@ func TestInquireEkoReplies(t *testing.T) {
 			}
 			_, err = (&Activities{Inquirer: inq}).Inquire(context.Background(), InquiryRequest{WorkflowID: "aeps/eko/1", ClientRefID: "1", UserCode: "2"})
 			var appErr *temporal.ApplicationError
-			if err == nil || (errors.As(err, &appErr) && appErr.NonRetryable()) || !ekoapi.IsRetryable(err) {
+			if err == nil || (errors.As(err, &appErr) && appErr.NonRetryable()) || !inquiry.IsRetryable(err) {
 				t.Fatalf("Inquire error %v: want a retryable ekoapi error", err)
 			}
-			var e *ekoapi.Error
-			if !errors.As(err, &e) || e.Kind != ekoapi.KindEkoError {
-				t.Fatalf("Inquire error %v: want kind %s", err, ekoapi.KindEkoError)
+			var e *inquiry.Error
+			if !errors.As(err, &e) || e.Kind != inquiry.KindEkoError {
+				t.Fatalf("Inquire error %v: want kind %s", err, inquiry.KindEkoError)
 			}
 		})
 	}

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 
-	"github.com/aepsflow/aepsflow/ekoapi"
+	"github.com/aepsflow/aepsflow/eko/inquiry"
 )
 
-// EkoInquirer adapts ekoapi's client to the workflow's view of an inquiry.
-type EkoInquirer struct{ Client *ekoapi.Client }
+// EkoInquirer adapts eko/inquiry's client to the workflow's view of an inquiry.
+type EkoInquirer struct{ Client *inquiry.Client }
 
 // Inquire implements Inquirer.
 func (e EkoInquirer) Inquire(ctx context.Context, clientRefID, userCode string) (InquiryResult, error) {
@@ -18,22 +18,22 @@ func (e EkoInquirer) Inquire(ctx context.Context, clientRefID, userCode string) 
 	}
 	class := ClassSuspicious
 	switch r.Class {
-	case ekoapi.ClassFinal:
+	case inquiry.ClassFinal:
 		class = ClassFinal
-	case ekoapi.ClassPending:
+	case inquiry.ClassPending:
 		class = ClassPending
-	case ekoapi.ClassReversalPending:
+	case inquiry.ClassReversalPending:
 		class = ClassReversalPending
-	case ekoapi.ClassNotFound:
+	case inquiry.ClassNotFound:
 		class = ClassNotFound
 	}
 	return InquiryResult{Class: class, TxStatus: r.TxStatus, TxStatusDesc: r.TxStatusDesc, TID: r.TID,
 		BankRefNum: r.BankRefNum, Amount: r.Amount}, nil
 }
 
-// Permanent implements Inquirer: what ekoapi says retrying cannot fix. A context error is never
-// permanent: ekoapi wraps it when the activity times out or the worker shuts down, and another
+// Permanent implements Inquirer: what eko/inquiry says retrying cannot fix. A context error is never
+// permanent: eko/inquiry wraps it when the activity times out or the worker shuts down, and another
 // attempt may well succeed.
 func (e EkoInquirer) Permanent(err error) bool {
-	return !ekoapi.IsRetryable(err) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	return !inquiry.IsRetryable(err) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }

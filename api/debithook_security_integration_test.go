@@ -156,7 +156,7 @@ func TestDebitHookSignsOnlyTheBooking(t *testing.T) {
 		name, params, data string
 		wantType           string
 	}{
-		{"seed cash withdrawal", `["customer_id","amount","user_code"]`,
+		{"guide cash withdrawal", `["customer_id","amount","user_code"]`,
 			`{"customer_id":"9999999999","bank_code":"PUNB","type":"2","user_code":"` + agentCode + `","amount":"100"}`, "cash_withdrawal"},
 		{"cash withdrawal, numbers as JSON numbers", `["customer_id","amount","user_code"]`,
 			`{"customer_id":9999999999,"bank_code":607094,"type":2,"user_code":` + agentCode + `,"amount":2500.00}`, "cash_withdrawal"},

@@ -10,8 +10,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aepsflow/aepsflow/db"
-	"github.com/aepsflow/aepsflow/eko"
-	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/eko/callback"
+	"github.com/aepsflow/aepsflow/eko/sign"
 	"github.com/aepsflow/aepsflow/redact"
 	"github.com/aepsflow/aepsflow/txstate"
 )
@@ -97,17 +97,17 @@ func (s *Server) ekoCallback(c *gin.Context) {
 		reject(http.StatusForbidden, "origin_refused", msg, refuse("This transaction cannot be confirmed from this page."))
 		return
 	}
-	env, err := eko.ParseEnvelope(body)
+	env, err := callback.ParseEnvelope(body)
 	if err != nil {
 		reject(http.StatusBadRequest, "invalid", err.Error(), refuse("Invalid request: "+err.Error()))
 		return
 	}
 	in.Action = truncate(env.Action, 64) // any string may arrive here; the body keeps it whole
 	switch env.Action {
-	case eko.ActionDebitHook:
+	case callback.ActionDebitHook:
 		c.Set(keyAction, env.Action) // known actions only: metric labels must stay few
 		s.debitHook(c, in, env, start)
-	case eko.ActionEkoResponse:
+	case callback.ActionEkoResponse:
 		c.Set(keyAction, env.Action)
 		s.ekoResponse(c, in, env, start)
 	default:
@@ -116,11 +116,11 @@ func (s *Server) ekoCallback(c *gin.Context) {
 	}
 }
 
-func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, start time.Time) {
+func (s *Server) debitHook(c *gin.Context, in db.Inbound, env callback.Envelope, start time.Time) {
 	ctx, cancel := s.dbContext(c)
 	defer cancel()
 	cfg := s.Config
-	h, err := eko.ParseDebitHook(env.Detail, eko.Rules{MinAmount: cfg.CashMinAmount, MaxAmount: cfg.CashMaxAmount, Multiple: cfg.CashAmountMultiple})
+	h, err := callback.ParseDebitHook(env.Detail, callback.Rules{MinAmount: cfg.CashMinAmount, MaxAmount: cfg.CashMaxAmount, Multiple: cfg.CashAmountMultiple})
 	if err != nil {
 		// Recorded under its reference when that was readable, so that the refusal is found with
 		// the transaction's other requests.
@@ -134,15 +134,15 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 	now := s.Now()
 	// What is booked, and nothing else, is what the reply signs (db.Decision.Booked).
 	b := h.Booking()
-	amount := decimal.NullDecimal{Decimal: h.Amount, Valid: b.Type == eko.TypeCashWithdrawal}
+	amount := decimal.NullDecimal{Decimal: h.Amount, Valid: b.Type == callback.TypeCashWithdrawal}
 	req := db.DebitHook{
 		Inbound: in, Provider: txstate.ProviderEko, ProviderRef: h.ClientRefID,
-		TxType: b.Type, CashWithdrawal: b.Type == eko.TypeCashWithdrawal,
+		TxType: b.Type, CashWithdrawal: b.Type == callback.TypeCashWithdrawal,
 		AgentUserCode: b.UserCode, CustomerMobile: b.CustomerID, BankCode: b.BankCode,
 		Amount: amount, AmountText: b.Amount, DetailsHash: h.DetailsHash(),
 		// One fresh timestamp signs both secret_key and request_hash of a first allow; a repeat
 		// is signed with the first allow's, stored with the transaction.
-		Timestamp:              ekosign.Timestamp(now),
+		Timestamp:              sign.Timestamp(now),
 		BusinessDay:            now.In(cfg.LimitLocation),
 		DefaultLimits:          db.Limits{Count: cfg.DailyCashCountLimit, Amount: cfg.DailyCashAmountLimit},
 		AllowRepeatAfterResult: cfg.AllowRepeatAfterResult,
@@ -167,7 +167,7 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 	}
 	// Signed over the booked transaction as the database holds it, never over
 	// request_hash_params as sent: nothing but what was checked and booked can be signed.
-	booked := eko.Booking{Type: d.Booked.TxType, CustomerID: d.Booked.CustomerMobile, Amount: d.Booked.AmountText, UserCode: d.Booked.AgentUserCode}
+	booked := callback.Booking{Type: d.Booked.TxType, CustomerID: d.Booked.CustomerMobile, Amount: d.Booked.AmountText, UserCode: d.Booked.AgentUserCode}
 	params, data, err := booked.HashParams()
 	if ts := d.Booked.Timestamp; err != nil || ts == "" {
 		// Cannot happen for a row this code wrote; refusing is safe (no money has moved).
@@ -190,12 +190,12 @@ func (s *Server) debitHook(c *gin.Context, in db.Inbound, env eko.Envelope, star
 	c.JSON(http.StatusOK, reply)
 }
 
-func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, start time.Time) {
+func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env callback.Envelope, start time.Time) {
 	ctx, cancel := s.dbContext(c)
 	defer cancel()
-	r, err := eko.ParseEkoResponse(env.Detail)
+	r, err := callback.ParseEkoResponse(env.Detail)
 	if err != nil {
-		var verr *eko.ValidationError
+		var verr *callback.ValidationError
 		status := http.StatusBadRequest
 		if !errors.As(err, &verr) {
 			status = http.StatusInternalServerError
@@ -211,7 +211,7 @@ func (s *Server) ekoResponse(c *gin.Context, in db.Inbound, env eko.Envelope, st
 	for _, f := range []string{"amount", "commission", "tds", "fee", "balance", "customer_balance"} {
 		// An "amount" that is an Aadhaar number is not kept as a number (NUMERIC cannot be
 		// masked); the response document keeps it masked.
-		if d, ok := eko.Decimal(r.Data[f]); ok && redact.Text(r.Data[f]) == r.Data[f] {
+		if d, ok := callback.Decimal(r.Data[f]); ok && redact.Text(r.Data[f]) == r.Data[f] {
 			amounts[f] = decimal.NullDecimal{Decimal: d, Valid: true}
 		}
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/aepsflow/aepsflow/config"
 	"github.com/aepsflow/aepsflow/db"
-	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/eko/sign"
 	"github.com/aepsflow/aepsflow/launchtoken"
 )
 
@@ -195,7 +195,7 @@ func (s *Server) gatewaySession(c *gin.Context) {
 	}
 
 	cfg := s.Config
-	ts := ekosign.Timestamp(s.Now())
+	ts := sign.Timestamp(s.Now())
 	launch.SecretKeyTimestamp = ts
 	// Recorded before it is handed out: REQUIRE_GATEWAY_SESSION trusts this table.
 	if launch, err = s.Store.RecordLaunch(ctx, launch); err != nil {

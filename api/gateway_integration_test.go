@@ -45,7 +45,7 @@ func gatewayEnv(extra ...string) map[string]string {
 }
 
 // independentSecretKey is Eko's secret_key computed here from scratch (not with package
-// ekosign): base64(HMAC-SHA256(key = the ASCII text of base64(access key), msg = timestamp)).
+// eko/sign): base64(HMAC-SHA256(key = the ASCII text of base64(access key), msg = timestamp)).
 func independentSecretKey(accessKey, timestamp string) string {
 	m := hmac.New(sha256.New, []byte(base64.StdEncoding.EncodeToString([]byte(accessKey))))
 	m.Write([]byte(timestamp))

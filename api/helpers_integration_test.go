@@ -158,7 +158,7 @@ func ekoResponse(t testing.TB, ref string, txStatus any, data map[string]any) st
 	})
 }
 
-// checkSigned verifies an allow reply independently of ekosign: one fresh timestamp, secret_key
+// checkSigned verifies an allow reply independently of eko/sign: one fresh timestamp, secret_key
 // over it, request_hash over it and the exact data strings in request_hash_params order,
 // skipping absent names.
 func checkSigned(t testing.TB, r reply, h hook, sentAt time.Time) {

@@ -11,7 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/aepsflow/aepsflow/config"
-	"github.com/aepsflow/aepsflow/eko"
+	"github.com/aepsflow/aepsflow/eko/callback"
 	"github.com/aepsflow/aepsflow/ratelimit"
 )
 
@@ -48,7 +48,7 @@ func (s *Server) newThrottle(limit config.RateLimit, t throttle) *throttle {
 
 // ekoAction is the action an Eko callback's body names, "" if none can be read.
 func ekoAction(body []byte) string {
-	env, _ := eko.ParseEnvelope(body) // an action is kept even when the detail is missing
+	env, _ := callback.ParseEnvelope(body) // an action is kept even when the detail is missing
 	return truncate(env.Action, 64)
 }
 
@@ -56,7 +56,7 @@ func ekoAction(body []byte) string {
 // the debit-hook refusal for anything else (the gateway page reads allow and message).
 func ekoRefusal(message string) func([]byte) any {
 	return func(body []byte) any {
-		if ekoAction(body) == eko.ActionEkoResponse {
+		if ekoAction(body) == callback.ActionEkoResponse {
 			return responseReply{Status: "error", Message: message}
 		}
 		return refuse(message)

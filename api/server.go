@@ -21,7 +21,7 @@ import (
 
 	"github.com/aepsflow/aepsflow/config"
 	"github.com/aepsflow/aepsflow/db"
-	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/eko/sign"
 	"github.com/aepsflow/aepsflow/metrics"
 	"github.com/aepsflow/aepsflow/redact"
 	"github.com/aepsflow/aepsflow/webhook"
@@ -31,7 +31,7 @@ import (
 type Server struct {
 	Config config.Config
 	Store  *db.Store
-	Signer *ekosign.Signer
+	Signer *sign.Signer
 	// Intents is the one hand-off to transactions' workflows (package intents implements it).
 	Intents  Handoff
 	Temporal client.Client // for readiness; may be unreachable

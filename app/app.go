@@ -18,8 +18,8 @@ import (
 	"github.com/aepsflow/aepsflow/api"
 	"github.com/aepsflow/aepsflow/config"
 	"github.com/aepsflow/aepsflow/db"
-	"github.com/aepsflow/aepsflow/ekoapi"
-	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/eko/inquiry"
+	"github.com/aepsflow/aepsflow/eko/sign"
 	"github.com/aepsflow/aepsflow/intents"
 	"github.com/aepsflow/aepsflow/metrics"
 	"github.com/aepsflow/aepsflow/outbox"
@@ -32,7 +32,7 @@ import (
 func NewAPI(cfg config.Config, store *db.Store, tc client.Client, logger *slog.Logger, m *metrics.Metrics) *api.Server {
 	return &api.Server{
 		Webhook: NewWebhook(cfg),
-		Config:  cfg, Store: store, Signer: ekosign.NewSigner(cfg.EkoGatewayAccessKey), Temporal: tc,
+		Config:  cfg, Store: store, Signer: sign.NewSigner(cfg.EkoGatewayAccessKey), Temporal: tc,
 		Intents: intents.New(cfg, tc),
 		Logger:  logger.With("component", "api"), Now: time.Now, NewClientRefID: api.NewClientRefID, Metrics: m,
 	}
@@ -91,7 +91,7 @@ func (o observedInquirer) Inquire(ctx context.Context, clientRefID, userCode str
 	result := "ok"
 	if err != nil {
 		result = "other"
-		var e *ekoapi.Error
+		var e *inquiry.Error
 		if errors.As(err, &e) {
 			result = e.Kind
 		}
@@ -119,10 +119,10 @@ func LateOutcome(store *db.Store) outbox.LateHandler {
 
 // NewInquirer builds the Transaction Inquiry client from the configuration.
 func NewInquirer(cfg config.Config) (activities.Inquirer, error) {
-	c, err := ekoapi.New(ekoapi.Config{
+	c, err := inquiry.New(inquiry.Config{
 		BaseURL: cfg.EkoAPIBaseURL, Version: cfg.EkoInquiryVersion, DeveloperKey: cfg.EkoDeveloperKey,
 		InitiatorID: cfg.EkoInitiatorID,
-	}, ekosign.NewSigner(cfg.EkoAccessKey), nil)
+	}, sign.NewSigner(cfg.EkoAccessKey), nil)
 	if err != nil {
 		return nil, fmt.Errorf("configure transaction inquiry: %w", err)
 	}

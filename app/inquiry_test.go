@@ -9,7 +9,7 @@ import (
 
 	"github.com/aepsflow/aepsflow/activities"
 	"github.com/aepsflow/aepsflow/app"
-	"github.com/aepsflow/aepsflow/ekoapi"
+	"github.com/aepsflow/aepsflow/eko/inquiry"
 	"github.com/aepsflow/aepsflow/metrics"
 )
 
@@ -20,7 +20,7 @@ func (f fakeInquirer) Inquire(context.Context, string, string) (activities.Inqui
 }
 func (fakeInquirer) Permanent(error) bool { return false }
 
-// TestObserveInquiries: each inquiry's result is counted by ekoapi's error kind (signature is
+// TestObserveInquiries: each inquiry's result is counted by eko/inquiry's error kind (signature is
 // Eko's 403, the one the inquiry-403 alert watches), and the call's own answer passes unchanged.
 func TestObserveInquiries(t *testing.T) {
 	m := metrics.New()
@@ -29,8 +29,8 @@ func TestObserveInquiries(t *testing.T) {
 		want string
 	}{
 		{nil, "ok"},
-		{&ekoapi.Error{Kind: ekoapi.KindSignature, HTTPStatus: 403}, "signature"},
-		{&ekoapi.Error{Kind: ekoapi.KindTimeout, Retryable: true}, "timeout"},
+		{&inquiry.Error{Kind: inquiry.KindSignature, HTTPStatus: 403}, "signature"},
+		{&inquiry.Error{Kind: inquiry.KindTimeout, Retryable: true}, "timeout"},
 		{errors.New("something else"), "other"},
 	}
 	for _, tt := range tests {

@@ -21,9 +21,9 @@ import (
 // APP_ENV=development, which the test system runs with.
 const DevAccessKey = "d2fe1d99-6298-4af2-8cc5-d97dcf46df30"
 
-// EkoMAC is Eko's signature computed from scratch, without package ekosign, as Eko's guide
+// EkoMAC is Eko's signature computed from scratch, without package eko/sign, as Eko's guide
 // describes it (docs/eko-aeps.md#signing): HMAC-SHA256 keyed with the base64 text of the access
-// key, base64 encoded. Tests compare ekosign's output, and replies, against it.
+// key, base64 encoded. Tests compare eko/sign's output, and replies, against it.
 func EkoMAC(accessKey, msg string) string {
 	m := hmac.New(sha256.New, []byte(base64.StdEncoding.EncodeToString([]byte(accessKey))))
 	m.Write([]byte(msg))

@@ -33,7 +33,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/aepsflow/aepsflow/apptest"
-	"github.com/aepsflow/aepsflow/ekosim"
+	"github.com/aepsflow/aepsflow/eko/sim"
 	"github.com/aepsflow/aepsflow/testenv"
 	"github.com/aepsflow/aepsflow/txstate"
 )
@@ -200,18 +200,18 @@ func TestBrowserGatewayFlow(t *testing.T) {
 	}
 
 	// Eko: the gateway page and the Inquiry API on localhost:3004.
-	sim, err := ekosim.NewInquiryServer(ekosim.InquiryConfig{DeveloperKey: developerKey, AccessKey: accessKey, InitiatorID: initiatorID, Logger: quiet})
+	inq, err := sim.NewInquiryServer(sim.InquiryConfig{DeveloperKey: developerKey, AccessKey: accessKey, InitiatorID: initiatorID, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	gwPage := &ekosim.GatewayPage{AccessKey: accessKey, DeveloperKey: developerKey, Inquiry: sim, Logger: quiet}
+	gwPage := &sim.GatewayPage{AccessKey: accessKey, DeveloperKey: developerKey, Inquiry: inq, Logger: quiet}
 	mux := http.NewServeMux()
 	mux.Handle("/v2/aeps", gwPage)
 	mux.Handle("/v2/aeps/", gwPage)
-	mux.Handle("/", sim)
+	mux.Handle("/", inq)
 	listenLocal(t, mux)
 	// The same page from an origin the callback does not allow.
-	stranger := httptest.NewServer(&ekosim.GatewayPage{AccessKey: accessKey, DeveloperKey: developerKey, Logger: quiet})
+	stranger := httptest.NewServer(&sim.GatewayPage{AccessKey: accessKey, DeveloperKey: developerKey, Logger: quiet})
 	t.Cleanup(stranger.Close)
 
 	// aepsflow, its callback reached through the recording proxy.
@@ -219,9 +219,9 @@ func TestBrowserGatewayFlow(t *testing.T) {
 	proxySrv := httptest.NewServer(proxy)
 	t.Cleanup(proxySrv.Close)
 	app := apptest.Start(t, apptest.Options{Env: map[string]string{
-		"EKO_API_BASE_URL": "http://127.0.0.1:3004" + sim.V3Prefix(), "EKO_DEVELOPER_KEY": developerKey,
+		"EKO_API_BASE_URL": "http://127.0.0.1:3004" + inq.V3Prefix(), "EKO_DEVELOPER_KEY": developerKey,
 		"EKO_ACCESS_KEY": accessKey, "EKO_INITIATOR_ID": initiatorID,
-		"EKO_ALLOWED_ORIGINS": ekosim.LocalOrigin, "EKO_ALLOWED_HEADERS": browserHeader,
+		"EKO_ALLOWED_ORIGINS": sim.LocalOrigin, "EKO_ALLOWED_HEADERS": browserHeader,
 		"GATEWAY_CALLBACK_URL": proxySrv.URL + "/eko/aeps/callback", "GATEWAY_CALLBACK_HEADERS": browserHeader + ":aepsflow-demo",
 		"GATEWAY_ENVIRONMENT": "local", "GATEWAY_PARTNER_NAME": "aepsflow demo",
 		"REQUIRE_GATEWAY_SESSION": "true", "DEMO_AGENT_PAGE": "true", "DEMO_AGENT_PAGE_LIB": lib,
@@ -230,7 +230,7 @@ func TestBrowserGatewayFlow(t *testing.T) {
 	app.RegisterAgent(agent, nil, nil)
 	apiURL, _ := url.Parse(app.URL)
 	proxy.target.Store(apiURL)
-	sys := &system{app: app, sim: sim}
+	sys := &system{app: app, sim: inq}
 
 	t.Run("the page serves the pinned aeps-gateway-lib from node_modules", func(t *testing.T) {
 		var pkg struct {
@@ -268,11 +268,12 @@ func TestBrowserGatewayFlow(t *testing.T) {
 		return out.Token
 	}
 
+	profile := browserProfileDir(t)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1000, 820))...)
+		chromedp.UserDataDir(profile), chromedp.WindowSize(1000, 820))...)
 	defer cancelAlloc()
 	browser, cancelBrowser := chromedp.NewContext(allocCtx)
 	defer cancelBrowser()
@@ -347,12 +348,12 @@ func TestBrowserGatewayFlow(t *testing.T) {
 		// A real preflight, from the gateway page's origin, asking for the custom header; then the
 		// POST carrying it.
 		if pre := proxy.seen(func(r seenRequest) bool {
-			return r.Method == http.MethodOptions && r.Origin == ekosim.LocalOrigin && strings.Contains(r.RequestHeaders, "x-platform") && r.Status < 300
+			return r.Method == http.MethodOptions && r.Origin == sim.LocalOrigin && strings.Contains(r.RequestHeaders, "x-platform") && r.Status < 300
 		}); len(pre) == 0 {
-			t.Errorf("no granted CORS preflight from %s asking for %s: %+v", ekosim.LocalOrigin, browserHeader, proxy.seen(func(seenRequest) bool { return true }))
+			t.Errorf("no granted CORS preflight from %s asking for %s: %+v", sim.LocalOrigin, browserHeader, proxy.seen(func(seenRequest) bool { return true }))
 		}
 		if posts := proxy.seen(func(r seenRequest) bool {
-			return r.Method == http.MethodPost && r.Origin == ekosim.LocalOrigin && r.CustomHeader == "aepsflow-demo"
+			return r.Method == http.MethodPost && r.Origin == sim.LocalOrigin && r.CustomHeader == "aepsflow-demo"
 		}); len(posts) == 0 {
 			t.Error("the debit-hook POST did not carry the custom header")
 		}
@@ -424,7 +425,7 @@ func TestBrowserGatewayFlow(t *testing.T) {
 			t.Error("no preflight asked for x-not-allowed")
 		}
 		if posts := proxy.seen(func(r seenRequest) bool {
-			return r.Method == http.MethodPost && r.CustomHeader == "" && r.Origin == ekosim.LocalOrigin
+			return r.Method == http.MethodPost && r.CustomHeader == "" && r.Origin == sim.LocalOrigin
 		}); len(posts) != 0 {
 			t.Errorf("the browser sent the POST anyway: %+v", posts)
 		}
@@ -515,4 +516,30 @@ func showConsole(t *testing.T, ctx context.Context, c *console) {
 		t.Fatal(err)
 	}
 	t.Logf("browser console:\n%s", strings.Join(lines, "\n"))
+}
+
+// browserProfileDir is a fresh Chromium profile directory. It is not t.TempDir: Chromium's helper
+// processes can still be writing to it for a moment after the browser exits, and t.TempDir's
+// cleanup then fails the test. Removal is retried briefly; a leftover is only logged.
+func browserProfileDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "aepsflow-chromium-")
+	if err != nil {
+		t.Fatalf("create a Chromium profile directory: %v", err)
+	}
+	t.Cleanup(func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			err := os.RemoveAll(dir)
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Logf("leaving Chromium profile %s behind: %v", dir, err)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	return dir
 }

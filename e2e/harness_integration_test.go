@@ -1,7 +1,7 @@
 // Package e2e_test drives whole transaction lifecycles end to end: the real API, outbox relay and
 // worker (package apptest) on real PostgreSQL and a real Temporal dev server, with ekosim as Eko:
 // its Gateway sends the browser's callbacks and its InquiryServer answers the Transaction Inquiry
-// API over HTTP, so the service's own ekoapi client, signing and configuration are exercised.
+// API over HTTP, so the service's own eko/inquiry client, signing and configuration are exercised.
 package e2e_test
 
 import (
@@ -21,7 +21,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/aepsflow/aepsflow/apptest"
-	"github.com/aepsflow/aepsflow/ekosim"
+	"github.com/aepsflow/aepsflow/eko/sim"
 	"github.com/aepsflow/aepsflow/testenv"
 	"github.com/aepsflow/aepsflow/txstate"
 )
@@ -43,31 +43,31 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // system is one running aepsflow with ekosim as Eko.
 type system struct {
 	app *apptest.App
-	sim *ekosim.InquiryServer
-	gw  *ekosim.Gateway
+	sim *sim.InquiryServer
+	gw  *sim.Gateway
 }
 
 // start runs aepsflow against a fresh simulator, with the Inquiry API version given ("v3"/"v1")
 // and lifecycle timings short enough for tests; extra adds or overrides configuration.
 func start(t *testing.T, version string, extra ...map[string]string) *system {
 	t.Helper()
-	sim, err := ekosim.NewInquiryServer(ekosim.InquiryConfig{
+	inq, err := sim.NewInquiryServer(sim.InquiryConfig{
 		DeveloperKey: developerKey, AccessKey: accessKey, InitiatorID: initiatorID, Logger: quiet,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Closed after the app (cleanups run last-in first-out), so the worker never sees it vanish.
-	srv := httptest.NewServer(sim)
+	srv := httptest.NewServer(inq)
 	t.Cleanup(srv.Close)
-	base := srv.URL + sim.V3Prefix()
+	base := srv.URL + inq.V3Prefix()
 	if version == "v1" {
-		base = srv.URL + sim.V1Prefix()
+		base = srv.URL + inq.V1Prefix()
 	}
 	env := map[string]string{
 		"EKO_API_BASE_URL": base, "EKO_INQUIRY_VERSION": version,
 		"EKO_DEVELOPER_KEY": developerKey, "EKO_ACCESS_KEY": accessKey, "EKO_INITIATOR_ID": initiatorID,
-		"EKO_ALLOWED_ORIGINS":     ekosim.UATOrigin,
+		"EKO_ALLOWED_ORIGINS":     sim.UATOrigin,
 		"EKO_RESPONSE_TIMEOUT":    "2s",
 		"INQUIRY_INITIAL_BACKOFF": "200ms",
 		"INQUIRY_MAX_BACKOFF":     "1s",
@@ -80,8 +80,8 @@ func start(t *testing.T, version string, extra ...map[string]string) *system {
 	app := apptest.Start(t, apptest.Options{Env: env})
 	app.RegisterAgent(agent, nil, nil)
 	return &system{
-		app: app, sim: sim,
-		gw: &ekosim.Gateway{CallbackURL: app.URL + "/eko/aeps/callback", Origin: ekosim.UATOrigin, AccessKey: accessKey,
+		app: app, sim: inq,
+		gw: &sim.Gateway{CallbackURL: app.URL + "/eko/aeps/callback", Origin: sim.UATOrigin, AccessKey: accessKey,
 			HTTP: &http.Client{Timeout: 20 * time.Second}, Logger: quiet},
 	}
 }
@@ -90,7 +90,7 @@ func start(t *testing.T, version string, extra ...map[string]string) *system {
 func (s *system) debitHook(t *testing.T, ref string) {
 	t.Helper()
 	s.sim.SetAmount(ref, "100.0") // Eko's inquiry reports the amount of the withdrawal made, as Eko writes it
-	res, err := s.gw.DebitHook(context.Background(), ekosim.DebitHookRequest{
+	res, err := s.gw.DebitHook(context.Background(), sim.DebitHookRequest{
 		ClientRefID: ref, Type: "2", CustomerID: customer, UserCode: agent, Amount: "100", BankCode: "PUNB",
 	})
 	if err != nil {
@@ -103,7 +103,7 @@ func (s *system) debitHook(t *testing.T, ref string) {
 }
 
 // ekoResponse reports txStatus for ref and returns the service's reply.
-func (s *system) ekoResponse(t *testing.T, ref, txStatus string) ekosim.EkoResponseResult {
+func (s *system) ekoResponse(t *testing.T, ref, txStatus string) sim.EkoResponseResult {
 	t.Helper()
 	res, err := s.gw.EkoResponse(context.Background(), ref, txStatus, nil)
 	if err != nil {
@@ -118,7 +118,7 @@ func (s *system) ekoResponse(t *testing.T, ref, txStatus string) ekosim.EkoRespo
 // script scripts ref's inquiry answers in ParseSteps notation.
 func (s *system) script(t *testing.T, ref, spec string) {
 	t.Helper()
-	steps, err := ekosim.ParseSteps(spec)
+	steps, err := sim.ParseSteps(spec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/aepsflow/aepsflow/apptest"
-	"github.com/aepsflow/aepsflow/ekosim"
+	"github.com/aepsflow/aepsflow/eko/sim"
 )
 
 // TestLifecycle runs every lifecycle path against one system (v3 Transaction Inquiry), in
@@ -202,7 +202,7 @@ func TestLifecycleOwnClientRefID(t *testing.T) {
 	t.Parallel()
 	s := start(t, "v3", map[string]string{"CLIENT_REF_ID_SOURCE": "own"})
 	ekoRef := apptest.Ref(t)
-	res, err := s.gw.DebitHook(context.Background(), ekosim.DebitHookRequest{
+	res, err := s.gw.DebitHook(context.Background(), sim.DebitHookRequest{
 		ClientRefID: ekoRef, Type: "2", CustomerID: customer, UserCode: agent, Amount: "100", BankCode: "PUNB",
 	})
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/aepsflow/aepsflow/app"
 	"github.com/aepsflow/aepsflow/apptest"
-	"github.com/aepsflow/aepsflow/ekosim"
+	"github.com/aepsflow/aepsflow/eko/sim"
 	"github.com/aepsflow/aepsflow/testenv"
 	"github.com/aepsflow/aepsflow/workflows"
 )
@@ -45,13 +45,13 @@ func TestReconciliation(t *testing.T) {
 
 	matching, planted, terminated := apptest.Ref(t), apptest.Ref(t), apptest.Ref(t)
 	for _, ref := range []string{matching, planted} {
-		s.sim.Script(ref, ekosim.Step{TxStatus: "0", Fields: map[string]any{"amount": "100.00"}})
+		s.sim.Script(ref, sim.Step{TxStatus: "0", Fields: map[string]any{"amount": "100.00"}})
 		s.debitHook(t, ref)
 		s.ekoResponse(t, ref, "0")
 		s.waitState(t, ref, "success")
 	}
 	// Planted: Eko now says the amount was 1000.00.
-	s.sim.Script(planted, ekosim.Step{TxStatus: "0", Fields: map[string]any{"amount": "1000.00"}})
+	s.sim.Script(planted, sim.Step{TxStatus: "0", Fields: map[string]any{"amount": "1000.00"}})
 
 	// An open transaction whose workflow was terminated, and one that never had a workflow; both
 	// created an hour ago (open past EKO_RESPONSE_TIMEOUT).
@@ -164,7 +164,9 @@ func TestReconcileSchedule(t *testing.T) {
 	a := apptest.Start(t, apptest.Options{NoWorker: true, NoRelay: true, Env: map[string]string{"RECONCILE_AT": "02:30"}})
 	ctx := context.Background()
 	id := app.ReconcileScheduleID(a.Config)
-	t.Cleanup(func() { _ = a.Temporal.ScheduleClient().GetHandle(context.Background(), id).Delete(context.Background()) })
+	t.Cleanup(func() {
+		_ = a.Temporal.ScheduleClient().GetHandle(context.Background(), id).Delete(context.Background())
+	})
 	if err := app.EnsureReconcileSchedule(ctx, a.Temporal, a.Config); err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
-	"github.com/aepsflow/aepsflow/ekosim"
+	"github.com/aepsflow/aepsflow/eko/sim"
 	"github.com/aepsflow/aepsflow/testenv"
 	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
@@ -41,11 +41,11 @@ type cluster struct {
 	dir     string
 	db      *sql.DB
 	tc      client.Client
-	sim     *ekosim.InquiryServer
+	sim     *sim.InquiryServer
 	apiURLs []string
 	// workerURLs are the workers' probe and metrics addresses.
 	workerURLs []string
-	gateways   []*ekosim.Gateway
+	gateways   []*sim.Gateway
 }
 
 func requireClusterTopology(t *testing.T) {
@@ -62,8 +62,8 @@ func newCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	c := &cluster{t: t, root: root, dir: filepath.Join(t.TempDir(), "cluster")}
-	if c.sim, err = ekosim.NewInquiryServer(ekosim.InquiryConfig{
-		DeveloperKey: ekosim.DevDeveloperKey, AccessKey: ekosim.DevAccessKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	if c.sim, err = sim.NewInquiryServer(sim.InquiryConfig{
+		DeveloperKey: sim.DevDeveloperKey, AccessKey: sim.DevAccessKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func newCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	for _, u := range c.apiURLs {
-		c.gateways = append(c.gateways, &ekosim.Gateway{CallbackURL: u + "/eko/aeps/callback", AccessKey: ekosim.DevAccessKey,
+		c.gateways = append(c.gateways, &sim.Gateway{CallbackURL: u + "/eko/aeps/callback", AccessKey: sim.DevAccessKey,
 			HTTP: &http.Client{Timeout: 15 * time.Second}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	}
 	return c
@@ -194,13 +194,13 @@ func (c *cluster) startLoad() *load {
 func (l *load) one() {
 	ctx := context.Background()
 	r := ref()
-	l.c.sim.Script(r, ekosim.Step{TxStatus: "0"})
+	l.c.sim.Script(r, sim.Step{TxStatus: "0"})
 	l.c.sim.SetAmount(r, "500.00") // Eko's inquiry reports the amount of the withdrawal made
 	first := int(l.n.Add(1))
 	var lastErr error
 	for i := 0; i < 2*len(l.c.gateways); i++ {
 		gw := l.c.gateways[(first+i)%len(l.c.gateways)]
-		res, err := gw.DebitHook(ctx, ekosim.DebitHookRequest{ClientRefID: r, Type: "2", CustomerID: "9876543210", UserCode: agentCode, Amount: "500"})
+		res, err := gw.DebitHook(ctx, sim.DebitHookRequest{ClientRefID: r, Type: "2", CustomerID: "9876543210", UserCode: agentCode, Amount: "500"})
 		if err != nil || res.HTTPStatus >= 500 {
 			lastErr = fmt.Errorf("debit-hook via %s: %v (HTTP %d)", gw.CallbackURL, err, res.HTTPStatus)
 			time.Sleep(200 * time.Millisecond)
@@ -359,9 +359,9 @@ func TestCluster(t *testing.T) {
 	t.Run("WorkerKilledMidActivity", func(t *testing.T) {
 		ctx := context.Background()
 		r := ref()
-		c.sim.Script(r, ekosim.Step{TxStatus: "0", Delay: 25 * time.Second, Times: 1}, ekosim.Step{TxStatus: "0"})
+		c.sim.Script(r, sim.Step{TxStatus: "0", Delay: 25 * time.Second, Times: 1}, sim.Step{TxStatus: "0"})
 		c.sim.SetAmount(r, "500.00")
-		res, err := c.gateways[0].DebitHook(ctx, ekosim.DebitHookRequest{ClientRefID: r, Type: "2", CustomerID: "9876543210", UserCode: agentCode, Amount: "500"})
+		res, err := c.gateways[0].DebitHook(ctx, sim.DebitHookRequest{ClientRefID: r, Type: "2", CustomerID: "9876543210", UserCode: agentCode, Amount: "500"})
 		if err != nil || !res.Verified() {
 			t.Fatalf("debit-hook: %v %+v", err, res)
 		}

@@ -15,7 +15,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/aepsflow/aepsflow/ekosim"
+	"github.com/aepsflow/aepsflow/eko/sim"
 	"github.com/aepsflow/aepsflow/testenv"
 	"github.com/aepsflow/aepsflow/txstate"
 	"github.com/aepsflow/aepsflow/workflows"
@@ -34,7 +34,7 @@ func TestWorkerKilledDuringInquiryBackoff(t *testing.T) {
 	ctx := context.Background()
 
 	r := ref()
-	s.sim.Script(r, ekosim.Step{TxStatus: "2", Times: 1}, ekosim.Step{TxStatus: "0"}) // pending once, then success
+	s.sim.Script(r, sim.Step{TxStatus: "2", Times: 1}, sim.Step{TxStatus: "0"}) // pending once, then success
 	mustAllow(t, s, ctx, r)
 	mustRecord(t, s, ctx, r, "2")
 
@@ -102,7 +102,7 @@ func TestTemporalOutageUnderLoad(t *testing.T) {
 		for i := 0; !stopped.Load(); i++ {
 			<-tick.C
 			x := &sent{ref: ref(), txStatus: statuses[i%len(statuses)], during: outage.Load()}
-			s.sim.Script(x.ref, ekosim.Step{TxStatus: x.txStatus})
+			s.sim.Script(x.ref, sim.Step{TxStatus: x.txStatus})
 			mu.Lock()
 			all = append(all, x)
 			mu.Unlock()
@@ -232,7 +232,7 @@ func TestPostgresOutage(t *testing.T) {
 	// In flight when the database goes: its inquiry answer is slow, so recording it must wait for
 	// the database to come back (the workflow's activity retries).
 	inflight := ref()
-	s.sim.Script(inflight, ekosim.Step{TxStatus: "0", Delay: 2 * time.Second})
+	s.sim.Script(inflight, sim.Step{TxStatus: "0", Delay: 2 * time.Second})
 	mustAllow(t, s, ctx, inflight)
 	mustRecord(t, s, ctx, inflight, "0")
 	testenv.WaitFor(t, 60*time.Second, "the in-flight transaction's inquiry started", func() (bool, error) {
@@ -293,7 +293,7 @@ func TestPostgresOutage(t *testing.T) {
 	var after []string
 	for range 5 {
 		r := ref()
-		s.sim.Script(r, ekosim.Step{TxStatus: "0"})
+		s.sim.Script(r, sim.Step{TxStatus: "0"})
 		mustAllow(t, s, ctx, r)
 		mustRecord(t, s, ctx, r, "0")
 		after = append(after, r)
@@ -347,7 +347,7 @@ func TestAPIKilledMidLoad(t *testing.T) {
 					continue
 				}
 				r, txStatus := ref(), []string{"1", "0"}[i%2]
-				s.sim.Script(r, ekosim.Step{TxStatus: txStatus}) // Eko confirms what is reported
+				s.sim.Script(r, sim.Step{TxStatus: txStatus}) // Eko confirms what is reported
 				res, _, err := s.debitHook(ctx, r)
 				if err != nil || !res.Verified() {
 					continue

@@ -30,7 +30,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/aepsflow/aepsflow/db"
-	"github.com/aepsflow/aepsflow/ekosim"
+	"github.com/aepsflow/aepsflow/eko/sim"
 	"github.com/aepsflow/aepsflow/testenv"
 	"github.com/aepsflow/aepsflow/workflows"
 )
@@ -110,8 +110,8 @@ type stack struct {
 	sqlDB    *sql.DB
 	temporal *testenv.DevServer
 	tc       client.Client
-	sim      *ekosim.InquiryServer
-	gw       *ekosim.Gateway
+	sim      *sim.InquiryServer
+	gw       *sim.Gateway
 	hc       *http.Client
 	apiURL   string
 	// workerURL is the worker process's probe address (WORKER_HTTP_ADDR).
@@ -160,8 +160,8 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	}
 	t.Cleanup(s.tc.Close)
 
-	if s.sim, err = ekosim.NewInquiryServer(ekosim.InquiryConfig{
-		DeveloperKey: ekosim.DevDeveloperKey, AccessKey: ekosim.DevAccessKey,
+	if s.sim, err = sim.NewInquiryServer(sim.InquiryConfig{
+		DeveloperKey: sim.DevDeveloperKey, AccessKey: sim.DevAccessKey,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}); err != nil {
 		t.Fatal(err)
@@ -197,8 +197,8 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	for k, v := range env {
 		s.env = append(s.env, k+"="+v)
 	}
-	s.gw = &ekosim.Gateway{
-		CallbackURL: s.apiURL + "/eko/aeps/callback", AccessKey: ekosim.DevAccessKey,
+	s.gw = &sim.Gateway{
+		CallbackURL: s.apiURL + "/eko/aeps/callback", AccessKey: sim.DevAccessKey,
 		HTTP: &http.Client{Timeout: 15 * time.Second}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	t.Cleanup(func() {
@@ -274,16 +274,16 @@ func (s *stack) get(path string) (int, []byte, error) {
 
 // debitHook sends a cash withdrawal's debit-hook for ref (scripting the inquiry answer first
 // when inquiry is not empty).
-func (s *stack) debitHook(ctx context.Context, ref string) (ekosim.DebitHookResult, time.Duration, error) {
+func (s *stack) debitHook(ctx context.Context, ref string) (sim.DebitHookResult, time.Duration, error) {
 	start := time.Now()
 	s.sim.SetAmount(ref, "500.00") // Eko's inquiry reports the amount of the withdrawal made
-	res, err := s.gw.DebitHook(ctx, ekosim.DebitHookRequest{
+	res, err := s.gw.DebitHook(ctx, sim.DebitHookRequest{
 		ClientRefID: ref, Type: "2", CustomerID: "9876543210", UserCode: agentCode, Amount: "500",
 	})
 	return res, time.Since(start), err
 }
 
-func (s *stack) ekoResponse(ctx context.Context, ref, txStatus string) (ekosim.EkoResponseResult, error) {
+func (s *stack) ekoResponse(ctx context.Context, ref, txStatus string) (sim.EkoResponseResult, error) {
 	return s.gw.EkoResponse(ctx, ref, txStatus, nil)
 }
 
@@ -503,7 +503,7 @@ func tailFile(path string, n int) string {
 }
 
 // ref returns a fresh 13-digit client_ref_id.
-func ref() string { return ekosim.NewClientRefID() }
+func ref() string { return sim.NewClientRefID() }
 
 // history summarises a workflow's event history: the timers started (their durations), how many
 // fired, and the last event.

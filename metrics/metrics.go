@@ -33,7 +33,7 @@ type Metrics struct {
 	// RetentionRunSeconds how long that run took.
 	RetentionLastSuccess prometheus.Gauge
 	RetentionRunSeconds  prometheus.Gauge
-	// Inquiries counts Transaction Inquiry calls by result: ok, or the ekoapi error kind
+	// Inquiries counts Transaction Inquiry calls by result: ok, or the eko/inquiry error kind
 	// (signature is Eko's 403: our key or clock is wrong, and every inquiry will fail).
 	Inquiries *prometheus.CounterVec
 }

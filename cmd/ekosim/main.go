@@ -1,6 +1,6 @@
 // Command ekosim plays Eko for local runs and demos of aepsflow: the AePS gateway page that calls
 // our callback URL (debit-hook, eko-response), and the Transaction Inquiry API with scripted
-// answers. It is a thin shell over package ekosim.
+// answers. It is a thin shell over package eko/sim.
 //
 //	ekosim serve        [--addr 127.0.0.1:8090] [--developer-key K] [--access-key K] ...
 //	ekosim txn          [--callback URL] [--origin O] [--type 2] [--amount 100] [--customer M]
@@ -34,7 +34,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aepsflow/aepsflow/ekosim"
+	"github.com/aepsflow/aepsflow/eko/sim"
 	"github.com/aepsflow/aepsflow/redact"
 )
 
@@ -140,20 +140,20 @@ func logger(w io.Writer, verbose bool) *slog.Logger {
 func serve(ctx context.Context, args []string, stderr io.Writer, env func(string, string) string) error {
 	fs := newFlags("serve", stderr)
 	addr := fs.String("addr", "127.0.0.1:8090", "listen address")
-	devKey := fs.String("developer-key", env("EKO_DEVELOPER_KEY", ekosim.DevDeveloperKey), "developer_key the API accepts (EKO_DEVELOPER_KEY)")
-	accessKey := fs.String("access-key", env("EKO_ACCESS_KEY", ekosim.DevAccessKey), "access key secret-key must be signed with (EKO_ACCESS_KEY)")
+	devKey := fs.String("developer-key", env("EKO_DEVELOPER_KEY", sim.DevDeveloperKey), "developer_key the API accepts (EKO_DEVELOPER_KEY)")
+	accessKey := fs.String("access-key", env("EKO_ACCESS_KEY", sim.DevAccessKey), "access key secret-key must be signed with (EKO_ACCESS_KEY)")
 	initiator := fs.String("initiator-id", "", "initiator_id the API insists on (default: any)")
-	v3 := fs.String("v3-prefix", ekosim.DefaultV3Prefix, "mount point of the v3 API")
-	v1 := fs.String("v1-prefix", ekosim.DefaultV1Prefix, "mount point of the v1 API")
-	control := fs.String("control-prefix", ekosim.DefaultControlPrefix, "mount point of the control API")
-	skew := fs.Duration("max-skew", ekosim.DefaultMaxSkew, "largest accepted secret-key-timestamp skew")
+	v3 := fs.String("v3-prefix", sim.DefaultV3Prefix, "mount point of the v3 API")
+	v1 := fs.String("v1-prefix", sim.DefaultV1Prefix, "mount point of the v1 API")
+	control := fs.String("control-prefix", sim.DefaultControlPrefix, "mount point of the control API")
+	skew := fs.Duration("max-skew", sim.DefaultMaxSkew, "largest accepted secret-key-timestamp skew")
 	scripts := kvFlag{}
 	fs.Var(scripts, "script", "REF=STEPS to script at start-up (repeatable), e.g. 1234=2x3,0")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := logger(stderr, true)
-	sim, err := ekosim.NewInquiryServer(ekosim.InquiryConfig{
+	inq, err := sim.NewInquiryServer(sim.InquiryConfig{
 		DeveloperKey: *devKey, AccessKey: *accessKey, InitiatorID: *initiator,
 		V3Prefix: *v3, V1Prefix: *v1, ControlPrefix: *control, MaxSkew: *skew, Logger: log,
 	})
@@ -161,11 +161,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer, env func(string
 		return err
 	}
 	for ref, spec := range scripts {
-		steps, err := ekosim.ParseSteps(spec)
+		steps, err := sim.ParseSteps(spec)
 		if err != nil {
 			return fmt.Errorf("--script %s: %w", ref, err)
 		}
-		sim.Script(ref, steps...)
+		inq.Script(ref, steps...)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -173,10 +173,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer, env func(string
 	}
 	base := "http://" + ln.Addr().String()
 	log.Info("ekosim serving the Transaction Inquiry API",
-		"v3", base+sim.V3Prefix(), "v1", base+sim.V1Prefix(), "control", base+*control+"/inquiry/{ref}",
-		"hint", "run aepsflow with EKO_API_BASE_URL="+base+sim.V3Prefix()+" and the same EKO_DEVELOPER_KEY / EKO_ACCESS_KEY")
+		"v3", base+inq.V3Prefix(), "v1", base+inq.V1Prefix(), "control", base+*control+"/inquiry/{ref}",
+		"hint", "run aepsflow with EKO_API_BASE_URL="+base+inq.V3Prefix()+" and the same EKO_DEVELOPER_KEY / EKO_ACCESS_KEY")
 
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: inq, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
@@ -197,20 +197,20 @@ func serve(ctx context.Context, args []string, stderr io.Writer, env func(string
 func gatewayPage(ctx context.Context, args []string, stderr io.Writer, env func(string, string) string) error {
 	fs := newFlags("gateway-page", stderr)
 	addr := fs.String("addr", "localhost:3004", "listen address (aeps-gateway-lib's \"local\" environment is http://localhost:3004)")
-	accessKey := fs.String("access-key", env("EKO_GATEWAY_ACCESS_KEY", env("EKO_ACCESS_KEY", ekosim.DevAccessKey)),
+	accessKey := fs.String("access-key", env("EKO_GATEWAY_ACCESS_KEY", env("EKO_ACCESS_KEY", sim.DevAccessKey)),
 		"access key the launch's secret_key and the debit-hook replies are signed with (EKO_GATEWAY_ACCESS_KEY, else EKO_ACCESS_KEY)")
-	devKey := fs.String("developer-key", env("EKO_DEVELOPER_KEY", ekosim.DevDeveloperKey), "developer_key the gateway and the Inquiry API accept (EKO_DEVELOPER_KEY)")
-	apiKey := fs.String("api-access-key", env("EKO_ACCESS_KEY", ekosim.DevAccessKey), "access key the Inquiry API's secret-key is signed with (EKO_ACCESS_KEY)")
-	skew := fs.Duration("max-skew", ekosim.DefaultMaxSkew, "largest accepted secret_key_timestamp skew")
+	devKey := fs.String("developer-key", env("EKO_DEVELOPER_KEY", sim.DevDeveloperKey), "developer_key the gateway and the Inquiry API accept (EKO_DEVELOPER_KEY)")
+	apiKey := fs.String("api-access-key", env("EKO_ACCESS_KEY", sim.DevAccessKey), "access key the Inquiry API's secret-key is signed with (EKO_ACCESS_KEY)")
+	skew := fs.Duration("max-skew", sim.DefaultMaxSkew, "largest accepted secret_key_timestamp skew")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := logger(stderr, true)
-	inq, err := ekosim.NewInquiryServer(ekosim.InquiryConfig{DeveloperKey: *devKey, AccessKey: *apiKey, MaxSkew: *skew, Logger: log})
+	inq, err := sim.NewInquiryServer(sim.InquiryConfig{DeveloperKey: *devKey, AccessKey: *apiKey, MaxSkew: *skew, Logger: log})
 	if err != nil {
 		return err
 	}
-	page := &ekosim.GatewayPage{AccessKey: *accessKey, DeveloperKey: *devKey, Inquiry: inq, MaxSkew: *skew, Logger: log}
+	page := &sim.GatewayPage{AccessKey: *accessKey, DeveloperKey: *devKey, Inquiry: inq, MaxSkew: *skew, Logger: log}
 	mux := http.NewServeMux()
 	mux.Handle("/v2/aeps", page)
 	mux.Handle("/v2/aeps/", page)
@@ -248,8 +248,8 @@ type gatewayFlags struct {
 func addGatewayFlags(fs *flag.FlagSet, env func(string, string) string) *gatewayFlags {
 	g := &gatewayFlags{params: kvFlag{}, headers: kvFlag{}}
 	g.callback = fs.String("callback", "http://127.0.0.1:8080/eko/aeps/callback", "the integrator's callback URL")
-	g.origin = fs.String("origin", ekosim.UATOrigin, `gateway page origin ("" acts as a non-browser client: no CORS)`)
-	g.accessKey = fs.String("access-key", env("EKO_ACCESS_KEY", ekosim.DevAccessKey), "access key the server signs with (EKO_ACCESS_KEY)")
+	g.origin = fs.String("origin", sim.UATOrigin, `gateway page origin ("" acts as a non-browser client: no CORS)`)
+	g.accessKey = fs.String("access-key", env("EKO_ACCESS_KEY", sim.DevAccessKey), "access key the server signs with (EKO_ACCESS_KEY)")
 	g.timeout = fs.Duration("timeout", 30*time.Second, "per-request timeout")
 	g.verbose = fs.Bool("v", false, "log each request")
 	fs.Var(g.params, "param", "custom top-level body parameter k=v (repeatable)")
@@ -257,8 +257,8 @@ func addGatewayFlags(fs *flag.FlagSet, env func(string, string) string) *gateway
 	return g
 }
 
-func (f *gatewayFlags) gateway(stderr io.Writer) *ekosim.Gateway {
-	return &ekosim.Gateway{
+func (f *gatewayFlags) gateway(stderr io.Writer) *sim.Gateway {
+	return &sim.Gateway{
 		CallbackURL: *f.callback, Origin: *f.origin, AccessKey: *f.accessKey,
 		HTTP: &http.Client{Timeout: *f.timeout}, Logger: logger(stderr, *f.verbose),
 		Params: f.params, Headers: f.headers,
@@ -291,7 +291,7 @@ func txn(ctx context.Context, name string, args []string, stdout, stderr io.Writ
 		*amount = ""
 	}
 	g := gf.gateway(stderr)
-	res, err := g.DebitHook(ctx, ekosim.DebitHookRequest{
+	res, err := g.DebitHook(ctx, sim.DebitHookRequest{
 		ClientRefID: *ref, Type: *typ, CustomerID: *customer, UserCode: *userCode, Amount: *amount, BankCode: *bank,
 		RequestHashParams: splitList(*hashParams),
 	})
@@ -359,8 +359,8 @@ func ekoResponse(ctx context.Context, args []string, stdout, stderr io.Writer, e
 
 func script(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("script", stderr)
-	sim := fs.String("sim", "http://127.0.0.1:8090", "the simulator's URL")
-	control := fs.String("control-prefix", ekosim.DefaultControlPrefix, "its control API's mount point")
+	simURL := fs.String("sim", "http://127.0.0.1:8090", "the simulator's URL")
+	control := fs.String("control-prefix", sim.DefaultControlPrefix, "its control API's mount point")
 	ref := fs.String("ref", "", "client_ref_id (required)")
 	spec := fs.String("steps", "", "answers, e.g. '2x3,0' (pending 3 times, then success); empty: show the current script")
 	amount := fs.String("amount", "", "the transaction's amount, reported in every answer (aepsflow holds a success to the amount it allowed)")
@@ -370,17 +370,17 @@ func script(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *ref == "" {
 		return errors.New("--ref is required")
 	}
-	controlURL := strings.TrimRight(*sim, "/") + "/" + strings.Trim(*control, "/")
-	var st ekosim.RefState
+	controlURL := strings.TrimRight(*simURL, "/") + "/" + strings.Trim(*control, "/")
+	var st sim.RefState
 	var err error
 	if *spec == "" {
-		st, err = ekosim.ShowRemote(ctx, nil, controlURL, *ref)
+		st, err = sim.ShowRemote(ctx, nil, controlURL, *ref)
 	} else {
-		steps, perr := ekosim.ParseSteps(*spec)
+		steps, perr := sim.ParseSteps(*spec)
 		if perr != nil {
 			return perr
 		}
-		st, err = ekosim.ScriptRemoteAmount(ctx, nil, controlURL, *ref, *amount, steps)
+		st, err = sim.ScriptRemoteAmount(ctx, nil, controlURL, *ref, *amount, steps)
 	}
 	if err != nil {
 		return err
@@ -407,7 +407,7 @@ func check(ok bool) string {
 	return "MISMATCH"
 }
 
-func printDebitHook(w io.Writer, r ekosim.DebitHookResult, customer string) {
+func printDebitHook(w io.Writer, r sim.DebitHookResult, customer string) {
 	fmt.Fprintf(w, "debit-hook client_ref_id=%s customer=%s -> HTTP %d\n", r.SentRef, redact.Mobile(customer), r.HTTPStatus)
 	if !r.Allowed {
 		fmt.Fprintf(w, "  allowed:       no\n  message:       %s\n", r.Message)
@@ -435,7 +435,7 @@ func printDebitHook(w io.Writer, r ekosim.DebitHookResult, customer string) {
 	}
 }
 
-func printEkoResponse(w io.Writer, ref, txStatus string, r ekosim.EkoResponseResult) {
+func printEkoResponse(w io.Writer, ref, txStatus string, r sim.EkoResponseResult) {
 	fmt.Fprintf(w, "eko-response client_ref_id=%s tx_status=%s -> HTTP %d status=%s", ref, txStatus, r.HTTPStatus, r.Status)
 	var extra []string
 	if r.Outcome != "" {

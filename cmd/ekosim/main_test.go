@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aepsflow/aepsflow/eko"
-	"github.com/aepsflow/aepsflow/ekosign"
-	"github.com/aepsflow/aepsflow/ekosim"
+	"github.com/aepsflow/aepsflow/eko/callback"
+	"github.com/aepsflow/aepsflow/eko/sign"
+	"github.com/aepsflow/aepsflow/eko/sim"
 )
 
 // callback is a minimal integrator: CORS for the UAT origin, debit-hooks signed with key.
-func callback(t *testing.T, key string, got *[]string) *httptest.Server {
+func callbackServer(t *testing.T, key string, got *[]string) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
 		if r.Method == http.MethodOptions {
@@ -26,13 +26,13 @@ func callback(t *testing.T, key string, got *[]string) *httptest.Server {
 			return
 		}
 		body, _ := io.ReadAll(r.Body)
-		env, err := eko.ParseEnvelope(body)
+		env, err := callback.ParseEnvelope(body)
 		if err != nil {
 			t.Errorf("envelope: %v", err)
 			return
 		}
 		*got = append(*got, env.Action)
-		if env.Action == eko.ActionEkoResponse {
+		if env.Action == callback.ActionEkoResponse {
 			io.WriteString(w, `{"status":"ok","outcome":"recorded"}`)
 			return
 		}
@@ -41,8 +41,8 @@ func callback(t *testing.T, key string, got *[]string) *httptest.Server {
 			Data   map[string]string `json:"data"`
 		}
 		json.Unmarshal(env.Detail, &d)
-		s := ekosign.NewSigner(key)
-		ts := ekosign.Timestamp(time.Now())
+		s := sign.NewSigner(key)
+		ts := sign.Timestamp(time.Now())
 		json.NewEncoder(w).Encode(map[string]any{"action": "go", "allow": true, "secret_key_timestamp": ts,
 			"secret_key": s.SecretKey(ts), "request_hash": s.RequestHash(ts, d.Params, d.Data)})
 	}))
@@ -61,14 +61,14 @@ func TestTxn(t *testing.T) {
 		wantCalls  string
 		wantOutput string
 	}{
-		{"verified, then eko-response", ekosim.DevAccessKey, nil, exitOK, "debit-hook,eko-response", "VERIFIED"},
-		{"no response", ekosim.DevAccessKey, []string{"--no-response"}, exitOK, "debit-hook", "VERIFIED"},
-		{"server signs with another key", ekosim.GatewayStagingKey, nil, exitMismatch, "debit-hook", "secret_key:    MISMATCH"},
+		{"verified, then eko-response", sim.DevAccessKey, nil, exitOK, "debit-hook,eko-response", "VERIFIED"},
+		{"no response", sim.DevAccessKey, []string{"--no-response"}, exitOK, "debit-hook", "VERIFIED"},
+		{"server signs with another key", sim.GatewayStagingKey, nil, exitMismatch, "debit-hook", "secret_key:    MISMATCH"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var calls []string
-			srv := callback(t, tt.serverKey, &calls)
+			srv := callbackServer(t, tt.serverKey, &calls)
 			var out, errOut bytes.Buffer
 			args := append([]string{"txn", "--callback", srv.URL, "--tx-status", "0"}, tt.extra...)
 			code := run(context.Background(), args, &out, &errOut, noEnv)
@@ -83,7 +83,7 @@ func TestTxn(t *testing.T) {
 }
 
 func TestScript(t *testing.T) {
-	sim, err := ekosim.NewInquiryServer(ekosim.InquiryConfig{DeveloperKey: ekosim.DevDeveloperKey, AccessKey: ekosim.DevAccessKey})
+	sim, err := sim.NewInquiryServer(sim.InquiryConfig{DeveloperKey: sim.DevDeveloperKey, AccessKey: sim.DevAccessKey})
 	if err != nil {
 		t.Fatal(err)
 	}

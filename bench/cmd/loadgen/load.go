@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aepsflow/aepsflow/ekosim"
+	"github.com/aepsflow/aepsflow/eko/sim"
 )
 
 // mainRun is what the main load leaves for the later phases.
@@ -88,7 +88,7 @@ func (b *bench) newTxs(n int, phase string) []*ekoTx {
 			k -= m.weight
 		}
 		out[i] = &ekoTx{
-			ref: ekosim.NewClientRefID(), agent: agentCode(randInt(b.o.agents)), customer: "9" + randomDigits(9),
+			ref: sim.NewClientRefID(), agent: agentCode(randInt(b.o.agents)), customer: "9" + randomDigits(9),
 			amount: strconv.Itoa(100 + 50*randInt(99)), txStatus: st, phase: phase,
 		}
 	}
@@ -115,7 +115,7 @@ func (b *bench) scriptInquiries(ctx context.Context, txs []*ekoTx) error {
 		if tx.txStatus == "1" {
 			status = "1"
 		}
-		if _, err := ekosim.ScriptRemoteAmount(ctx, hc, b.o.simControl, tx.ref, tx.amount, []ekosim.Step{{TxStatus: status}}); err != nil {
+		if _, err := sim.ScriptRemoteAmount(ctx, hc, b.o.simControl, tx.ref, tx.amount, []sim.Step{{TxStatus: status}}); err != nil {
 			return fmt.Errorf("script the inquiry of %s: %w", tx.ref, err)
 		}
 	}
@@ -173,7 +173,7 @@ loop:
 	wg.Wait()
 }
 
-var hashParams = ekosim.DefaultRequestHashParams()
+var hashParams = sim.DefaultRequestHashParams()
 
 func (b *bench) debitHooks(ctx context.Context, txs []*ekoTx, rec *recorder) {
 	drive(ctx, len(txs), b.o.conc, b.o.rate, func(i int) { b.debitHook(ctx, txs[i], rec) })
@@ -183,7 +183,7 @@ func (b *bench) debitHooks(ctx context.Context, txs []*ekoTx, rec *recorder) {
 // (by ekosim, and again by this package's own HMAC).
 func (b *bench) debitHook(ctx context.Context, tx *ekoTx, rec *recorder) {
 	start := time.Now()
-	res, err := b.gw.DebitHook(ctx, ekosim.DebitHookRequest{
+	res, err := b.gw.DebitHook(ctx, sim.DebitHookRequest{
 		ClientRefID: tx.ref, Type: "2", CustomerID: tx.customer, UserCode: tx.agent, Amount: tx.amount,
 		RequestHashParams: hashParams,
 	})

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/eko/sign"
 	"github.com/aepsflow/aepsflow/webhook"
 )
 
@@ -39,15 +39,15 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
-// The load generator's own HMAC must agree with package ekosign on good replies and catch bad ones:
+// The load generator's own HMAC must agree with package eko/sign on good replies and catch bad ones:
 // two implementations, so that a bug in one is not confirmed by the other.
 func TestCheckAllowReply(t *testing.T) {
 	const key = "d2fe1d99-6298-4af2-8cc5-d97dcf46df30"
 	now := time.Now()
-	ts := ekosign.Timestamp(now)
+	ts := sign.Timestamp(now)
 	params := []string{"customer_id", "amount", "user_code"}
 	data := map[string]string{"customer_id": "9999999999", "amount": "100", "user_code": "20810200", "type": "2"}
-	s := ekosign.NewSigner(key)
+	s := sign.NewSigner(key)
 	good, goodHash := s.SecretKey(ts), s.RequestHash(ts, params, data)
 	noAmount := map[string]string{"customer_id": "9999999999", "user_code": "20810200"}
 	tests := []struct {
@@ -60,8 +60,8 @@ func TestCheckAllowReply(t *testing.T) {
 		{"absent param skipped", ts, good, s.RequestHash(ts, params, noAmount), noAmount, false},
 		{"wrong secret_key", ts, s.SecretKey(ts + "1"), goodHash, data, true},
 		{"hash over other values", ts, good, s.RequestHash(ts, params, map[string]string{"customer_id": "9999999998", "amount": "100", "user_code": "20810200"}), data, true},
-		{"signed with another key", ts, ekosign.NewSigner("other").SecretKey(ts), goodHash, data, true},
-		{"stale timestamp", ekosign.Timestamp(now.Add(-time.Hour)), good, goodHash, data, true},
+		{"signed with another key", ts, sign.NewSigner("other").SecretKey(ts), goodHash, data, true},
+		{"stale timestamp", sign.Timestamp(now.Add(-time.Hour)), good, goodHash, data, true},
 		{"not a timestamp", "abc", good, goodHash, data, true},
 	}
 	for _, tt := range tests {

@@ -9,7 +9,7 @@
 //     SignalWithStart of a trivial workflow (served by a worker inside loadgen) with the rate at
 //     which such workflows are started and completed;
 //  2. debit-hooks for N transactions (each reply's secret_key and request_hash verified with an
-//     HMAC implementation of its own, not package ekosign), then their eko-responses with a
+//     HMAC implementation of its own, not package eko/sign), then their eko-responses with a
 //     tx_status mix, with partner status callbacks (each delivered twice) alongside;
 //  3. the time from each eko-response to the transaction's final state in PostgreSQL;
 //  4. debit-hooks and eko-responses while the Temporal server is stopped, then its restart;

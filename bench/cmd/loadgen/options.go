@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aepsflow/aepsflow/ekosim"
+	"github.com/aepsflow/aepsflow/eko/sim"
 )
 
 // benchOpts are `loadgen run`'s flags.
@@ -96,7 +96,7 @@ func parseBenchOpts(args []string, stderr io.Writer) (benchOpts, error) {
 	fs.StringVar(&o.partnerClient, "partner-client", "bench", "partner client_id (in the service's PARTNER_CLIENTS)")
 	fs.StringVar(&o.partnerSecret, "partner-secret", "bench-secret-0123456789", "partner client_secret")
 	fs.IntVar(&o.agents, "agents", 200, "agents the debit-hooks spread over (registered with high daily limits)")
-	fs.StringVar(&o.accessKey, "access-key", ekosim.DevAccessKey, "the service's EKO_ACCESS_KEY, to verify replies")
+	fs.StringVar(&o.accessKey, "access-key", sim.DevAccessKey, "the service's EKO_ACCESS_KEY, to verify replies")
 	fs.StringVar(&o.simControl, "sim-control", "", "control URL of the inquiry simulator (e.g. http://127.0.0.1:18090/sim): every transaction is scripted with its outcome and its amount, as the service verifies failures and compares amounts")
 	fs.StringVar(&o.eventsStats, "events-stats", "", "stats URL of the platform's event receiver (inquiry-sim --webhook-secret, e.g. http://127.0.0.1:18090/platform/stats): the loss check then also requires every final transaction's event, acknowledged exactly once")
 	fs.IntVar(&o.floorN, "floor-n", -1, "requests per floor (-1: n; 0: skip the floors)")

@@ -148,9 +148,9 @@ func (r *Results) finish() {
 	}
 	// The targets (issue 14): each a ratio to what a user would otherwise build, in this run.
 	target := func(what string, v float64, atMost bool, goal float64) {
-		met, g := v >= goal, fmt.Sprintf(">= %.2g", goal)
+		met, g := v >= goal, fmt.Sprintf(">= %g", goal)
 		if atMost {
-			met, g = v <= goal, fmt.Sprintf("<= %.2g", goal)
+			met, g = v <= goal, fmt.Sprintf("<= %g", goal)
 		}
 		r.Targets = append(r.Targets, Target{What: what, Ratio: v, Goal: g, Met: met && v > 0})
 	}

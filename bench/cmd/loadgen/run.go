@@ -20,7 +20,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/aepsflow/aepsflow/db"
-	"github.com/aepsflow/aepsflow/ekosim"
+	"github.com/aepsflow/aepsflow/eko/sim"
 )
 
 // ekoTx is one Eko transaction of the load.
@@ -43,7 +43,7 @@ type bench struct {
 	o      benchOpts
 	db     *sql.DB
 	tc     client.Client
-	gw     *ekosim.Gateway
+	gw     *sim.Gateway
 	hc     *http.Client
 	cpu    *cpuWatch
 	prof   *profiler
@@ -84,7 +84,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// request measures the kernel's TCP setup, not the service.
 	transport := &http.Transport{MaxIdleConns: 4 * o.conc, MaxIdleConnsPerHost: 4 * o.conc, IdleConnTimeout: time.Minute}
 	b.hc = &http.Client{Transport: transport, Timeout: 30 * time.Second}
-	b.gw = &ekosim.Gateway{
+	b.gw = &sim.Gateway{
 		CallbackURL: strings.TrimRight(o.apiURL, "/") + "/eko/aeps/callback",
 		// No Origin: a non-browser client, so no CORS preflight per request (a browser caches it).
 		AccessKey: o.accessKey, HTTP: b.hc,

@@ -11,21 +11,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aepsflow/aepsflow/ekosim"
+	"github.com/aepsflow/aepsflow/eko/sim"
 )
 
 // successByDefault answers every reference nobody scripted with tx_status 0. ekosim's
 // InquiryServer answers "not found" for unscripted references and has no default answer, so the
 // load generator scripts each reference on its first inquiry instead (one map lookup, in process).
 type successByDefault struct {
-	sim *ekosim.InquiryServer
+	sim *sim.InquiryServer
 }
 
 func (h successByDefault) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if i := strings.Index(r.URL.Path, "client_ref_id:"); i >= 0 && r.Method == http.MethodGet {
 		ref := r.URL.Path[i+len("client_ref_id:"):]
 		if ref != "" && len(h.sim.State(ref).Steps) == 0 {
-			h.sim.Script(ref, ekosim.Step{TxStatus: "0"})
+			h.sim.Script(ref, sim.Step{TxStatus: "0"})
 		}
 	}
 	h.sim.ServeHTTP(w, r)
@@ -36,15 +36,15 @@ func inquirySim(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("loadgen inquiry-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:18090", "listen address")
-	accessKey := fs.String("access-key", ekosim.DevAccessKey, "access key (the service's EKO_ACCESS_KEY)")
-	devKey := fs.String("developer-key", ekosim.DevDeveloperKey, "developer key (the service's EKO_DEVELOPER_KEY)")
+	accessKey := fs.String("access-key", sim.DevAccessKey, "access key (the service's EKO_ACCESS_KEY)")
+	devKey := fs.String("developer-key", sim.DevDeveloperKey, "developer key (the service's EKO_DEVELOPER_KEY)")
 	webhookSecret := fs.String("webhook-secret", "", "also receive the service's events at /platform/events (its WEBHOOK_SECRET); stats at /platform/stats")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	// Every inquiry would otherwise log a line: keep only warnings.
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	sim, err := ekosim.NewInquiryServer(ekosim.InquiryConfig{DeveloperKey: *devKey, AccessKey: *accessKey, Logger: log})
+	sim, err := sim.NewInquiryServer(sim.InquiryConfig{DeveloperKey: *devKey, AccessKey: *accessKey, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// ekoMAC computes Eko's signature without package ekosign, so that the load generator checks the
+// ekoMAC computes Eko's signature without package eko/sign, so that the load generator checks the
 // service's replies against an independent implementation: HMAC-SHA256 keyed with the base64
 // *text* of the access key, over msg, base64-encoded.
 func ekoMAC(accessKey, msg string) []byte {

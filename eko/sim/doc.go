@@ -1,4 +1,4 @@
-// Package ekosim is a stand-in for Eko's side of an AePS transaction, for tests, demos and load:
+// Package sim is a stand-in for Eko's side of an AePS transaction, for tests, demos and load:
 //
 //   - Gateway acts as Eko's gateway page in the agent's browser: it sends the CORS preflight and
 //     the debit-hook to our callback URL, verifies the reply's secret_key and request_hash exactly
@@ -12,7 +12,7 @@
 // nothing (a 403 body, the envelope status of a failed eko-response), the choice is marked as
 // such in a comment and kept simple. There is no package-level mutable state: every value is
 // owned by a Gateway or an InquiryServer, and both are safe for concurrent use.
-package ekosim
+package sim
 
 import "time"
 

@@ -1,4 +1,4 @@
-package ekoapi
+package inquiry
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/eko/sign"
 )
 
 // Eko's public UAT credentials (docs/eko-aeps.md); treated as secrets all the same.
@@ -38,7 +38,7 @@ func newTestClient(t *testing.T, h http.Handler, mod func(cfg *Config, srvURL st
 	if mod != nil {
 		mod(&cfg, srv.URL)
 	}
-	c, err := New(cfg, ekosign.NewSigner(uatAccessKey), hc)
+	c, err := New(cfg, sign.NewSigner(uatAccessKey), hc)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -87,7 +87,7 @@ func blockUntilGone(t *testing.T, arrived chan<- struct{}) http.HandlerFunc {
 // assertNoSecrets fails if s holds a credential, the signature, or the initiator's mobile number.
 func assertNoSecrets(t *testing.T, s string) {
 	t.Helper()
-	signed := ekosign.NewSigner(uatAccessKey).SecretKey(ekosign.Timestamp(testNow))
+	signed := sign.NewSigner(uatAccessKey).SecretKey(sign.Timestamp(testNow))
 	for _, secret := range []string{uatDeveloperKey, uatAccessKey, base64.StdEncoding.EncodeToString([]byte(uatAccessKey)), signed, uatInitiatorID} {
 		if strings.Contains(s, secret) {
 			t.Fatalf("secret %q leaked in %q", secret, s)
@@ -114,13 +114,13 @@ func wantError(t *testing.T, err error, kind string, retryable bool, httpStatus 
 }
 
 func TestNew(t *testing.T) {
-	signer := ekosign.NewSigner(uatAccessKey)
+	signer := sign.NewSigner(uatAccessKey)
 	ok := Config{BaseURL: "https://staging.eko.in/ekoapi/v3", DeveloperKey: uatDeveloperKey, InitiatorID: uatInitiatorID}
 	with := func(f func(*Config)) Config { c := ok; f(&c); return c }
 	tests := []struct {
 		name    string
 		cfg     Config
-		signer  *ekosign.Signer
+		signer  *sign.Signer
 		wantErr string // substring; "" means success
 	}{
 		{"valid v3 defaults", ok, signer, ""},
@@ -175,7 +175,7 @@ func TestNewHTTPClient(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg.Timeout = tt.timeout
-			c, err := New(cfg, ekosign.NewSigner(uatAccessKey), tt.hc)
+			c, err := New(cfg, sign.NewSigner(uatAccessKey), tt.hc)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -233,7 +233,7 @@ func TestInquireRequestShape(t *testing.T) {
 			wantQuery: url.Values{"initiator_id": {uatInitiatorID}},
 		},
 	}
-	verifier := ekosign.NewSigner(uatAccessKey)
+	verifier := sign.NewSigner(uatAccessKey)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got *http.Request
@@ -255,8 +255,8 @@ func TestInquireRequestShape(t *testing.T) {
 				t.Errorf("query = %v, want %v", q, tt.wantQuery)
 			}
 			ts := got.Header.Get("secret-key-timestamp")
-			if ts != ekosign.Timestamp(testNow) {
-				t.Errorf("secret-key-timestamp = %q, want %q", ts, ekosign.Timestamp(testNow))
+			if ts != sign.Timestamp(testNow) {
+				t.Errorf("secret-key-timestamp = %q, want %q", ts, sign.Timestamp(testNow))
 			}
 			if !verifier.VerifySecretKey(ts, got.Header.Get("secret-key")) {
 				t.Error("secret-key does not verify against secret-key-timestamp")
@@ -318,9 +318,9 @@ func TestFreshSignaturePerCall(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	verifier := ekosign.NewSigner(uatAccessKey)
+	verifier := sign.NewSigner(uatAccessKey)
 	for n, call := range calls {
-		if want := ekosign.Timestamp(clock[n]); call.ts != want {
+		if want := sign.Timestamp(clock[n]); call.ts != want {
 			t.Errorf("call %d timestamp = %s, want %s", n, call.ts, want)
 		}
 		if !verifier.VerifySecretKey(call.ts, call.key) {
@@ -682,7 +682,7 @@ func TestInquireNetworkError(t *testing.T) {
 			base := srv.URL
 			srv.Close()
 			c, err := New(Config{BaseURL: base + "/ekoapi/v3", DeveloperKey: uatDeveloperKey, InitiatorID: uatInitiatorID},
-				ekosign.NewSigner(uatAccessKey), nil)
+				sign.NewSigner(uatAccessKey), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -801,7 +801,7 @@ func TestErrorFormat(t *testing.T) {
 
 func TestNoSecretsWhenPrinted(t *testing.T) {
 	cfg := Config{BaseURL: "https://staging.eko.in/ekoapi/v3", DeveloperKey: uatDeveloperKey, InitiatorID: uatInitiatorID}
-	c, err := New(cfg, ekosign.NewSigner(uatAccessKey), nil)
+	c, err := New(cfg, sign.NewSigner(uatAccessKey), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

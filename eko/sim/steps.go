@@ -1,4 +1,4 @@
-package ekosim
+package sim
 
 import (
 	"bytes"

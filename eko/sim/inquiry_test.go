@@ -1,4 +1,4 @@
-package ekosim
+package sim
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aepsflow/aepsflow/ekoapi"
-	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/eko/inquiry"
+	"github.com/aepsflow/aepsflow/eko/sign"
 )
 
 const testInitiator = "9962981729"
@@ -41,7 +41,7 @@ type clientOpts struct {
 }
 
 // newClient is the service's real Inquiry client pointed at the simulator.
-func newClient(t *testing.T, srv *httptest.Server, sim *InquiryServer, o clientOpts) *ekoapi.Client {
+func newClient(t *testing.T, srv *httptest.Server, sim *InquiryServer, o clientOpts) *inquiry.Client {
 	t.Helper()
 	if o.version == "" {
 		o.version = "v3"
@@ -56,8 +56,8 @@ func newClient(t *testing.T, srv *httptest.Server, sim *InquiryServer, o clientO
 	if o.version == "v1" {
 		base = srv.URL + sim.V1Prefix()
 	}
-	c, err := ekoapi.New(ekoapi.Config{BaseURL: base, Version: o.version, DeveloperKey: o.developerKey,
-		InitiatorID: testInitiator, Timeout: o.timeout}, ekosign.NewSigner(o.accessKey), nil)
+	c, err := inquiry.New(inquiry.Config{BaseURL: base, Version: o.version, DeveloperKey: o.developerKey,
+		InitiatorID: testInitiator, Timeout: o.timeout}, sign.NewSigner(o.accessKey), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,10 +75,10 @@ func TestInquiryPendingThenFinal(t *testing.T) {
 			ref := NewClientRefID()
 			sim.Script(ref, Step{TxStatus: "2", Times: 3}, Step{TxStatus: "0"})
 			want := []struct {
-				class ekoapi.Class
+				class inquiry.Class
 				tx    string
-			}{{ekoapi.ClassPending, "2"}, {ekoapi.ClassPending, "2"}, {ekoapi.ClassPending, "2"},
-				{ekoapi.ClassFinal, "0"}, {ekoapi.ClassFinal, "0"}} // the last step keeps answering
+			}{{inquiry.ClassPending, "2"}, {inquiry.ClassPending, "2"}, {inquiry.ClassPending, "2"},
+				{inquiry.ClassFinal, "0"}, {inquiry.ClassFinal, "0"}} // the last step keeps answering
 			var tid string
 			for i, w := range want {
 				r, err := c.Inquire(context.Background(), ref, "20810200")
@@ -113,7 +113,7 @@ func TestInquiryPendingThenFinal(t *testing.T) {
 
 func TestInquiryBehaviours(t *testing.T) {
 	type want struct {
-		class    ekoapi.Class
+		class    inquiry.Class
 		tx       string
 		statusID string
 		errKind  string // non-empty: an *ekoapi.Error of this kind
@@ -127,27 +127,27 @@ func TestInquiryBehaviours(t *testing.T) {
 		sim    func(*InquiryConfig)
 		want   want
 	}{
-		{"unknown reference is not found", nil, clientOpts{}, nil, want{class: ekoapi.ClassNotFound, statusID: "463", httpCode: 200}},
-		{"scripted not found", []Step{{NotFound: true}}, clientOpts{}, nil, want{class: ekoapi.ClassNotFound, statusID: "463", httpCode: 200}},
-		{"not found with a 404", []Step{{NotFound: true, HTTPStatus: 404}}, clientOpts{}, nil, want{class: ekoapi.ClassNotFound, statusID: "463", httpCode: 404}},
-		{"v1 unknown reference", nil, clientOpts{version: "v1"}, nil, want{class: ekoapi.ClassNotFound, statusID: "463", httpCode: 200}},
-		{"failed", []Step{{TxStatus: "1"}}, clientOpts{}, nil, want{class: ekoapi.ClassFinal, tx: "1", statusID: "0", httpCode: 200}},
-		{"refund pending", []Step{{TxStatus: "3"}}, clientOpts{}, nil, want{class: ekoapi.ClassReversalPending, tx: "3", statusID: "0", httpCode: 200}},
-		{"refunded", []Step{{TxStatus: "4"}}, clientOpts{}, nil, want{class: ekoapi.ClassFinal, tx: "4", statusID: "0", httpCode: 200}},
-		{"hold", []Step{{TxStatus: "5"}}, clientOpts{}, nil, want{class: ekoapi.ClassPending, tx: "5", statusID: "0", httpCode: 200}},
-		{"suspicious", []Step{{TxStatus: "7"}}, clientOpts{}, nil, want{class: ekoapi.ClassSuspicious, tx: "7", statusID: "0", httpCode: 200}},
+		{"unknown reference is not found", nil, clientOpts{}, nil, want{class: inquiry.ClassNotFound, statusID: "463", httpCode: 200}},
+		{"scripted not found", []Step{{NotFound: true}}, clientOpts{}, nil, want{class: inquiry.ClassNotFound, statusID: "463", httpCode: 200}},
+		{"not found with a 404", []Step{{NotFound: true, HTTPStatus: 404}}, clientOpts{}, nil, want{class: inquiry.ClassNotFound, statusID: "463", httpCode: 404}},
+		{"v1 unknown reference", nil, clientOpts{version: "v1"}, nil, want{class: inquiry.ClassNotFound, statusID: "463", httpCode: 200}},
+		{"failed", []Step{{TxStatus: "1"}}, clientOpts{}, nil, want{class: inquiry.ClassFinal, tx: "1", statusID: "0", httpCode: 200}},
+		{"refund pending", []Step{{TxStatus: "3"}}, clientOpts{}, nil, want{class: inquiry.ClassReversalPending, tx: "3", statusID: "0", httpCode: 200}},
+		{"refunded", []Step{{TxStatus: "4"}}, clientOpts{}, nil, want{class: inquiry.ClassFinal, tx: "4", statusID: "0", httpCode: 200}},
+		{"hold", []Step{{TxStatus: "5"}}, clientOpts{}, nil, want{class: inquiry.ClassPending, tx: "5", statusID: "0", httpCode: 200}},
+		{"suspicious", []Step{{TxStatus: "7"}}, clientOpts{}, nil, want{class: inquiry.ClassSuspicious, tx: "7", statusID: "0", httpCode: 200}},
 		{"tx_status as a number", []Step{{TxStatus: "0", Fields: map[string]any{"tx_status": 0, "amount": json.Number("2000.00")}}}, clientOpts{}, nil,
-			want{class: ekoapi.ClassFinal, tx: "0", statusID: "0", httpCode: 200}},
-		{"wrong access key: 403", []Step{{TxStatus: "0"}}, clientOpts{accessKey: GatewayStagingKey}, nil, want{errKind: ekoapi.KindSignature, httpCode: 403}},
-		{"wrong developer key: 403", []Step{{TxStatus: "0"}}, clientOpts{developerKey: "0123456789abcdef"}, nil, want{errKind: ekoapi.KindSignature, httpCode: 403}},
+			want{class: inquiry.ClassFinal, tx: "0", statusID: "0", httpCode: 200}},
+		{"wrong access key: 403", []Step{{TxStatus: "0"}}, clientOpts{accessKey: GatewayStagingKey}, nil, want{errKind: inquiry.KindSignature, httpCode: 403}},
+		{"wrong developer key: 403", []Step{{TxStatus: "0"}}, clientOpts{developerKey: "0123456789abcdef"}, nil, want{errKind: inquiry.KindSignature, httpCode: 403}},
 		{"stale timestamp: 403", []Step{{TxStatus: "0"}}, clientOpts{now: func() time.Time { return time.Now().Add(-10 * time.Minute) }}, nil,
-			want{errKind: ekoapi.KindSignature, httpCode: 403}},
-		{"500", []Step{{HTTPStatus: 500}}, clientOpts{}, nil, want{errKind: ekoapi.KindHTTPStatus, retry: true, httpCode: 500}},
+			want{errKind: inquiry.KindSignature, httpCode: 403}},
+		{"500", []Step{{HTTPStatus: 500}}, clientOpts{}, nil, want{errKind: inquiry.KindHTTPStatus, retry: true, httpCode: 500}},
 		{"slow: client timeout", []Step{{TxStatus: "0", Delay: time.Minute}}, clientOpts{timeout: 100 * time.Millisecond}, nil,
-			want{errKind: ekoapi.KindTimeout, retry: true}},
-		{"garbage", []Step{{Garbage: true}}, clientOpts{}, nil, want{errKind: ekoapi.KindGarbage, retry: true, httpCode: 200}},
+			want{errKind: inquiry.KindTimeout, retry: true}},
+		{"garbage", []Step{{Garbage: true}}, clientOpts{}, nil, want{errKind: inquiry.KindGarbage, retry: true, httpCode: 200}},
 		{"another initiator: 400", []Step{{TxStatus: "0"}}, clientOpts{}, func(c *InquiryConfig) { c.InitiatorID = "9000000000" },
-			want{errKind: ekoapi.KindHTTPStatus, httpCode: 400}},
+			want{errKind: inquiry.KindHTTPStatus, httpCode: 400}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,7 +160,7 @@ func TestInquiryBehaviours(t *testing.T) {
 			}
 			r, err := c.Inquire(context.Background(), ref, "20810200")
 			if tt.want.errKind != "" {
-				var e *ekoapi.Error
+				var e *inquiry.Error
 				if !errors.As(err, &e) || e.Kind != tt.want.errKind || e.Retryable != tt.want.retry || e.HTTPStatus != tt.want.httpCode {
 					t.Fatalf("Inquire = %+v, %v; want %s error (retryable %v, HTTP %d)", r, err, tt.want.errKind, tt.want.retry, tt.want.httpCode)
 				}
@@ -204,11 +204,11 @@ func TestInquiryRawRequests(t *testing.T) {
 	sim, srv := newSim(t, nil)
 	ref := NewClientRefID()
 	sim.Script(ref, Step{TxStatus: "0"})
-	signer := ekosign.NewSigner(DevAccessKey)
-	get := func(path string, sign bool) (int, map[string]any) {
+	signer := sign.NewSigner(DevAccessKey)
+	get := func(path string, signed bool) (int, map[string]any) {
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
-		if sign {
-			ts := ekosign.Timestamp(time.Now())
+		if signed {
+			ts := sign.Timestamp(time.Now())
 			req.Header["developer_key"] = []string{DevDeveloperKey}
 			req.Header["secret-key"] = []string{signer.SecretKey(ts)}
 			req.Header["secret-key-timestamp"] = []string{ts}

@@ -1,10 +1,10 @@
-// Package eko parses and validates the two callbacks Eko's AePS gateway sends to our callback URL:
+// Package callback parses and validates the two callbacks Eko's AePS gateway sends to our callback URL:
 // debit-hook (asks us to confirm a transaction) and eko-response (reports its outcome).
 //
 // Values are kept as the exact strings received: request_hash is computed over them, so "100" and
 // "100.00" must never be normalised into each other. Numbers are decoded as json.Number so that a
 // value sent as a JSON number keeps its literal text too.
-package eko
+package callback
 
 import (
 	"bytes"

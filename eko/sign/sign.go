@@ -1,8 +1,8 @@
-// Package ekosign computes and checks the signatures Eko's AePS gateway and API expect.
+// Package sign computes and checks the signatures Eko's AePS gateway and API expect.
 //
 // Eko keys its HMAC with the base64 *text* of the access key (not the decoded bytes): a common
 // integration mistake, so the key is derived once here and nowhere else.
-package ekosign
+package sign
 
 import (
 	"crypto/hmac"
@@ -25,7 +25,7 @@ func NewSigner(accessKey string) *Signer {
 }
 
 // String keeps the key out of any formatted output.
-func (s *Signer) String() string { return "ekosign.Signer([redacted])" }
+func (s *Signer) String() string { return "sign.Signer([redacted])" }
 
 // GoString keeps the key out of %#v, which would otherwise print the struct's bytes.
 func (s *Signer) GoString() string { return s.String() }

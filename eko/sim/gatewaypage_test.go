@@ -1,4 +1,4 @@
-package ekosim
+package sim
 
 import (
 	"io"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/eko/sign"
 )
 
 // TestGatewayPageLaunch: the simulated gateway checks a launch as Eko's would (secret_key over
@@ -25,7 +25,7 @@ func TestGatewayPageLaunch(t *testing.T) {
 	form := func(kv ...string) url.Values {
 		ts := strconv.FormatInt(now.Add(-10*time.Second).UnixMilli(), 10)
 		v := url.Values{"partner_name": {"Shop"}, "initiator_id": {"9000000001"}, "developer_key": {dev},
-			"secret_key": {ekosign.NewSigner(key).SecretKey(ts)}, "secret_key_timestamp": {ts}, "user_code": {"20810200"},
+			"secret_key": {sign.NewSigner(key).SecretKey(ts)}, "secret_key_timestamp": {ts}, "user_code": {"20810200"},
 			"environment": {"local"}, "callback_url": {"http://127.0.0.1:8080/eko/aeps/callback"},
 			"callback_url_custom_params": {`{"shop":"12"}`}, "callback_url_custom_headers": {`{"X-Platform":"demo"}`}}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -41,8 +41,8 @@ func TestGatewayPageLaunch(t *testing.T) {
 		want   string
 	}{
 		{"a good launch", form(), 200, `data-step="ready"`},
-		{"wrong secret_key", form("secret_key", ekosign.NewSigner("another-key").SecretKey(form().Get("secret_key_timestamp"))), 403, "secret_key does not match"},
-		{"stale timestamp", form("secret_key_timestamp", old, "secret_key", ekosign.NewSigner(key).SecretKey(old)), 403, "away from now"},
+		{"wrong secret_key", form("secret_key", sign.NewSigner("another-key").SecretKey(form().Get("secret_key_timestamp"))), 403, "secret_key does not match"},
+		{"stale timestamp", form("secret_key_timestamp", old, "secret_key", sign.NewSigner(key).SecretKey(old)), 403, "away from now"},
 		{"wrong developer_key", form("developer_key", "x"), 403, "developer_key is not the one"},
 		{"no callback_url", form("callback_url", ""), 403, "callback_url is missing"},
 		{"custom headers not JSON", form("callback_url_custom_headers", "X-Platform: demo"), 403, "callback_url_custom_headers: not a JSON object"},

@@ -1,4 +1,4 @@
-package ekosim
+package sim
 
 import (
 	"context"
@@ -14,14 +14,14 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/aepsflow/aepsflow/eko"
-	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/eko/callback"
+	"github.com/aepsflow/aepsflow/eko/sign"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // fakeCallback is an integrator's callback URL whose CORS grant and debit-hook reply a test
-// chooses. It parses what it receives with package eko, so the simulator's bodies are checked
+// chooses. It parses what it receives with package eko/callback, so the simulator's bodies are checked
 // against the service's own parser.
 type fakeCallback struct {
 	t          *testing.T
@@ -29,7 +29,7 @@ type fakeCallback struct {
 	postGrant  *string
 	preStatus  int
 	allowHdrs  string
-	reply      func(h eko.DebitHook) any // debit-hook reply
+	reply      func(h callback.DebitHook) any // debit-hook reply
 	preflights atomic.Int32
 	lastBody   atomic.Value // []byte
 	lastOrigin atomic.Value // string
@@ -71,7 +71,7 @@ func (f *fakeCallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	f.lastBody.Store(body)
 	f.lastOrigin.Store(origin)
-	env, err := eko.ParseEnvelope(body)
+	env, err := callback.ParseEnvelope(body)
 	if err != nil {
 		f.t.Errorf("service's parser rejects the envelope: %v: %s", err, body)
 		w.WriteHeader(400)
@@ -79,8 +79,8 @@ func (f *fakeCallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	switch env.Action {
-	case eko.ActionDebitHook:
-		h, err := eko.ParseDebitHook(env.Detail, eko.Rules{MinAmount: decimal.NewFromInt(100), MaxAmount: decimal.NewFromInt(10000), Multiple: decimal.NewFromInt(50)})
+	case callback.ActionDebitHook:
+		h, err := callback.ParseDebitHook(env.Detail, callback.Rules{MinAmount: decimal.NewFromInt(100), MaxAmount: decimal.NewFromInt(10000), Multiple: decimal.NewFromInt(50)})
 		if err != nil {
 			f.t.Errorf("service's parser rejects the debit-hook: %v: %s", err, body)
 			w.WriteHeader(400)
@@ -92,8 +92,8 @@ func (f *fakeCallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		default:
 			json.NewEncoder(w).Encode(v)
 		}
-	case eko.ActionEkoResponse:
-		if _, err := eko.ParseEkoResponse(env.Detail); err != nil {
+	case callback.ActionEkoResponse:
+		if _, err := callback.ParseEkoResponse(env.Detail); err != nil {
 			f.t.Errorf("service's parser rejects the eko-response: %v: %s", err, body)
 		}
 		io.WriteString(w, `{"status":"ok","outcome":"recorded"}`)
@@ -101,10 +101,10 @@ func (f *fakeCallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // signedReply signs h as a server with key would, at ts, over data (h.Data when nil).
-func signedReply(key string, ts time.Time, params []string, data map[string]string, extra map[string]any) func(eko.DebitHook) any {
-	return func(h eko.DebitHook) any {
-		s := ekosign.NewSigner(key)
-		stamp := ekosign.Timestamp(ts)
+func signedReply(key string, ts time.Time, params []string, data map[string]string, extra map[string]any) func(callback.DebitHook) any {
+	return func(h callback.DebitHook) any {
+		s := sign.NewSigner(key)
+		stamp := sign.Timestamp(ts)
 		p, d := h.RequestHashParams, h.Data
 		if params != nil {
 			p = params
@@ -133,12 +133,12 @@ var withdrawal = DebitHookRequest{Type: "2", CustomerID: "9999999999", UserCode:
 
 func TestDebitHookVerification(t *testing.T) {
 	now := time.Now()
-	refusal := func(eko.DebitHook) any {
+	refusal := func(callback.DebitHook) any {
 		return map[string]any{"action": "go", "allow": false, "message": "Agent suspended"}
 	}
 	tests := []struct {
 		name                        string
-		reply                       func(eko.DebitHook) any
+		reply                       func(callback.DebitHook) any
 		wantAllowed                 bool
 		wantKey, wantHash, wantTime bool
 		wantMismatch                string // substring; "" means none
@@ -158,7 +158,7 @@ func TestDebitHookVerification(t *testing.T) {
 			true, true, true, true, "longer than 20", ""},
 		{"action is not go", signedReply(DevAccessKey, now, nil, nil, map[string]any{"action": "ok"}), true, true, true, true, `action is "ok"`, ""},
 		{"refusal", refusal, false, false, false, false, "", ""},
-		{"allow as a string", func(eko.DebitHook) any { return map[string]any{"action": "go", "allow": "true"} },
+		{"allow as a string", func(callback.DebitHook) any { return map[string]any{"action": "go", "allow": "true"} },
 			false, false, false, false, "allow is missing or not a boolean", ""},
 	}
 	for _, tt := range tests {
@@ -201,7 +201,7 @@ func TestDebitHookVerification(t *testing.T) {
 func TestDebitHookGuideSampleReply(t *testing.T) {
 	const sample = `{"action":"go","allow":true,"secret_key_timestamp":"1540880719963",` +
 		`"request_hash":"r8SC5YiCylzllnftA9ys4/hPi5hIJrMVZhykamemqKE=","secret_key":"4CKAzpT/B44CnhXM01pRnZELcGKWOhvbZg7TqoGDIrA="}`
-	g := newGateway(t, &fakeCallback{grant: "echo", reply: func(eko.DebitHook) any { return sample }}, UATOrigin)
+	g := newGateway(t, &fakeCallback{grant: "echo", reply: func(callback.DebitHook) any { return sample }}, UATOrigin)
 	g.AccessKey = GatewayStagingKey
 	g.Now = func() time.Time { return time.UnixMilli(1540880719963).Add(time.Second) }
 	res, err := g.DebitHook(context.Background(), DebitHookRequest{ClientRefID: "1540880592059", Type: "2",
@@ -269,7 +269,7 @@ func TestDebitHookCORS(t *testing.T) {
 
 func TestDebitHookErrors(t *testing.T) {
 	t.Run("reply is not JSON", func(t *testing.T) {
-		g := newGateway(t, &fakeCallback{grant: "echo", reply: func(eko.DebitHook) any { return "<html>oops</html>" }}, UATOrigin)
+		g := newGateway(t, &fakeCallback{grant: "echo", reply: func(callback.DebitHook) any { return "<html>oops</html>" }}, UATOrigin)
 		if _, err := g.DebitHook(context.Background(), withdrawal); err == nil || !strings.Contains(err.Error(), "not a JSON object") {
 			t.Fatalf("err = %v", err)
 		}
@@ -342,14 +342,14 @@ func TestEkoResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	decode := func(t *testing.T) (eko.EkoResponse, map[string]any) {
+	decode := func(t *testing.T) (callback.EkoResponse, map[string]any) {
 		t.Helper()
 		raw := cb.lastBody.Load().([]byte)
-		env, err := eko.ParseEnvelope(raw)
+		env, err := callback.ParseEnvelope(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := eko.ParseEkoResponse(env.Detail)
+		r, err := callback.ParseEkoResponse(env.Detail)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package ekosign
+package sign
 
 import (
 	"crypto/hmac"

@@ -1,4 +1,4 @@
-package eko
+package callback
 
 import (
 	"encoding/json"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/eko/sign"
 )
 
 // hookDetail builds a debit-hook detail from raw JSON for request_hash_params and data.
@@ -15,11 +15,11 @@ func hookDetail(params, data string) string {
 }
 
 const (
-	seedParams = `["customer_id","amount","user_code"]`
-	cashData   = `{"customer_id":"9999999999","bank_code":"PUNB","type":"2","user_code":"20810200","amount":"100"}`
-	biData     = `{"customer_id":"9999999999","bank_code":"PUNB","type":"3","user_code":"20810200"}`
-	msData     = `{"customer_id":"9999999999","bank_code":"PUNB","type":"4","user_code":"20810200"}`
-	aadhaar    = "234567890124" // valid Verhoeff check digit
+	guideParams = `["customer_id","amount","user_code"]`
+	cashData    = `{"customer_id":"9999999999","bank_code":"PUNB","type":"2","user_code":"20810200","amount":"100"}`
+	biData      = `{"customer_id":"9999999999","bank_code":"PUNB","type":"3","user_code":"20810200"}`
+	msData      = `{"customer_id":"9999999999","bank_code":"PUNB","type":"4","user_code":"20810200"}`
+	aadhaar     = "234567890124" // valid Verhoeff check digit
 )
 
 // Only the request_hash_params lists Eko documents are accepted, and a debit-hook carries nothing
@@ -31,18 +31,18 @@ func TestParseDebitHookSignedFields(t *testing.T) {
 		wantErr string // "" means accepted
 	}{
 		// Eko's documented lists, and the worked examples of its guide (docs/eko-aeps.md#signing).
-		{"seed cash withdrawal", hookDetail(seedParams, cashData), ""},
-		{"seed balance inquiry: amount named, absent", hookDetail(seedParams, biData), ""},
-		{"seed mini statement: amount named, absent", hookDetail(seedParams, msData), ""},
+		{"guide cash withdrawal", hookDetail(guideParams, cashData), ""},
+		{"guide balance inquiry: amount named, absent", hookDetail(guideParams, biData), ""},
+		{"guide mini statement: amount named, absent", hookDetail(guideParams, msData), ""},
 		{"balance inquiry without amount in the list", hookDetail(`["customer_id","user_code"]`, biData), ""},
 		{"mini statement without amount in the list", hookDetail(`["customer_id","user_code"]`, msData), ""},
 		{"params spelled with escapes", hookDetail(`["customer\u005fid","amount","user_code"]`, cashData), ""},
-		{"bank_code an IIN as a JSON number", hookDetail(seedParams, `{"customer_id":"9999999999","bank_code":607094,"type":"2","user_code":"20810200","amount":"100"}`), ""},
-		{"bank_code an IFSC", hookDetail(seedParams, `{"customer_id":"9999999999","bank_code":"SBIN0001234","type":"2","user_code":"20810200","amount":"100"}`), ""},
-		{"no bank_code", hookDetail(seedParams, `{"customer_id":"9999999999","type":"2","user_code":"20810200","amount":"100"}`), ""},
+		{"bank_code an IIN as a JSON number", hookDetail(guideParams, `{"customer_id":"9999999999","bank_code":607094,"type":"2","user_code":"20810200","amount":"100"}`), ""},
+		{"bank_code an IFSC", hookDetail(guideParams, `{"customer_id":"9999999999","bank_code":"SBIN0001234","type":"2","user_code":"20810200","amount":"100"}`), ""},
+		{"no bank_code", hookDetail(guideParams, `{"customer_id":"9999999999","type":"2","user_code":"20810200","amount":"100"}`), ""},
 
 		// Finding 1: a withdrawal booked or signed as something else.
-		{"type 3 carrying an amount", hookDetail(seedParams, `{"customer_id":"9999999999","bank_code":"PUNB","type":"3","user_code":"20810200","amount":"10000"}`),
+		{"type 3 carrying an amount", hookDetail(guideParams, `{"customer_id":"9999999999","bank_code":"PUNB","type":"3","user_code":"20810200","amount":"10000"}`),
 			"amount must not be sent with a balance inquiry or mini statement"},
 		{"type 4 carrying an amount", hookDetail(`["customer_id","user_code"]`, `{"customer_id":"9999999999","type":"4","user_code":"20810200","amount":"100"}`),
 			"amount must not be sent with a balance inquiry"},
@@ -67,24 +67,24 @@ func TestParseDebitHookSignedFields(t *testing.T) {
 		{"type as a field name", hookDetail(`["type","customer_id","amount","user_code"]`, cashData), "names type, which Eko does not sign"},
 
 		// Structure: two values for one name.
-		{"amount sent twice", hookDetail(seedParams, `{"customer_id":"9999999999","type":"2","user_code":"20810200","amount":"100","amount":"10000"}`), "data.amount is sent more than once"},
-		{"amount sent twice, once escaped", hookDetail(seedParams, `{"customer_id":"9999999999","type":"2","user_code":"20810200","amount":"100","\u0061mount":"10000"}`), "data.amount is sent more than once"},
-		{"data sent twice", `{"client_ref_id":"1","request_hash_params":` + seedParams + `,"data":` + cashData + `,"data":` + biData + `}`, "detail.data is sent more than once"},
-		{"request_hash_params sent twice", `{"client_ref_id":"1","request_hash_params":["customer_id","amt2","user_code"],"data":` + cashData + `,"request_hash_params":` + seedParams + `}`, "detail.request_hash_params is sent more than once"},
-		{"Data in other case is not data", `{"client_ref_id":"1","request_hash_params":` + seedParams + `,"Data":` + cashData + `}`, "data is missing"},
+		{"amount sent twice", hookDetail(guideParams, `{"customer_id":"9999999999","type":"2","user_code":"20810200","amount":"100","amount":"10000"}`), "data.amount is sent more than once"},
+		{"amount sent twice, once escaped", hookDetail(guideParams, `{"customer_id":"9999999999","type":"2","user_code":"20810200","amount":"100","\u0061mount":"10000"}`), "data.amount is sent more than once"},
+		{"data sent twice", `{"client_ref_id":"1","request_hash_params":` + guideParams + `,"data":` + cashData + `,"data":` + biData + `}`, "detail.data is sent more than once"},
+		{"request_hash_params sent twice", `{"client_ref_id":"1","request_hash_params":["customer_id","amt2","user_code"],"data":` + cashData + `,"request_hash_params":` + guideParams + `}`, "detail.request_hash_params is sent more than once"},
+		{"Data in other case is not data", `{"client_ref_id":"1","request_hash_params":` + guideParams + `,"Data":` + cashData + `}`, "data is missing"},
 
 		// bank_code must be a bank code (finding 6: never a number that could be someone's).
-		{"bank_code an Aadhaar number", hookDetail(seedParams, `{"customer_id":"9999999999","bank_code":"`+aadhaar+`","type":"2","user_code":"20810200","amount":"100"}`), "bank_code must be a bank code"},
-		{"bank_code an Aadhaar number as a JSON number", hookDetail(seedParams, `{"customer_id":"9999999999","bank_code":`+aadhaar+`,"type":"2","user_code":"20810200","amount":"100"}`), "bank_code must be a bank code"},
-		{"bank_code a written Aadhaar number", hookDetail(seedParams, `{"customer_id":"9999999999","bank_code":"2345 6789 0124","type":"2","user_code":"20810200","amount":"100"}`), "bank_code must be a bank code"},
-		{"bank_code a mobile number", hookDetail(seedParams, `{"customer_id":"9999999999","bank_code":"9876543210","type":"2","user_code":"20810200","amount":"100"}`), "bank_code must be a bank code"},
-		{"bank_code empty", hookDetail(seedParams, `{"customer_id":"9999999999","bank_code":"","type":"2","user_code":"20810200","amount":"100"}`), "bank_code must be a bank code"},
-		{"bank_code null", hookDetail(seedParams, `{"customer_id":"9999999999","bank_code":null,"type":"2","user_code":"20810200","amount":"100"}`), "bank_code must be a bank code"},
-		{"bank_code an object", hookDetail(seedParams, `{"customer_id":"9999999999","bank_code":{"c":"PUNB"},"type":"2","user_code":"20810200","amount":"100"}`), "bank_code must be a bank code"},
-		{"bank_code with a dash", hookDetail(seedParams, `{"customer_id":"9999999999","bank_code":"PU-NB","type":"2","user_code":"20810200","amount":"100"}`), "bank_code must be a bank code"},
-		{"bank_code in Devanagari digits", hookDetail(seedParams, `{"customer_id":"9999999999","bank_code":"६०७०९४","type":"2","user_code":"20810200","amount":"100"}`), "bank_code must be a bank code"},
-		{"amount an Aadhaar number on a balance inquiry", hookDetail(seedParams, `{"customer_id":"9999999999","type":"3","user_code":"20810200","amount":"`+aadhaar+`"}`), "amount must not be sent"},
-		{"amount an Aadhaar number on a withdrawal", hookDetail(seedParams, `{"customer_id":"9999999999","type":"2","user_code":"20810200","amount":`+aadhaar+`}`), "amount is not a valid amount"},
+		{"bank_code an Aadhaar number", hookDetail(guideParams, `{"customer_id":"9999999999","bank_code":"`+aadhaar+`","type":"2","user_code":"20810200","amount":"100"}`), "bank_code must be a bank code"},
+		{"bank_code an Aadhaar number as a JSON number", hookDetail(guideParams, `{"customer_id":"9999999999","bank_code":`+aadhaar+`,"type":"2","user_code":"20810200","amount":"100"}`), "bank_code must be a bank code"},
+		{"bank_code a written Aadhaar number", hookDetail(guideParams, `{"customer_id":"9999999999","bank_code":"2345 6789 0124","type":"2","user_code":"20810200","amount":"100"}`), "bank_code must be a bank code"},
+		{"bank_code a mobile number", hookDetail(guideParams, `{"customer_id":"9999999999","bank_code":"9876543210","type":"2","user_code":"20810200","amount":"100"}`), "bank_code must be a bank code"},
+		{"bank_code empty", hookDetail(guideParams, `{"customer_id":"9999999999","bank_code":"","type":"2","user_code":"20810200","amount":"100"}`), "bank_code must be a bank code"},
+		{"bank_code null", hookDetail(guideParams, `{"customer_id":"9999999999","bank_code":null,"type":"2","user_code":"20810200","amount":"100"}`), "bank_code must be a bank code"},
+		{"bank_code an object", hookDetail(guideParams, `{"customer_id":"9999999999","bank_code":{"c":"PUNB"},"type":"2","user_code":"20810200","amount":"100"}`), "bank_code must be a bank code"},
+		{"bank_code with a dash", hookDetail(guideParams, `{"customer_id":"9999999999","bank_code":"PU-NB","type":"2","user_code":"20810200","amount":"100"}`), "bank_code must be a bank code"},
+		{"bank_code in Devanagari digits", hookDetail(guideParams, `{"customer_id":"9999999999","bank_code":"६०७०९४","type":"2","user_code":"20810200","amount":"100"}`), "bank_code must be a bank code"},
+		{"amount an Aadhaar number on a balance inquiry", hookDetail(guideParams, `{"customer_id":"9999999999","type":"3","user_code":"20810200","amount":"`+aadhaar+`"}`), "amount must not be sent"},
+		{"amount an Aadhaar number on a withdrawal", hookDetail(guideParams, `{"customer_id":"9999999999","type":"2","user_code":"20810200","amount":`+aadhaar+`}`), "amount is not a valid amount"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,7 +119,7 @@ func checkSignsBooking(t *testing.T, h DebitHook) {
 	if err != nil {
 		t.Fatalf("accepted %+v but cannot sign its booking %+v: %v", h, b, err)
 	}
-	booked := ekosign.RequestSignature(ts, params, data)
+	booked := sign.RequestSignature(ts, params, data)
 	want := ts + b.CustomerID + b.UserCode
 	if b.Type == TypeCashWithdrawal {
 		want = ts + b.CustomerID + b.Amount + b.UserCode
@@ -129,7 +129,7 @@ func checkSignsBooking(t *testing.T, h DebitHook) {
 	if booked != want {
 		t.Fatalf("booked signature %q, want %q", booked, want)
 	}
-	if sent := ekosign.RequestSignature(ts, h.RequestHashParams, h.Data); sent != booked {
+	if sent := sign.RequestSignature(ts, h.RequestHashParams, h.Data); sent != booked {
 		t.Fatalf("the request as sent signs %q, the booking %q", sent, booked)
 	}
 	if b.CustomerID != h.Data["customer_id"] || b.UserCode != h.Data["user_code"] || b.BankCode != h.Data["bank_code"] || b.Type != h.Type {
@@ -154,7 +154,7 @@ func TestBookingSignsSeedExamples(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%+v: %v", tt.b, err)
 		}
-		if got := ekosign.RequestSignature(ts, params, data); got != tt.want {
+		if got := sign.RequestSignature(ts, params, data); got != tt.want {
 			t.Errorf("%+v signs %q, want %q", tt.b, got, tt.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package eko
+package callback
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package ekosim
+package sim
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/eko/sign"
 )
 
 // InquiryConfig configures an InquiryServer.
@@ -50,7 +50,7 @@ type InquiryConfig struct {
 // An InquiryServer is safe for concurrent use.
 type InquiryServer struct {
 	cfg    InquiryConfig
-	signer *ekosign.Signer
+	signer *sign.Signer
 	mux    *http.ServeMux
 
 	mu   sync.Mutex
@@ -111,7 +111,7 @@ func NewInquiryServer(cfg InquiryConfig) (*InquiryServer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &InquiryServer{cfg: cfg, signer: ekosign.NewSigner(cfg.AccessKey), refs: map[string]*refState{}}
+	s := &InquiryServer{cfg: cfg, signer: sign.NewSigner(cfg.AccessKey), refs: map[string]*refState{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+cfg.V3Prefix+"/tools/reference/transaction/{ref}", func(w http.ResponseWriter, r *http.Request) {
 		s.inquiry(w, r, "v3")

@@ -1,4 +1,4 @@
-package ekosim
+package sim
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/eko/sign"
 	"github.com/aepsflow/aepsflow/redact"
 )
 
@@ -221,7 +221,7 @@ func (g *Gateway) judge(res *DebitHookResult, params []string, data map[string]s
 	res.SecretKeyTimestamp, _ = text(reply["secret_key_timestamp"])
 	res.RequestHash, _ = text(reply["request_hash"])
 	ts := res.SecretKeyTimestamp
-	signer := ekosign.NewSigner(g.AccessKey)
+	signer := sign.NewSigner(g.AccessKey)
 	switch ms, err := strconv.ParseInt(ts, 10, 64); {
 	case ts == "":
 		problems = append(problems, "secret_key_timestamp is missing")

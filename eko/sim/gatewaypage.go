@@ -1,4 +1,4 @@
-package ekosim
+package sim
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/eko/sign"
 )
 
 // LocalOrigin is aeps-gateway-lib's "local" environment: where its open() posts the launch form
@@ -142,7 +142,7 @@ func (p *GatewayPage) launch(w http.ResponseWriter, r *http.Request) {
 	} else if skew := p.now().Sub(time.UnixMilli(ms)); skew.Abs() > p.maxSkew() {
 		problems = append(problems, fmt.Sprintf("secret_key_timestamp is %s away from now (allowed %s): sign it just before opening the gateway", skew.Round(time.Second), p.maxSkew()))
 	}
-	if !ekosign.NewSigner(p.AccessKey).VerifySecretKey(ts, f.Get("secret_key")) {
+	if !sign.NewSigner(p.AccessKey).VerifySecretKey(ts, f.Get("secret_key")) {
 		problems = append(problems, "secret_key does not match base64(HMAC-SHA256(base64(access key), secret_key_timestamp))")
 	}
 	if u, err := url.Parse(v.CallbackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -1,4 +1,4 @@
-package ekoapi
+package inquiry
 
 import (
 	"bytes"

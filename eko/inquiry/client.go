@@ -1,4 +1,4 @@
-// Package ekoapi is a client for Eko's Transaction Inquiry API: the server-side check of a
+// Package inquiry is a client for Eko's Transaction Inquiry API: the server-side check of a
 // transaction's real outcome. The AePS gateway's callbacks come from the agent's browser and can be
 // forged, lost or repeated, so only an inquiry decides whether money moved.
 //
@@ -13,7 +13,7 @@
 // stale timestamp is answered with 403). Inquire returns a Result classified by tx_status (see
 // Class), or an *Error that says whether retrying can help (IsRetryable). Money and status codes
 // are kept as the exact strings Eko sent; nothing is decoded through float64.
-package ekoapi
+package inquiry
 
 import (
 	"context"
@@ -26,7 +26,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aepsflow/aepsflow/ekosign"
+	"github.com/aepsflow/aepsflow/eko/sign"
 )
 
 const (
@@ -48,7 +48,7 @@ type Config struct {
 
 // String keeps the developer key and the initiator's mobile number out of formatted output.
 func (c Config) String() string {
-	return fmt.Sprintf("ekoapi.Config{BaseURL:%s Version:%s DeveloperKey:[redacted] InitiatorID:%s Timeout:%s}",
+	return fmt.Sprintf("inquiry.Config{BaseURL:%s Version:%s DeveloperKey:[redacted] InitiatorID:%s Timeout:%s}",
 		c.BaseURL, c.Version, maskTail(c.InitiatorID), c.Timeout)
 }
 
@@ -84,14 +84,14 @@ type Client struct {
 	developerKey string
 	initiatorID  string
 	timeout      time.Duration
-	signer       *ekosign.Signer
+	signer       *sign.Signer
 	hc           *http.Client
 }
 
 // New validates cfg and returns a Client. When hc is nil a client with cfg's timeout is used.
 // Either way redirects are not followed: Go would copy the developer_key and secret-key headers
 // to the redirect target, wherever it is.
-func New(cfg Config, signer *ekosign.Signer, hc *http.Client) (*Client, error) {
+func New(cfg Config, signer *sign.Signer, hc *http.Client) (*Client, error) {
 	if err := validateBaseURL(cfg.BaseURL); err != nil {
 		return nil, err
 	}
@@ -242,7 +242,7 @@ func (c *Client) sign(req *http.Request) {
 	if c.Now != nil {
 		now = c.Now
 	}
-	ts := ekosign.Timestamp(now())
+	ts := sign.Timestamp(now())
 	// Set directly, not via Header.Set, to send the names exactly as Eko documents them rather than
 	// canonicalised ("Developer_key"); HTTP says case does not matter, but that is Eko's to honour.
 	req.Header["developer_key"] = []string{c.developerKey}
