@@ -11,6 +11,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 
 	"github.com/aepsflow/aepsflow/apptest"
 	"github.com/aepsflow/aepsflow/txstate"
@@ -176,18 +177,5 @@ func TestResolveOfAGoneWorkflowIsFlagged(t *testing.T) {
 // holds s.
 func historyMentions(t testing.TB, a *apptest.App, wfID, s string) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	it := a.Temporal.GetWorkflowHistory(ctx, wfID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	n := 0
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatalf("history of %s: %v", wfID, err)
-		}
-		if strings.Contains(ev.String(), s) {
-			n++
-		}
-	}
-	return n
+	return countHistoryEvents(t, a, wfID, func(ev *historypb.HistoryEvent) bool { return strings.Contains(ev.String(), s) })
 }

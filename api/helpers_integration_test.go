@@ -17,6 +17,7 @@ import (
 
 	"github.com/lib/pq"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/aepsflow/aepsflow/activities"
@@ -345,7 +346,15 @@ func waitWorkflowState(t testing.TB, a *apptest.App, wfID string, state txstate.
 // signalsReceived counts the signals in the workflow's history.
 func signalsReceived(t testing.TB, a *apptest.App, wfID string) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	return countHistoryEvents(t, a, wfID, func(ev *historypb.HistoryEvent) bool {
+		return ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+	})
+}
+
+// countHistoryEvents counts the events of the workflow's history for which match holds.
+func countHistoryEvents(t testing.TB, a *apptest.App, wfID string, match func(*historypb.HistoryEvent) bool) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	it := a.Temporal.GetWorkflowHistory(ctx, wfID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	n := 0
@@ -354,7 +363,7 @@ func signalsReceived(t testing.TB, a *apptest.App, wfID string) int {
 		if err != nil {
 			t.Fatalf("history of %s: %v", wfID, err)
 		}
-		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED {
+		if match(ev) {
 			n++
 		}
 	}

@@ -275,19 +275,7 @@ func pqArray(s []string) any { return "{" + strings.Join(s, ",") + "}" }
 
 func (c *cluster) checkOneWorkflowEach() {
 	c.t.Helper()
-	ids := map[string]bool{}
-	rows, err := c.db.Query(`SELECT workflow_id FROM transactions`)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			c.t.Fatal(err)
-		}
-		ids[id] = true
-	}
-	rows.Close()
+	ids := transactionWorkflowIDs(c.t, c.db)
 	testenv.WaitFor(c.t, 60*time.Second, fmt.Sprintf("one workflow execution for each of %d transactions", len(ids)), func() (bool, error) {
 		runs := map[string]int{}
 		var token []byte

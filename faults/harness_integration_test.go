@@ -377,19 +377,7 @@ func (s *stack) workflowRuns(ctx context.Context) (map[string]int, map[string]st
 // no other execution exists; with completed, also that each has completed.
 func (s *stack) checkOneWorkflowEach(completed bool) {
 	s.t.Helper()
-	ids := map[string]bool{}
-	rows, err := s.sqlDB.Query(`SELECT workflow_id FROM transactions`)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			s.t.Fatal(err)
-		}
-		ids[id] = true
-	}
-	rows.Close()
+	ids := transactionWorkflowIDs(s.t, s.sqlDB)
 	want := enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED.String()
 	var problems []string
 	// Visibility is written asynchronously: wait until it lists every transaction.
@@ -541,4 +529,27 @@ func (s *stack) history(ctx context.Context, workflowID string) (history, error)
 		}
 	}
 	return h, nil
+}
+
+// transactionWorkflowIDs returns the workflow ID of every transaction row, for the checks that
+// each has exactly one workflow execution.
+func transactionWorkflowIDs(t *testing.T, db *sql.DB) map[string]bool {
+	t.Helper()
+	ids := map[string]bool{}
+	rows, err := db.Query(`SELECT workflow_id FROM transactions`)
+	if err != nil {
+		t.Fatalf("list the transactions' workflow IDs: %v", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatalf("read a workflow ID: %v", err)
+		}
+		ids[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("list the transactions' workflow IDs: %v", err)
+	}
+	return ids
 }
