@@ -17,7 +17,7 @@ const eventsUsage = `usage: aepsflow events <show|resend> --client-ref-id REF [-
   show    the transaction's events to the platform and their delivery state
   resend  send every event not yet acknowledged, in order (after WEBHOOK_DEADLINE passed)
 
-Calls the running API (ADMIN_TOKEN from the environment).`
+Calls the running API with the operator token in AEPSFLOW_TOKEN (or ADMIN_TOKEN), so the re-send is audited under that operator.`
 
 // eventsCommand shows or re-sends a transaction's events through the API, so that the CLI and the
 // endpoint share one path (the event's row lock, the acknowledgement check).
@@ -48,7 +48,7 @@ func eventsCommand(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+os.Getenv("ADMIN_TOKEN"))
+	req.Header.Set("Authorization", "Bearer "+envOr("AEPSFLOW_TOKEN", os.Getenv("ADMIN_TOKEN")))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("call %s: %w", *apiURL, err)
