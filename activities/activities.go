@@ -72,8 +72,13 @@ func (a *Activities) Inquire(ctx context.Context, req InquiryRequest) (InquiryRe
 		}
 		return InquiryResult{}, fmt.Errorf("inquire %s: %w", req.ClientRefID, err)
 	}
+	// Local and regular activities are numbered apart: the kind keeps their keys apart too.
+	key := "inquiry:" + activity.GetInfo(ctx).ActivityID
+	if activity.GetInfo(ctx).IsLocalActivity {
+		key = "inquiry:local:" + activity.GetInfo(ctx).ActivityID
+	}
 	err = a.Store.ApplyChange(ctx, db.Change{
-		WorkflowID: req.WorkflowID, Key: runKey(ctx, "inquiry:"+activity.GetInfo(ctx).ActivityID), Kind: "inquiry",
+		WorkflowID: req.WorkflowID, Key: runKey(ctx, key), Kind: "inquiry",
 		Detail: map[string]string{"class": res.Class, "tx_status": res.TxStatus, "tx_status_desc": res.TxStatusDesc,
 			"tid": res.TID, "bank_ref_num": res.BankRefNum, "amount": res.Amount},
 		EkoTID: res.TID, BankRefNum: res.BankRefNum,

@@ -35,7 +35,7 @@ type events struct {
 
 // startEvents starts the sender when the workflow runs with events on.
 func (t *txn) startEvents(ctx workflow.Context) {
-	if !t.p.Events || workflow.GetVersion(ctx, changePlatformEvents, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !t.p.Events || (!t.light && workflow.GetVersion(ctx, changePlatformEvents, workflow.DefaultVersion, 1) == workflow.DefaultVersion) {
 		return
 	}
 	done, settle := workflow.NewFuture(ctx)
@@ -57,6 +57,8 @@ func (t *txn) sendEvents(ctx workflow.Context) error {
 			// server's "unlimited", means 10 attempts in the SDK's test environment).
 			MaximumAttempts: 1 << 20},
 	})
+	once := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: t.p.EventAttemptTimeout,
+		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}})
 	held := ""
 	for {
 		var req activities.EventRequest
@@ -70,11 +72,23 @@ func (t *txn) sendEvents(ctx workflow.Context) error {
 			}
 			continue
 		}
+		var canceled *temporal.CanceledError
+		if t.light {
+			// The first delivery runs in the current workflow task, a local activity tried once;
+			// a platform that does not acknowledge it gets the retried activity below. The
+			// delivery is exactly once either way (the event's row in PostgreSQL says so).
+			lerr := workflow.ExecuteLocalActivity(once, a.SendEvent, req).Get(ctx, nil)
+			if lerr == nil {
+				continue
+			}
+			if errors.As(lerr, &canceled) {
+				return fmt.Errorf("send %s: %w", req.Type, lerr)
+			}
+		}
 		err := workflow.ExecuteActivity(send, a.SendEvent, req).Get(ctx, nil)
 		if err == nil {
 			continue
 		}
-		var canceled *temporal.CanceledError
 		if errors.As(err, &canceled) {
 			return fmt.Errorf("send %s: %w", req.Type, err)
 		}

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,18 +29,23 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 	if createdAt.IsZero() {
 		createdAt = now
 	}
+	// operator-view 1 shows the transaction in the Web UI; 2 also counts the response timeout
+	// from the transaction's creation, since the relay now starts the workflow with a start delay
+	// of that timeout (its first task runs when the eko-response comes, or the timeout is over),
+	// and starts no response timer when the report is already there. 3 is the light workflow
+	// (see light below). One change ID for all of them: the SDK records a marker and upserts
+	// TemporalChangeVersion for every change ID a new workflow asks about, so from 3 on this is
+	// the only GetVersion a workflow calls, asked first; the earlier changes are all in force.
+	opView := workflow.GetVersion(ctx, changeOperatorView, workflow.DefaultVersion, 3)
 	// Version 1 records state changes with a local activity; histories recorded before it
 	// (remote Record activities) keep replaying on the default version. Version 2 put the run ID
 	// in each record's key here; the Record activity now does that for every version (workflows
 	// started before version 2 can be reset too), so 2 behaves as 1 and stays only because
 	// histories carry it.
-	version := workflow.GetVersion(ctx, changeLocalRecord, workflow.DefaultVersion, 2)
-	// operator-view 1 shows the transaction in the Web UI; 2 also counts the response timeout
-	// from the transaction's creation, since the relay now starts the workflow with a start delay
-	// of that timeout (its first task runs when the eko-response comes, or the timeout is over),
-	// and starts no response timer when the report is already there.
-	// One change ID for both: a new ID would cost every workflow a marker and an upsert.
-	opView := workflow.GetVersion(ctx, changeOperatorView, workflow.DefaultVersion, 2)
+	version := workflow.Version(2)
+	if opView < 3 {
+		version = workflow.GetVersion(ctx, changeLocalRecord, workflow.DefaultVersion, 2)
+	}
 	responseFrom := now
 	if opView >= 2 {
 		responseFrom = createdAt
@@ -57,6 +63,7 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 		localRecord: version >= 1,
 		view:        opView >= 1,
 		lighter:     opView >= 2,
+		light:       opView >= 3,
 		since:       createdAt,
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (Snapshot, error) { return t.snap, nil }); err != nil {
@@ -82,6 +89,10 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 		}
 	}
 	// The platform's events go out before the workflow closes (each acknowledged or set aside).
+	// Their delivery may outlast this task (a retried activity): the final state is upserted first.
+	if err := t.flush(ctx); err != nil {
+		return t.snap, err
+	}
 	if err := t.finishEvents(ctx); err != nil {
 		return t.snap, err
 	}
@@ -89,7 +100,9 @@ func Transaction(ctx workflow.Context, in Input) (Snapshot, error) {
 	if err := t.drainLate(ctx); err != nil {
 		return t.snap, err
 	}
-	t.show(ctx)
+	if err := t.waiting(ctx); err != nil {
+		return t.snap, err
+	}
 	return t.snap, nil
 }
 
@@ -134,6 +147,14 @@ type txn struct {
 	// lighter (operator-view 2): the response timeout counts from the creation, and a report
 	// already waiting is handled before any response timer is started.
 	lighter bool
+	// light (operator-view 3): what can be decided in the workflow task a report wakes is
+	// decided there. The first inquiry and the first delivery of each platform event are tried
+	// as local activities (a failure falls back to the retried activity), and the search
+	// attributes are upserted once per workflow task, when it is about to wait (flush), not
+	// once per record. A verified report then costs one workflow task instead of three.
+	light        bool
+	localInquiry bool          // the first inquiry was tried as a local activity
+	attrs        []pendingAttr // light: upserts not yet sent
 
 	// The operator's view (changeOperatorView); none of it decides anything.
 	view          bool
@@ -185,29 +206,79 @@ func (t *txn) record(ctx workflow.Context, r activities.Record) error {
 	if err := f.Get(ctx, nil); err != nil {
 		return fmt.Errorf("record %s: %w", r.Kind, err)
 	}
-	var attrs []temporal.SearchAttributeUpdate
+	var attrs []pendingAttr
+	set := func(k interface{ GetName() string }, u temporal.SearchAttributeUpdate) {
+		attrs = append(attrs, pendingAttr{name: k.GetName(), update: u})
+	}
 	if r.To != "" {
 		t.snap.State, t.snap.Reason = r.To, r.Reason
 		t.since = workflow.Now(ctx)
-		attrs = append(attrs, searchattr.Key.TxState.ValueSet(string(r.To)))
+		set(searchattr.Key.TxState, searchattr.Key.TxState.ValueSet(string(r.To)))
 		if t.view {
-			attrs = append(attrs, searchattr.Key.TxReason.ValueSet(ReasonClass(r.Reason)))
+			set(searchattr.Key.TxReason, searchattr.Key.TxReason.ValueSet(ReasonClass(r.Reason)))
 		}
 		t.emit(ctx, r)
 	}
 	if t.view && r.Flag != "" {
 		t.flag = r.Flag
-		attrs = append(attrs, searchattr.Key.TxFlagged.ValueSet(true))
+		set(searchattr.Key.TxFlagged, searchattr.Key.TxFlagged.ValueSet(true))
 	}
 	// The provider's transaction ID rides along with the next upsert rather than costing one.
 	if t.view && len(attrs) > 0 && t.txnIDPending {
 		t.txnIDPending = false
-		attrs = append(attrs, searchattr.Key.TxProviderTxnID.ValueSet(t.providerTxnID))
+		set(searchattr.Key.TxProviderTxnID, searchattr.Key.TxProviderTxnID.ValueSet(t.providerTxnID))
 	}
-	if len(attrs) > 0 {
-		if err := workflow.UpsertTypedSearchAttributes(ctx, attrs...); err != nil {
-			return fmt.Errorf("upsert search attributes (state %s): %w", t.snap.State, err)
+	t.queueAttrs(attrs)
+	if !t.light {
+		if err := t.flush(ctx); err != nil {
+			return err
 		}
+	}
+	t.show(ctx)
+	return nil
+}
+
+// pendingAttr is a search attribute update not sent yet.
+type pendingAttr struct {
+	name   string
+	update temporal.SearchAttributeUpdate
+}
+
+// queueAttrs keeps updates for the next flush; a later value of an attribute replaces the
+// earlier one, which nobody could have seen (the server takes a task's commands together).
+func (t *txn) queueAttrs(attrs []pendingAttr) {
+	for _, a := range attrs {
+		i := slices.IndexFunc(t.attrs, func(p pendingAttr) bool { return p.name == a.name })
+		if i >= 0 {
+			t.attrs[i].update = a.update
+			continue
+		}
+		t.attrs = append(t.attrs, a)
+	}
+}
+
+// flush sends the queued search attributes in one upsert. It is called wherever the workflow is
+// about to wait, so that the Web UI is never behind what the workflow knows once its task ends.
+func (t *txn) flush(ctx workflow.Context) error {
+	if len(t.attrs) == 0 {
+		return nil
+	}
+	updates := make([]temporal.SearchAttributeUpdate, len(t.attrs))
+	for i, p := range t.attrs {
+		updates[i] = p.update
+	}
+	t.attrs = t.attrs[:0]
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		return fmt.Errorf("upsert search attributes (state %s): %w", t.snap.State, err)
+	}
+	return nil
+}
+
+// waiting flushes the queued search attributes and shows the current details: the workflow is
+// about to wait for a signal, a timer or an activity.
+func (t *txn) waiting(ctx workflow.Context) error {
+	if err := t.flush(ctx); err != nil {
+		return err
 	}
 	t.show(ctx)
 	return nil
@@ -275,7 +346,9 @@ func (t *txn) waitUntil(ctx workflow.Context, until time.Time, name string) (fir
 	defer cancel()
 	timer := t.timer(tctx, d, fmt.Sprintf(name, FormatDuration(d.Round(time.Millisecond))))
 	for {
-		t.show(ctx)
+		if err := t.waiting(ctx); err != nil {
+			return false, err
+		}
 		var timerErr error
 		sel := workflow.NewSelector(ctx)
 		t.addSignals(ctx, sel, &err)
@@ -295,7 +368,11 @@ func (t *txn) waitUntil(ctx workflow.Context, until time.Time, name string) (fir
 // waitForSignal handles one signal, however long it takes (needs_review waits for an operator).
 func (t *txn) waitForSignal(ctx workflow.Context) error {
 	var err error
-	t.show(ctx)
+	if t.outcomes.Len() > 0 || t.resolves.Len() > 0 {
+		t.show(ctx) // a signal is waiting: this task goes on, so its upserts can wait too
+	} else if err := t.waiting(ctx); err != nil {
+		return err
+	}
 	sel := workflow.NewSelector(ctx)
 	t.addSignals(ctx, sel, &err)
 	sel.Select(ctx)
@@ -484,9 +561,24 @@ func (t *txn) inquire(ctx workflow.Context) error {
 			fmt.Sprintf("inquiry %d of ≤ %d (deadline %s)", n, t.maxInquiries(workflow.Now(ctx)), t.deadline.UTC().Format(timeLayout))))
 		t.nextInquiry = time.Time{}
 	}
-	fut := workflow.ExecuteActivity(actx, a.Inquire, activities.InquiryRequest{
+	req := activities.InquiryRequest{
 		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, ClientRefID: t.in.ClientRefID, UserCode: t.in.AgentUserCode,
-	})
+	}
+	// light: the first inquiry runs in the workflow task that asked for it, a local activity
+	// tried once; usually Eko answers at once and the transaction is decided in that task.
+	local := t.light && !t.localInquiry
+	var fut workflow.Future
+	if local {
+		t.localInquiry = true
+		o := workflow.GetActivityOptions(actx)
+		fut = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(actx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: min(localInquiryTimeout, remaining),
+			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+			Summary:             o.Summary,
+		}), a.Inquire, req)
+	} else {
+		fut = workflow.ExecuteActivity(actx, a.Inquire, req)
+	}
 	var (
 		res    activities.InquiryResult
 		actErr error
@@ -494,7 +586,11 @@ func (t *txn) inquire(ctx workflow.Context) error {
 		done   bool
 	)
 	for !done {
-		t.show(ctx)
+		if local {
+			t.show(ctx) // a local activity: this workflow task goes on, and its upserts can wait
+		} else if err := t.waiting(ctx); err != nil {
+			return err
+		}
 		sel := workflow.NewSelector(ctx)
 		t.addSignals(ctx, sel, &err)
 		sel.AddFuture(fut, func(f workflow.Future) { done, actErr = true, f.Get(ctx, &res) })
@@ -505,6 +601,11 @@ func (t *txn) inquire(ctx workflow.Context) error {
 		if !done && !inquiring(t.snap.State) {
 			return nil // a report settled (or parked) the transaction meanwhile
 		}
+	}
+	if local && actErr != nil && !abandoned(actErr) {
+		// Eko slow, away or refusing this once: the retried activity takes over at once, and
+		// only its verdict counts.
+		return nil
 	}
 	t.snap.Inquiries++
 	t.noteInquiry(ctx, res, actErr)
@@ -534,6 +635,18 @@ func (t *txn) inquire(ctx workflow.Context) error {
 	}
 	_, err = t.waitUntil(ctx, next, name)
 	return err
+}
+
+// localInquiryTimeout bounds the light workflow's local try of the first inquiry: longer, and
+// the retried activity (30 s per attempt) is the better place to wait.
+const localInquiryTimeout = 10 * time.Second
+
+// abandoned reports an error that ends an inquiry for good: the workflow being cancelled, or Eko
+// refusing it in a way no retry can fix.
+func abandoned(err error) bool {
+	var canceled *temporal.CanceledError
+	var app *temporal.ApplicationError
+	return errors.As(err, &canceled) || (errors.As(err, &app) && app.Type() == activities.ErrTypeNonRetryable)
 }
 
 func withSummary(o workflow.ActivityOptions, summary string) workflow.ActivityOptions {
@@ -675,7 +788,7 @@ func movesMoney(res activities.InquiryResult) bool {
 // is missing or not a number cannot be checked, which counts as a mismatch. Histories from
 // before the change (changeCompareAmount) compared nothing.
 func (t *txn) amountMismatch(ctx workflow.Context, what, reported string) string {
-	if workflow.GetVersion(ctx, changeCompareAmount, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !t.light && workflow.GetVersion(ctx, changeCompareAmount, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return ""
 	}
 	allowed, aerr := decimal.NewFromString(t.in.Amount)
@@ -704,7 +817,7 @@ func (t *txn) applyPartner(ctx workflow.Context, o Outcome) error {
 	if t.snap.State == txstate.NeedsReview {
 		// An operator decides now, but must see that the partner has answered. Histories from
 		// before this change handled such a report without any command.
-		if workflow.GetVersion(ctx, changeReviewReport, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		if !t.light && workflow.GetVersion(ctx, changeReviewReport, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 			return nil
 		}
 		return t.record(ctx, activities.Record{Kind: "outcome_in_review", Reason: "partner report received in needs_review; an operator decides",
@@ -726,7 +839,7 @@ func (t *txn) applyPartner(ctx workflow.Context, o Outcome) error {
 // partnerAmountMismatch compares a partner report's txnAmount with the transaction's (its first
 // report's), as decimals, an empty amount counting as zero (as the store's details check does).
 func (t *txn) partnerAmountMismatch(ctx workflow.Context, o Outcome) string {
-	if workflow.GetVersion(ctx, changeCompareAmount, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !t.light && workflow.GetVersion(ctx, changeCompareAmount, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return ""
 	}
 	amount := func(s string) (decimal.Decimal, bool) {
