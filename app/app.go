@@ -134,7 +134,8 @@ func NewWorker(ctx context.Context, cfg config.Config, store *db.Store, tc clien
 	if err := CheckSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
 		return nil, fmt.Errorf("refusing to run the worker: %w", err)
 	}
-	w := worker.New(tc, cfg.TemporalTaskQueue, worker.Options{Identity: WorkerIdentity()})
+	w := worker.New(tc, cfg.TemporalTaskQueue, worker.Options{Identity: WorkerIdentity(),
+		PreferredVersionProvider: workflows.PreferVersions(cfg.WorkflowLight)})
 	w.RegisterWorkflowWithOptions(workflows.Transaction, workflow.RegisterOptions{Name: workflows.TransactionWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
 	w.RegisterActivity(&activities.Activities{Store: store, Inquirer: inq, Webhook: NewWebhook(cfg),

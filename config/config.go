@@ -84,6 +84,12 @@ type Config struct {
 	// timeout, so that its first task runs only once there is something to do.
 	WorkflowStartDelay bool
 
+	// WorkflowLight lets new transaction workflows take the light workflow (operator-view 3:
+	// decided in the task the report wakes). false pins them to the version before it: the first
+	// step of a rolling deploy, while workers that do not know version 3 still run, and the
+	// "before" of the benchmark.
+	WorkflowLight bool
+
 	// Gateway launch (POST /v1/gateway/session).
 	Gateway Gateway
 
@@ -334,6 +340,7 @@ func Load(env Getenv) (Config, error) {
 		ReconcileSample:    r.str("RECONCILE_SAMPLE", "all"),
 
 		WorkflowStartDelay: r.bool("WORKFLOW_START_DELAY", true),
+		WorkflowLight:      r.bool("WORKFLOW_LIGHT", true),
 		RelaySweepInterval: r.dur("OUTBOX_SWEEP_INTERVAL", 2*time.Second),
 		RelayBatchSize:     r.int("OUTBOX_BATCH_SIZE", 64),
 

@@ -98,6 +98,10 @@ export INQUIRY_INITIAL_BACKOFF=200ms INQUIRY_MAX_BACKOFF=2s EKO_RESPONSE_TIMEOUT
 # check requires every final transaction's event, acknowledged exactly once.
 export WEBHOOK_SECRET=bench-webhook-secret-0123456789
 export WEBHOOK_URL="http://127.0.0.1:$SIM_PORT/platform/events" WEBHOOK_INITIAL_BACKOFF=1s WEBHOOK_MAX_BACKOFF=5s
+# The issue-14 levers, each on unless turned off here (BENCHMARKS.md measures each one off).
+export WORKFLOW_LIGHT=${WORKFLOW_LIGHT:-true} WORKFLOW_START_DELAY=${WORKFLOW_START_DELAY:-true}
+export TEMPORAL_EAGER_ACTIVITIES=${TEMPORAL_EAGER_ACTIVITIES:-true}
+LEVERS="WORKFLOW_LIGHT=$WORKFLOW_LIGHT WORKFLOW_START_DELAY=$WORKFLOW_START_DELAY TEMPORAL_EAGER_ACTIVITIES=$TEMPORAL_EAGER_ACTIVITIES"
 
 if [[ ${TOPOLOGY:-} == cluster ]]; then
 	export CLUSTER_DIR="$ROOT/$BENCH/cluster" CLUSTER_PORT_BASE=${BENCH_CLUSTER_PORT_BASE:-18800} CLUSTER_DB=aepsflow_bench_cluster CLUSTER_UI=off
@@ -108,7 +112,7 @@ if [[ ${TOPOLOGY:-} == cluster ]]; then
 	scripts/cluster.sh destroy >/dev/null 2>&1 || true
 	mkdir -p "$CLUSTER_DIR"
 	for v in APP_ENV EKO_API_BASE_URL PARTNER_CLIENTS INQUIRY_INITIAL_BACKOFF INQUIRY_MAX_BACKOFF EKO_RESPONSE_TIMEOUT \
-		WEBHOOK_SECRET WEBHOOK_URL WEBHOOK_INITIAL_BACKOFF WEBHOOK_MAX_BACKOFF; do
+		WEBHOOK_SECRET WEBHOOK_URL WEBHOOK_INITIAL_BACKOFF WEBHOOK_MAX_BACKOFF WORKFLOW_LIGHT WORKFLOW_START_DELAY; do
 		echo "$v=${!v}"
 	done >"$CLUSTER_DIR/aepsflow.env"
 	scripts/cluster.sh up >"$BENCH/logs/cluster-up.log" 2>&1 || { tail -n 30 "$BENCH/logs/cluster-up.log" >&2; die "the cluster did not come up"; }
@@ -134,7 +138,7 @@ if [[ ${TOPOLOGY:-} == cluster ]]; then
 		--pids "api-1=@$CLUSTER_DIR/api-1.pid,api-2=@$CLUSTER_DIR/api-2.pid,worker-1=@$CLUSTER_DIR/worker-1.pid,worker-2=@$CLUSTER_DIR/worker-2.pid,temporal=@$CLUSTER_DIR/temporal.pid,inquiry-sim=$sim_pid" \
 		--pg-match "$CLUSTER_DB" \
 		--json "$BENCH/results-cluster.json" --md "$BENCH/results-cluster.md" --png docs/bench-latency-cluster.png \
-		--note "cluster topology (make cluster); load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)" \
+		--note "cluster topology (make cluster); $LEVERS; load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)" \
 		${LOADGEN_ARGS:-}
 	status=$?
 	set -e
@@ -198,7 +202,7 @@ bin/loadgen run \
 	--pg-match "$DB_NAME" \
 	--pprof "api=127.0.0.1:$PPROF_API,worker=127.0.0.1:$PPROF_WORKER" --profile-dir "$BENCH/profiles" \
 	--json "$BENCH/results.json" --md "$BENCH/results.md" --png docs/bench-latency.png \
-	--note "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)" \
+	--note "$LEVERS; load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)" \
 	${LOADGEN_ARGS:-}
 status=$?
 set -e

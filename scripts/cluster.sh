@@ -114,7 +114,7 @@ system.forceSearchAttributesCacheRefreshOnRead:
 # Eager activity execution: the server hands a workflow task's new activity (the Transaction
 # Inquiry) straight back to the worker that scheduled it, saving a matching round trip.
 system.enableActivityEagerExecution:
-  - value: true
+  - value: ${TEMPORAL_EAGER_ACTIVITIES:-true}
 EOF
 	cat >"$DIR/config/temporal.yaml" <<EOF
 # Written by scripts/cluster.sh: Temporal Server $TEMPORAL_SERVER_VERSION on PostgreSQL.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/aepsflow/aepsflow/activities"
@@ -117,6 +118,22 @@ const changeReviewReport = "record-partner-report-in-review"
 // partner's later report) gives with the amount the transaction was allowed for. Histories
 // recorded before it took a reported success at its word.
 const changeCompareAmount = "compare-reported-amount"
+
+// PreferVersions is the worker's choice of versions for new workflows. With light false, new
+// transaction workflows record operator-view 2 instead of the light 3 (WORKFLOW_LIGHT=false):
+// during a rolling deploy no worker that lacks version 3 may meet a workflow that recorded it,
+// and the benchmark measures what the light workflow saves. Recorded versions always replay.
+func PreferVersions(light bool) worker.PreferredVersionProvider {
+	if light {
+		return nil // the newest version of every change
+	}
+	return func(in worker.PreferredVersionProviderInput) *worker.VersionPreference {
+		if in.ChangeID == changeOperatorView {
+			return &worker.VersionPreference{Version: 2, ClampToSupportedRange: true}
+		}
+		return nil
+	}
+}
 
 // changeOperatorView names the workflow change that explains the transaction in the Web UI:
 // current details, named timers and activities, and the TxReason, TxFlagged and TxProviderTxnID

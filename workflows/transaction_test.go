@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/aepsflow/aepsflow/activities"
@@ -148,8 +149,15 @@ const probeAt = 30 * day
 // by an operator's resolution; records and upserts are cut at the probe.
 func runTx(t *testing.T, in workflows.Input, steps []step, inquire inquiryFn, recordTakes time.Duration) runResult {
 	t.Helper()
+	return runTxWith(t, worker.Options{}, in, steps, inquire, recordTakes)
+}
+
+// runTxWith is runTx on a worker with the given options.
+func runTxWith(t *testing.T, opts worker.Options, in workflows.Input, steps []step, inquire inquiryFn, recordTakes time.Duration) runResult {
+	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(opts)
 	env.SetStartTime(t0)
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.WorkflowID(in.Provider, in.ClientRefID)})
 	env.RegisterWorkflowWithOptions(workflows.Transaction, workflow.RegisterOptions{Name: workflows.TransactionWorkflowName})
@@ -1036,5 +1044,36 @@ func TestLateReportFlags(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestPreferVersions: WORKFLOW_LIGHT=false (the first step of a rolling deploy) keeps new
+// workflows on operator-view 2, where each state is upserted in its own workflow task and the
+// verifying inquiry is a retried activity; the default takes the light workflow. Both reach the
+// same states and records.
+func TestPreferVersions(t *testing.T) {
+	tests := []struct {
+		light       bool
+		wantUpserts []txstate.State
+	}{
+		{light: false, wantUpserts: []txstate.State{"inquiry", "success"}},
+		{light: true, wantUpserts: []txstate.State{"success"}},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("light=%v", tc.light), func(t *testing.T) {
+			in := ekoInput()
+			r := runTxWith(t, worker.Options{PreferredVersionProvider: workflows.PreferVersions(tc.light)}, in,
+				[]step{ekoResp(time.Minute, "eko_response:1", "0")}, answers(final("0")), 0)
+			if r.err != nil || r.snap.State != txstate.Success {
+				t.Fatalf("state %s, error %v", r.snap.State, r.err)
+			}
+			checkRecords(t, in, r)
+			if !slices.Equal(r.transitions(), []txstate.State{"inquiry", "success"}) {
+				t.Errorf("transitions %v", r.transitions())
+			}
+			if !slices.Equal(r.upserts, tc.wantUpserts) {
+				t.Errorf("TxState upserts %v, want %v", r.upserts, tc.wantUpserts)
+			}
+		})
 	}
 }
