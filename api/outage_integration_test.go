@@ -56,8 +56,11 @@ func TestTemporalOutage(t *testing.T) {
 			t.Errorf("eko-response %d took %s with Temporal down", i, took)
 		}
 	}
-	if got := a.QueryInt(t, `SELECT count(*) FROM outbox WHERE delivered_at IS NULL`); got != 2*n+1 {
-		t.Errorf("%d undelivered outbox entries during the outage, want %d (a start and a signal each, one signal for the earlier one)", got, 2*n+1)
+	// Each start waits behind the outage until its eko-response supersedes it (the report's
+	// SignalWithStart starts the workflow), unless a relay was trying to deliver that start right
+	// then (its row locked): a report each, a signal for the earlier one, and 0 to n starts.
+	if got := a.QueryInt(t, `SELECT count(*) FROM outbox WHERE delivered_at IS NULL`); got < n+1 || got > 2*n+1 {
+		t.Errorf("%d undelivered outbox entries during the outage, want %d reports and up to %d starts", got, n+1, n)
 	}
 
 	ds.Start()

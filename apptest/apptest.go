@@ -82,6 +82,9 @@ func Start(t testing.TB, opts Options) *App {
 		"TEMPORAL_TASK_QUEUE": "aepsflow-test-" + randomDigits(t, 12), "ADMIN_TOKEN": AdminToken,
 		"OPERATOR_TOKENS":       "asha:" + AshaToken + ",ravi:" + RaviToken,
 		"OUTBOX_SWEEP_INTERVAL": "200ms", "EKO_API_BASE_URL": "http://127.0.0.1:1/unused",
+		// Starts go out at once, so that tests see each step's entry delivered in turn; the
+		// deferral (and a report superseding the start) has tests of its own that set it.
+		"OUTBOX_START_DEFER": "0",
 	}
 	// The API's address is known before its configuration, which names its own callback URL.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -123,6 +123,11 @@ type Config struct {
 
 	// Outbox relay.
 	RelaySweepInterval time.Duration
+	// OutboxStartDefer holds a new transaction's workflow start back this long (at most half the
+	// response timeout): an eko-response within it supersedes the start, since the relay's
+	// SignalWithStart starts the workflow itself. One call to Temporal per transaction instead of
+	// two, and no Temporal work during a burst of debit-hooks. 0 starts at once.
+	OutboxStartDefer time.Duration
 	RelayBatchSize     int
 
 	// Retention (in every API replica): delivered outbox entries and raw requests of closed
@@ -342,6 +347,7 @@ func Load(env Getenv) (Config, error) {
 		WorkflowStartDelay: r.bool("WORKFLOW_START_DELAY", true),
 		WorkflowLight:      r.bool("WORKFLOW_LIGHT", true),
 		RelaySweepInterval: r.dur("OUTBOX_SWEEP_INTERVAL", 2*time.Second),
+		OutboxStartDefer:   r.durOrZero("OUTBOX_START_DEFER", 10*time.Second),
 		RelayBatchSize:     r.int("OUTBOX_BATCH_SIZE", 64),
 
 		RetentionEnabled:   r.bool("RETENTION_ENABLED", true),
@@ -420,6 +426,11 @@ func Load(env Getenv) (Config, error) {
 	}
 	if c.EkoMaxReports < 1 {
 		r.fail("EKO_MAX_REPORTS", errors.New("must be at least 1"))
+	}
+	if c.OutboxStartDefer > time.Minute {
+		// Longer, and a transaction would be missing from Temporal (and the outbox alert's
+		// oldest-entry age) for longer than an operator expects.
+		r.fail("OUTBOX_START_DEFER", errors.New("must be at most 1m (0: start at once)"))
 	}
 	if c.WebhookURL != "" {
 		c.Lifecycle.Events = true
@@ -540,6 +551,14 @@ func (r *reader) bool(name string, def bool) bool {
 		return def
 	}
 	return b
+}
+
+// durOrZero is dur that also takes 0 (off).
+func (r *reader) durOrZero(name string, def time.Duration) time.Duration {
+	if v := r.str(name, ""); v == "0" {
+		return 0
+	}
+	return r.dur(name, def)
 }
 
 func (r *reader) dur(name string, def time.Duration) time.Duration {

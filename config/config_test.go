@@ -126,6 +126,12 @@ func TestDefaults(t *testing.T) {
 	if c.EkoMaxReports != 20 {
 		t.Errorf("EkoMaxReports = %d, want 20", c.EkoMaxReports)
 	}
+	if c.OutboxStartDefer != 10*time.Second || !c.WorkflowLight || !c.WorkflowStartDelay {
+		t.Errorf("OutboxStartDefer %s, WorkflowLight %v, WorkflowStartDelay %v", c.OutboxStartDefer, c.WorkflowLight, c.WorkflowStartDelay)
+	}
+	if c, err := load(with(production(), "OUTBOX_START_DEFER", "0")); err != nil || c.OutboxStartDefer != 0 {
+		t.Errorf("OUTBOX_START_DEFER=0: %v, %s; want 0 (start at once)", err, c.OutboxStartDefer)
+	}
 	c, err = load(with(production(), "EKO_ALLOWED_HEADERS", "X-Agent-Session, X-Shop-Id"))
 	if err != nil {
 		t.Fatal(err)
@@ -226,6 +232,9 @@ func TestInvalidValues(t *testing.T) {
 		{"no clients", "CALLBACK_RATE_CLIENTS", "0"},
 		{"proxy not an address", "TRUSTED_PROXIES", "10.0.0.1,proxy.internal"},
 		{"proxy bad CIDR", "TRUSTED_PROXIES", "10.0.0.0/33"},
+		{"start deferred too long", "OUTBOX_START_DEFER", "2m"},
+		{"start deferral not a duration", "OUTBOX_START_DEFER", "10"},
+		{"bad WORKFLOW_LIGHT", "WORKFLOW_LIGHT", "maybe"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -150,15 +150,37 @@ func decide(ctx context.Context, tx *sqlx.Tx, to Intents, h DebitHook) (Decision
 	if err != nil {
 		return Decision{}, err
 	}
-	if err := insertOutbox(ctx, tx, entry); err != nil {
-		return Decision{}, err
-	}
-	if _, err := insertEvent(ctx, tx, Event{TransactionID: row.ID, Kind: "created", To: txstate.Pending,
-		Detail: map[string]string{"reason": "debit-hook allowed"}, DedupeKey: "created"}); err != nil {
-		return Decision{}, err
-	}
 	d = Decision{Allow: true, Code: "allowed", ClientRefID: clientRefID, TransactionID: row.ID, Booked: row.Booked}
-	return d, finishInbound(ctx, tx, h.Inbound, d)
+	return d, insertAllowed(ctx, tx, entry, Event{TransactionID: row.ID, Kind: "created", To: txstate.Pending,
+		Detail: map[string]string{"reason": "debit-hook allowed"}, DedupeKey: "created"}, inboundOf(h.Inbound, d))
+}
+
+// insertAllowed writes what an allowed debit-hook adds besides its transaction (the outbox
+// entry, the "created" event and the request's record) in one statement: one round trip instead
+// of three, on the path every allowed debit-hook takes. Each data-modifying WITH runs exactly
+// once, read or not.
+func insertAllowed(ctx context.Context, tx *sqlx.Tx, entry OutboxEntry, ev Event, in Inbound) error {
+	oa, err := outboxArgs(entry)
+	if err != nil {
+		return err
+	}
+	ea, err := eventArgs(ev)
+	if err != nil {
+		return err
+	}
+	ia, err := inboundArgs(in)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `
+		WITH o AS (`+outboxInsert(entry, 1)+`),
+		e AS (INSERT INTO tx_events `+eventColumns+` VALUES `+placeholders(1+len(oa), len(ea))+eventConflict+`)
+		INSERT INTO inbound_requests `+inboundColumns+` VALUES `+placeholders(1+len(oa)+len(ea), len(ia)),
+		append(append(oa, ea...), ia...)...)
+	if err != nil {
+		return fmt.Errorf("queue start, append created event, store inbound request: %w", err)
+	}
+	return nil
 }
 
 // knownReference is what lookUpReference finds about a debit-hook's reference.
@@ -314,6 +336,12 @@ func finishInbound(ctx context.Context, tx *sqlx.Tx, in Inbound, d Decision) err
 	if d.Code == "" {
 		return nil // an error path: the caller records the request
 	}
+	_, err := insertInbound(ctx, tx, inboundOf(in, d))
+	return err
+}
+
+// inboundOf is the request's record with the decision's outcome.
+func inboundOf(in Inbound, d Decision) Inbound {
 	in.Outcome = "refused"
 	if d.Allow {
 		in.Outcome = d.Code
@@ -323,8 +351,7 @@ func finishInbound(ctx context.Context, tx *sqlx.Tx, in Inbound, d Decision) err
 	if d.Message != "" {
 		in.OutcomeDetail += ": " + d.Message
 	}
-	_, err := insertInbound(ctx, tx, in)
-	return err
+	return in
 }
 
 func nullIfEmpty(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

@@ -141,3 +141,88 @@ func TestClaimOutboxSettling(t *testing.T) {
 		t.Fatalf("the failed signal was due again right after its batch: %v", kinds)
 	}
 }
+
+// TestStartSupersededBySignalWithStart: a deferred start is not handed out before its time; a
+// report queued meanwhile (delivered with SignalWithStart, which starts the workflow) settles it
+// without a call, so the workflow is started once, by the report. A start the relay is
+// delivering at that moment is left alone and goes first.
+func TestStartSupersededBySignalWithStart(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	queue := func(e db.OutboxEntry) {
+		t.Helper()
+		if e.Payload == nil {
+			e.Payload = []byte(`{}`)
+		}
+		if err := db.Queue(ctx, s, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claim := func() []string {
+		t.Helper()
+		var got []string
+		if _, err := s.ClaimOutbox(ctx, 10, func(es []db.PendingEntry) []db.Delivery {
+			var ds []db.Delivery
+			for _, e := range es {
+				got = append(got, e.WorkflowID+"/"+e.Kind)
+				ds = append(ds, db.Delivery{ID: e.ID})
+			}
+			return ds
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	note := func(key string) (delivered bool, note string) {
+		t.Helper()
+		var n *string
+		if err := s.DB().QueryRowxContext(ctx, `SELECT delivered_at IS NOT NULL, delivery_note FROM outbox WHERE dedupe_key = $1`, key).Scan(&delivered, &n); err != nil {
+			t.Fatal(err)
+		}
+		if n != nil {
+			note = *n
+		}
+		return delivered, note
+	}
+
+	queue(db.OutboxEntry{Kind: "start", WorkflowID: "wf-s", DedupeKey: "start:wf-s", Defer: time.Hour})
+	if got := claim(); got != nil {
+		t.Fatalf("claimed %v while the start is deferred", got)
+	}
+	queue(db.OutboxEntry{Kind: "signal", WorkflowID: "wf-s", SignalName: "outcome", DedupeKey: "r1", StartsWorkflow: true})
+	if delivered, n := note("start:wf-s"); !delivered || !strings.Contains(n, "superseded") {
+		t.Fatalf("deferred start: delivered %v, note %q; want superseded by the report", delivered, n)
+	}
+	if got := claim(); !slices.Equal(got, []string{"wf-s/signal"}) {
+		t.Fatalf("claimed %v, want only the report", got)
+	}
+
+	// A start held by a relay (its row locked while it calls Temporal) is not superseded.
+	queue(db.OutboxEntry{Kind: "start", WorkflowID: "wf-l", DedupeKey: "start:wf-l"})
+	relay, err := s.DB().BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := relay.ExecContext(ctx, `SELECT id FROM outbox WHERE dedupe_key = 'start:wf-l' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	queue(db.OutboxEntry{Kind: "signal", WorkflowID: "wf-l", SignalName: "outcome", DedupeKey: "r2", StartsWorkflow: true})
+	if err := relay.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if delivered, n := note("start:wf-l"); delivered {
+		t.Fatalf("a start being delivered was settled (%q)", n)
+	}
+	for _, want := range []string{"wf-l/start", "wf-l/signal"} {
+		if got := claim(); !slices.Equal(got, []string{want}) {
+			t.Fatalf("claimed %v, want [%s]: the start, then the report", got, want)
+		}
+	}
+
+	// A resolution is a plain signal: it supersedes nothing.
+	queue(db.OutboxEntry{Kind: "start", WorkflowID: "wf-r", DedupeKey: "start:wf-r", Defer: time.Hour})
+	queue(db.OutboxEntry{Kind: "signal", WorkflowID: "wf-r", SignalName: "resolve", DedupeKey: "res1"})
+	if delivered, _ := note("start:wf-r"); delivered {
+		t.Fatal("a plain signal settled the start")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -136,31 +137,53 @@ type queryer interface {
 }
 
 func insertInbound(ctx context.Context, q queryer, in Inbound) (int64, error) {
+	args, err := inboundArgs(in)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	if err := q.QueryRowxContext(ctx, `INSERT INTO inbound_requests `+inboundColumns+` VALUES `+placeholders(1, len(args))+` RETURNING id`,
+		args...).Scan(&id); err != nil {
+		return 0, fmt.Errorf("store inbound request: %w", err)
+	}
+	return id, nil
+}
+
+const inboundColumns = `(source, method, path, remote_addr, headers, body, body_size,
+	body_truncated, body_redacted, action, reference, transaction_id, outcome, outcome_detail, http_status)`
+
+// inboundArgs are an inbound request's values, in inboundColumns' order.
+func inboundArgs(in Inbound) ([]any, error) {
 	encoded, err := json.Marshal(in.Headers)
 	if err != nil {
-		return 0, fmt.Errorf("encode headers: %w", err)
+		return nil, fmt.Errorf("encode headers: %w", err)
 	}
 	headers, err := storableJSON(encoded)
 	if err != nil {
-		return 0, fmt.Errorf("encode headers: %w", err)
+		return nil, fmt.Errorf("encode headers: %w", err)
 	}
 	if in.Body == nil {
 		in.Body = []byte{}
 	}
-	var id int64
-	err = q.QueryRowxContext(ctx, `
-		INSERT INTO inbound_requests (source, method, path, remote_addr, headers, body, body_size,
-			body_truncated, body_redacted, action, reference, transaction_id, outcome, outcome_detail, http_status)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) RETURNING id`,
-		// Any of these may carry request text; the body keeps the exact bytes.
-		storable(in.Source), storable(in.Method), storable(in.Path), storable(in.RemoteAddr), headers, in.Body,
+	// Any of these may carry request text; the body keeps the exact bytes.
+	return []any{storable(in.Source), storable(in.Method), storable(in.Path), storable(in.RemoteAddr), headers, in.Body,
 		in.BodySize, in.BodyTruncated, in.BodyRedacted, storable(in.Action), storableKey(in.Reference), in.TransactionID,
-		storable(in.Outcome), storable(in.OutcomeDetail), in.HTTPStatus,
-	).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("store inbound request: %w", err)
+		storable(in.Outcome), storable(in.OutcomeDetail), in.HTTPStatus}, nil
+}
+
+// placeholders is "($from,...,$from+n-1)".
+func placeholders(from, n int) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(from + i))
 	}
-	return id, nil
+	b.WriteByte(')')
+	return b.String()
 }
 
 // RecordInbound stores a request that needs no other write (invalid, unauthorised, too large).
@@ -175,6 +198,12 @@ type OutboxEntry struct {
 	SignalName string
 	Payload    []byte
 	DedupeKey  string
+	// Defer holds the entry back from the relay this long after it is committed.
+	Defer time.Duration
+	// StartsWorkflow: the entry is delivered with SignalWithStart, which starts its workflow if
+	// need be. A start of the same workflow still waiting (deferred, or Temporal away) is then
+	// superseded: it is settled without a call, and the workflow started once, by this entry.
+	StartsWorkflow bool
 }
 
 type execer interface {
@@ -182,20 +211,45 @@ type execer interface {
 }
 
 func insertOutbox(ctx context.Context, q execer, e OutboxEntry) error {
+	args, err := outboxArgs(e)
+	if err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, outboxInsert(e, 1), args...); err != nil {
+		return fmt.Errorf("queue %s for %s: %w", e.Kind, e.WorkflowID, err)
+	}
+	return nil
+}
+
+// outboxInsert is the statement that queues e, with its values from $from on (outboxArgs). An
+// entry that starts its workflow settles the workflow's waiting start in the same statement.
+// A start the relay is delivering right now is locked and skipped: it goes to Temporal, and this
+// entry after it, in order.
+func outboxInsert(e OutboxEntry, from int) string {
+	p := func(i int) string { return "$" + strconv.Itoa(from+i) }
+	insert := `INSERT INTO outbox (kind, workflow_id, signal_name, payload, dedupe_key, available_at)
+		VALUES (` + p(0) + `,` + p(1) + `,` + p(2) + `,` + p(3) + `,` + p(4) + `, now() + ` + p(5) + ` * interval '1 millisecond')` + outboxConflict
+	if !e.StartsWorkflow {
+		return insert
+	}
+	return `WITH superseded AS (UPDATE outbox SET delivered_at = clock_timestamp(),
+			delivery_note = 'superseded: the workflow is started by a later SignalWithStart'
+		WHERE id IN (SELECT id FROM outbox WHERE workflow_id = ` + p(1) + ` AND kind = 'start' AND delivered_at IS NULL
+			FOR UPDATE SKIP LOCKED))
+		` + insert
+}
+
+const outboxConflict = ` ON CONFLICT (dedupe_key) DO NOTHING`
+
+// outboxArgs are an outbox entry's values, in outboxColumns' order.
+func outboxArgs(e OutboxEntry) ([]any, error) {
 	// A signal's payload carries request text (tx_status, the partner's status), masked by the
 	// API that built it; validJSON keeps the references exact.
 	payload, err := validJSON(e.Payload)
 	if err != nil {
-		return fmt.Errorf("queue %s for %s: %w", e.Kind, e.WorkflowID, err)
+		return nil, fmt.Errorf("queue %s for %s: %w", e.Kind, e.WorkflowID, err)
 	}
-	_, err = q.ExecContext(ctx, `
-		INSERT INTO outbox (kind, workflow_id, signal_name, payload, dedupe_key)
-		VALUES ($1,$2,$3,$4,$5) ON CONFLICT (dedupe_key) DO NOTHING`,
-		e.Kind, e.WorkflowID, e.SignalName, payload, e.DedupeKey)
-	if err != nil {
-		return fmt.Errorf("queue %s for %s: %w", e.Kind, e.WorkflowID, err)
-	}
-	return nil
+	return []any{e.Kind, e.WorkflowID, e.SignalName, payload, e.DedupeKey, e.Defer.Milliseconds()}, nil
 }
 
 // Event is one entry of a transaction's history.
@@ -208,23 +262,13 @@ type Event struct {
 }
 
 func insertEvent(ctx context.Context, q queryer, e Event) (inserted bool, err error) {
-	encoded, err := json.Marshal(e.Detail)
+	args, err := eventArgs(e)
 	if err != nil {
-		return false, fmt.Errorf("encode event detail: %w", err)
-	}
-	if e.Detail == nil {
-		encoded = []byte("{}")
-	}
-	// Details quote request text (message, tid, status_desc, ...).
-	detail, err := storableJSON(encoded)
-	if err != nil {
-		return false, fmt.Errorf("encode event detail: %w", err)
+		return false, err
 	}
 	var id int64
-	err = q.QueryRowxContext(ctx, `
-		INSERT INTO tx_events (transaction_id, kind, from_state, to_state, detail, dedupe_key)
-		VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (transaction_id, dedupe_key) DO NOTHING RETURNING id`,
-		e.TransactionID, e.Kind, e.From, e.To, detail, e.DedupeKey).Scan(&id)
+	err = q.QueryRowxContext(ctx, `INSERT INTO tx_events `+eventColumns+` VALUES `+placeholders(1, len(args))+eventConflict+` RETURNING id`,
+		args...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -232,4 +276,26 @@ func insertEvent(ctx context.Context, q queryer, e Event) (inserted bool, err er
 		return false, fmt.Errorf("append %s event: %w", e.Kind, err)
 	}
 	return true, nil
+}
+
+const (
+	eventColumns  = `(transaction_id, kind, from_state, to_state, detail, dedupe_key)`
+	eventConflict = ` ON CONFLICT (transaction_id, dedupe_key) DO NOTHING`
+)
+
+// eventArgs are an event's values, in eventColumns' order.
+func eventArgs(e Event) ([]any, error) {
+	encoded, err := json.Marshal(e.Detail)
+	if err != nil {
+		return nil, fmt.Errorf("encode event detail: %w", err)
+	}
+	if e.Detail == nil {
+		encoded = []byte("{}")
+	}
+	// Details quote request text (message, tid, status_desc, ...).
+	detail, err := storableJSON(encoded)
+	if err != nil {
+		return nil, fmt.Errorf("encode event detail: %w", err)
+	}
+	return []any{e.TransactionID, e.Kind, e.From, e.To, detail, e.DedupeKey}, nil
 }

@@ -45,7 +45,11 @@ func (i *Intents) WorkflowID(provider, clientRefID string) string {
 
 // Start builds the entry that starts a new transaction's workflow.
 func (i *Intents) Start(t db.TxRef) (db.OutboxEntry, error) {
-	return outbox.StartEntry(t.WorkflowID, i.input(t))
+	e, err := outbox.StartEntry(t.WorkflowID, i.input(t))
+	// Held back (OUTBOX_START_DEFER, at most half the response timeout, so that the workflow is
+	// there well before it must notice a missing report): an eko-response meanwhile supersedes it.
+	e.Defer = min(i.cfg.OutboxStartDefer, i.cfg.Lifecycle.EkoResponseTimeout/2)
+	return e, err
 }
 
 // Report builds the entry that delivers a provider's report to the transaction's workflow,
@@ -67,7 +71,9 @@ func (i *Intents) Report(t db.TxRef, r db.Report) (db.OutboxEntry, error) {
 	// A reference (Eko's tid, the partner's txnId): operators search by it, so only a written
 	// number in it is masked, never a bare 12-digit one (TextKeepingBare), as in its column.
 	o.ProviderTxnID = redact.TextKeepingBare(r.TxnID)
-	return outbox.SignalEntry(t.WorkflowID, workflows.SignalOutcome, o.EventID, i.input(t), o)
+	e, err := outbox.SignalEntry(t.WorkflowID, workflows.SignalOutcome, o.EventID, i.input(t), o)
+	e.StartsWorkflow = true // the relay delivers reports with SignalWithStart
+	return e, err
 }
 
 // partnerAmount is a partner's txnAmount as the workflow compares it: "0" for none.

@@ -121,3 +121,34 @@ func TestEntries(t *testing.T) {
 		t.Errorf("a report from an unknown source: %v", err)
 	}
 }
+
+// TestStartDeferral: a start is held back OUTBOX_START_DEFER, never more than half the response
+// timeout; a report is delivered with SignalWithStart (so it supersedes a waiting start), a
+// resolution is not.
+func TestStartDeferral(t *testing.T) {
+	ref := db.TxRef{ID: 7, Provider: txstate.ProviderEko, ClientRefID: "1540880592059", ProviderRef: "1540880592059",
+		WorkflowID: "aeps/eko/1540880592059", TxType: "cash_withdrawal", CreatedAt: time.Now()}
+	tests := []struct {
+		defer_, timeout, want time.Duration
+	}{
+		{10 * time.Second, 5 * time.Minute, 10 * time.Second},
+		{10 * time.Second, 4 * time.Second, 2 * time.Second},
+		{0, 5 * time.Minute, 0},
+	}
+	for _, tc := range tests {
+		in := intents.New(config.Config{OutboxStartDefer: tc.defer_, Lifecycle: config.Lifecycle{EkoResponseTimeout: tc.timeout}}, nil)
+		e, err := in.Start(ref)
+		if err != nil || e.Defer != tc.want || e.StartsWorkflow {
+			t.Errorf("defer %s, timeout %s: entry defer %s starts %v (%v), want defer %s", tc.defer_, tc.timeout, e.Defer, e.StartsWorkflow, err, tc.want)
+		}
+	}
+	in := intents.New(config.Config{OutboxStartDefer: 10 * time.Second, Lifecycle: config.Lifecycle{EkoResponseTimeout: time.Minute}}, nil)
+	r, err := in.Report(ref, db.Report{Source: db.ReportEko, ID: 1, TxStatus: "0"})
+	if err != nil || !r.StartsWorkflow || r.Defer != 0 {
+		t.Errorf("report entry: starts %v, defer %s (%v); want SignalWithStart at once", r.StartsWorkflow, r.Defer, err)
+	}
+	res, err := in.Resolve(ref, "resolve:1", db.Resolution{State: txstate.Success, Reason: "checked", By: "asha"})
+	if err != nil || res.StartsWorkflow {
+		t.Errorf("resolution entry: starts %v (%v); want a plain signal", res.StartsWorkflow, err)
+	}
+}

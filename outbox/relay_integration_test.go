@@ -160,8 +160,13 @@ func checkDeliveredOnceInOrder(t *testing.T, replicas []string, nWorkflows, sign
 	if err := a.Store.DB().Select(&queued, `SELECT id, kind, workflow_id, dedupe_key FROM outbox WHERE delivered_at IS NULL ORDER BY id`); err != nil {
 		t.Fatal(err)
 	}
-	if want := nWorkflows * (1 + signalsPer); len(queued) != want {
-		t.Fatalf("%d entries queued, want %d", len(queued), want)
+	// Each workflow's start was still waiting (no relay ran) when its first report came: the
+	// report's SignalWithStart starts the workflow, and the start was settled without a call.
+	if want := nWorkflows * signalsPer; len(queued) != want {
+		t.Fatalf("%d entries queued, want %d (the reports; their starts superseded)", len(queued), want)
+	}
+	if n := a.QueryInt(t, `SELECT count(*) FROM outbox WHERE kind = 'start' AND delivery_note LIKE 'superseded%'`); n != nWorkflows {
+		t.Fatalf("%d starts superseded, want %d", n, nWorkflows)
 	}
 	// wantSignals[wfID] is the event IDs of the workflow's signals in queue order.
 	wantSignals := map[string][]string{}
@@ -212,7 +217,7 @@ func checkDeliveredOnceInOrder(t *testing.T, replicas []string, nWorkflows, sign
 	})
 
 	var notes []string
-	if err := a.Store.DB().Select(&notes, `SELECT DISTINCT delivery_note FROM outbox WHERE delivery_note <> ''`); err != nil {
+	if err := a.Store.DB().Select(&notes, `SELECT DISTINCT delivery_note FROM outbox WHERE delivery_note <> '' AND kind = 'signal'`); err != nil {
 		t.Fatal(err)
 	}
 	if len(notes) > 0 {
@@ -256,12 +261,11 @@ func checkDeliveredOnceInOrder(t *testing.T, replicas []string, nWorkflows, sign
 			}
 		}
 		hcancel()
-		// A start delivered first carries the relay's start delay (or, without one, is followed by
-		// its first workflow task); a signal delivered before the start would have started the
-		// workflow itself (signal-with-start), with neither.
+		// Started by its first report (signal-with-start): the signal comes with the start, and
+		// no start delay (there is something to do).
 		if len(types) < 2 || types[0] != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED ||
-			(!delayed && types[1] != enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) {
-			t.Errorf("%s: history begins %v: not started by its start entry before any signal", wfID, types[:min(len(types), 2)])
+			types[1] != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED || delayed {
+			t.Errorf("%s: history begins %v (delayed %v): not started by its first report", wfID, types[:min(len(types), 2)], delayed)
 			outOfOrder++
 			continue
 		}
@@ -272,5 +276,95 @@ func checkDeliveredOnceInOrder(t *testing.T, replicas []string, nWorkflows, sign
 	}
 	if outOfOrder > 0 {
 		t.Errorf("%d of %d workflows did not get their entries exactly once and in order", outOfOrder, nWorkflows)
+	}
+}
+
+// TestDeferredStart (OUTBOX_START_DEFER): a new transaction's start waits out the deferral; an
+// eko-response meanwhile supersedes it, and its SignalWithStart starts the workflow, once, with
+// the report already in its history (no start delay: there is something to do). Without a
+// report, the start goes out once the deferral is over, its start delay shortened by as much.
+func TestDeferredStart(t *testing.T) {
+	t.Parallel()
+	const deferral = 3 * time.Second
+	a := apptest.Start(t, apptest.Options{NoWorker: true, Env: map[string]string{"OUTBOX_START_DEFER": deferral.String()}})
+	a.RegisterAgent(agent, nil, nil)
+	ctx := context.Background()
+	type entry struct {
+		Kind      string  `db:"kind"`
+		Delivered bool    `db:"delivered"`
+		Note      *string `db:"delivery_note"`
+		Attempts  int     `db:"attempts"`
+	}
+	entries := func(wfID string) []entry {
+		t.Helper()
+		var es []entry
+		if err := a.Store.DB().Select(&es, `SELECT kind, delivered_at IS NOT NULL AS delivered, delivery_note, attempts
+			FROM outbox WHERE workflow_id = $1 ORDER BY id`, wfID); err != nil {
+			t.Fatal(err)
+		}
+		return es
+	}
+
+	// Reported within the deferral.
+	ref, wfID := a.CashWithdrawal(t, agent, "100")
+	if es := entries(wfID); len(es) != 1 || es[0].Kind != "start" || es[0].Delivered {
+		t.Fatalf("right after the debit-hook: %+v, want its start waiting", es)
+	}
+	ekoResponse(t, a, ref, 0)
+	testenv.WaitFor(t, 10*time.Second, wfID+" started by the report", func() (bool, error) {
+		es := entries(wfID)
+		return len(es) == 2 && es[1].Delivered, nil
+	})
+	es := entries(wfID)
+	if es[0].Note == nil || es[0].Attempts != 0 || !es[0].Delivered {
+		t.Fatalf("start entry %+v: want settled without a call (superseded)", es[0])
+	}
+	hist := a.Temporal.GetWorkflowHistory(ctx, wfID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var types []enumspb.EventType
+	for hist.HasNext() {
+		ev, err := hist.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		types = append(types, ev.GetEventType())
+		if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil && a.GetFirstWorkflowTaskBackoff().AsDuration() != 0 {
+			t.Errorf("started with a start delay of %s: the report is already there", a.GetFirstWorkflowTaskBackoff().AsDuration())
+		}
+	}
+	if len(types) < 2 || types[0] != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED || types[1] != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED {
+		t.Errorf("history %v, want started together with the report's signal", types)
+	}
+
+	// Not reported: the start goes out after the deferral.
+	_, wfID = a.CashWithdrawal(t, agent, "100")
+	var created time.Time
+	if err := a.Store.DB().Get(&created, `SELECT created_at FROM transactions WHERE workflow_id = $1`, wfID); err != nil {
+		t.Fatal(err)
+	}
+	var started time.Time
+	var backoff time.Duration
+	testenv.WaitFor(t, deferral+10*time.Second, wfID+" started after the deferral", func() (bool, error) {
+		d, err := a.Temporal.DescribeWorkflowExecution(ctx, wfID, "")
+		if err != nil {
+			return false, nil // not started yet
+		}
+		started = d.GetWorkflowExecutionInfo().GetStartTime().AsTime()
+		h := a.Temporal.GetWorkflowHistory(ctx, wfID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		ev, err := h.Next()
+		if err != nil {
+			return false, err
+		}
+		backoff = ev.GetWorkflowExecutionStartedEventAttributes().GetFirstWorkflowTaskBackoff().AsDuration()
+		return true, nil
+	})
+	if started.Sub(created) < deferral {
+		t.Errorf("started %s after the transaction was created, before the %s deferral", started.Sub(created), deferral)
+	}
+	// The response timeout still counts from the creation: the delay is what is left of it.
+	if timeout := a.Config.Lifecycle.EkoResponseTimeout; backoff > timeout-deferral || backoff < timeout-deferral-5*time.Second {
+		t.Errorf("start delay %s, want what is left of the %s response timeout after the deferral", backoff, timeout)
+	}
+	if es := entries(wfID); len(es) != 1 || !es[0].Delivered || es[0].Attempts != 1 {
+		t.Errorf("start entry %+v: want delivered by one call", es)
 	}
 }
