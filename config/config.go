@@ -128,7 +128,7 @@ type Config struct {
 	// SignalWithStart starts the workflow itself. One call to Temporal per transaction instead of
 	// two, and no Temporal work during a burst of debit-hooks. 0 starts at once.
 	OutboxStartDefer time.Duration
-	RelayBatchSize     int
+	RelayBatchSize   int
 
 	// Retention (in every API replica): delivered outbox entries and raw requests of closed
 	// transactions older than these ages are deleted, RetentionBatch rows at a time.
@@ -555,8 +555,8 @@ func (r *reader) bool(name string, def bool) bool {
 
 // durOrZero is dur that also takes 0 (off).
 func (r *reader) durOrZero(name string, def time.Duration) time.Duration {
-	if v := r.str(name, ""); v == "0" {
-		return 0
+	if d, err := time.ParseDuration(r.str(name, "")); err == nil && d == 0 {
+		return 0 // "0", "0s"
 	}
 	return r.dur(name, def)
 }

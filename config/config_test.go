@@ -129,8 +129,10 @@ func TestDefaults(t *testing.T) {
 	if c.OutboxStartDefer != 10*time.Second || !c.WorkflowLight || !c.WorkflowStartDelay {
 		t.Errorf("OutboxStartDefer %s, WorkflowLight %v, WorkflowStartDelay %v", c.OutboxStartDefer, c.WorkflowLight, c.WorkflowStartDelay)
 	}
-	if c, err := load(with(production(), "OUTBOX_START_DEFER", "0")); err != nil || c.OutboxStartDefer != 0 {
-		t.Errorf("OUTBOX_START_DEFER=0: %v, %s; want 0 (start at once)", err, c.OutboxStartDefer)
+	for _, v := range []string{"0", "0s"} {
+		if c, err := load(with(production(), "OUTBOX_START_DEFER", v)); err != nil || c.OutboxStartDefer != 0 {
+			t.Errorf("OUTBOX_START_DEFER=%s: %v, %s; want 0 (start at once)", v, err, c.OutboxStartDefer)
+		}
 	}
 	c, err = load(with(production(), "EKO_ALLOWED_HEADERS", "X-Agent-Session, X-Shop-Id"))
 	if err != nil {

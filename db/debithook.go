@@ -160,6 +160,10 @@ func decide(ctx context.Context, tx *sqlx.Tx, to Intents, h DebitHook) (Decision
 // of three, on the path every allowed debit-hook takes. Each data-modifying WITH runs exactly
 // once, read or not.
 func insertAllowed(ctx context.Context, tx *sqlx.Tx, entry OutboxEntry, ev Event, in Inbound) error {
+	if entry.StartsWorkflow {
+		// Its supersede is a WITH of its own, which PostgreSQL allows only at the top level.
+		return fmt.Errorf("queue %s for %s with the debit-hook's writes: only a start can be", entry.Kind, entry.WorkflowID)
+	}
 	oa, err := outboxArgs(entry)
 	if err != nil {
 		return err

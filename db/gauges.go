@@ -37,7 +37,8 @@ func (s *Store) ReadGauges(ctx context.Context) (Gauges, error) {
 	}
 	err := s.db.GetContext(ctx, &r, `SELECT
 		(SELECT count(*) FROM outbox WHERE delivered_at IS NULL) AS outbox_pending,
-		(SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 FROM outbox WHERE delivered_at IS NULL) AS outbox_oldest,
+		(SELECT coalesce(extract(epoch FROM now() - min(CASE WHEN attempts = 0 THEN greatest(created_at, available_at) ELSE created_at END)), 0)::float8
+			FROM outbox WHERE delivered_at IS NULL) AS outbox_oldest,
 		(SELECT count(*) FROM transactions WHERE final_at IS NULL AND state = 'needs_review') AS needs_review,
 		(SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 FROM transactions WHERE final_at IS NULL) AS open_oldest,
 		(SELECT count(*) FROM transactions WHERE flagged) AS flagged,

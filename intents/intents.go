@@ -106,6 +106,13 @@ func (i *Intents) WorkflowState(ctx context.Context, workflowID string) any {
 		return map[string]any{"workflow_id": workflowID, "state": workflows.Snapshot{State: txstate.Pending,
 			Reason: "waiting for the report: the workflow's first task runs when it comes or the response timeout is over"}}
 	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		// A new transaction's start is held back for its report (OUTBOX_START_DEFER), or waits
+		// in the outbox while Temporal is away: PostgreSQL's state above is the answer.
+		return map[string]any{"workflow_id": workflowID, "started": false,
+			"note": "not in Temporal yet: its start is held back for the report (OUTBOX_START_DEFER) or waits in the outbox"}
+	}
 	if err != nil {
 		return map[string]string{"workflow_id": workflowID, "error": err.Error()}
 	}

@@ -2,7 +2,9 @@ package outbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"log/slog"
 	"slices"
 	"sync"
@@ -309,6 +311,25 @@ func TestDeferredStart(t *testing.T) {
 	ref, wfID := a.CashWithdrawal(t, agent, "100")
 	if es := entries(wfID); len(es) != 1 || es[0].Kind != "start" || es[0].Delivered {
 		t.Fatalf("right after the debit-hook: %+v, want its start waiting", es)
+	}
+	// The read API answers from PostgreSQL meanwhile, and says why Temporal has no workflow yet.
+	req, _ := http.NewRequest(http.MethodGet, a.URL+"/v1/transactions/"+ref, nil)
+	req.Header.Set("Authorization", "Bearer "+apptest.AdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var view struct {
+		State    string `json:"state"`
+		Workflow struct {
+			Started *bool  `json:"started"`
+			Error   string `json:"error"`
+		} `json:"workflow"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&view)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || view.State != "pending" || view.Workflow.Started == nil || *view.Workflow.Started || view.Workflow.Error != "" {
+		t.Fatalf("read API during the deferral: %d %+v (%v), want pending and workflow not started yet", resp.StatusCode, view, err)
 	}
 	ekoResponse(t, a, ref, 0)
 	testenv.WaitFor(t, 10*time.Second, wfID+" started by the report", func() (bool, error) {

@@ -57,7 +57,9 @@ func (t *txn) sendEvents(ctx workflow.Context) error {
 			// server's "unlimited", means 10 attempts in the SDK's test environment).
 			MaximumAttempts: 1 << 20},
 	})
-	once := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: t.p.EventAttemptTimeout,
+	// Short: the workflow task waits for a local activity, and the transaction must not wait on
+	// the platform; a slower platform gets the retried activity.
+	once := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: min(t.p.EventAttemptTimeout, localEventTimeout),
 		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}})
 	held := ""
 	for {
@@ -75,8 +77,8 @@ func (t *txn) sendEvents(ctx workflow.Context) error {
 		var canceled *temporal.CanceledError
 		if t.light {
 			// The first delivery runs in the current workflow task, a local activity tried once;
-			// a platform that does not acknowledge it gets the retried activity below. The
-			// delivery is exactly once either way (the event's row in PostgreSQL says so).
+			// a platform that does not acknowledge it (in 3 s) gets the retried activity below.
+			// Either way an acknowledged event is never sent again (its row in PostgreSQL says so).
 			lerr := workflow.ExecuteLocalActivity(once, a.SendEvent, req).Get(ctx, nil)
 			if lerr == nil {
 				continue
@@ -101,6 +103,9 @@ func (t *txn) sendEvents(ctx workflow.Context) error {
 			webhook.EventID(req.WorkflowID, req.Type), req.Type)
 	}
 }
+
+// localEventTimeout bounds the light workflow's local try of an event's first delivery.
+const localEventTimeout = 3 * time.Second
 
 // emit queues the event a recorded change calls for, if any.
 func (t *txn) emit(ctx workflow.Context, r activities.Record) {
