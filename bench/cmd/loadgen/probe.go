@@ -48,6 +48,10 @@ func (b *bench) storeProbes(ctx context.Context) error {
 		return err
 	}
 	defer store.Close()
+	// No more connections than the load's concurrency, in each pool: on make cluster's topology
+	// the server's connections are shared with the Temporal server and four processes, and two
+	// pools of 32 ran it out of them ("too many clients already").
+	store.DB().SetMaxOpenConns(b.o.conc)
 	if err := db.Migrate(ctx, store.DB().DB, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		return fmt.Errorf("migrate probe database: %w", err)
 	}
@@ -69,9 +73,8 @@ func (b *bench) storeProbes(ctx context.Context) error {
 		return err
 	}
 	defer bin.Close()
-	// The same pool settings as the service's store.
-	bin.SetMaxOpenConns(32)
-	bin.SetMaxIdleConns(32)
+	bin.SetMaxOpenConns(b.o.conc)
+	bin.SetMaxIdleConns(b.o.conc)
 
 	day := time.Now().In(ist)
 	n := b.o.floorN
