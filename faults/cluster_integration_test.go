@@ -85,6 +85,8 @@ func newCluster(t *testing.T) *cluster {
 		"APP_ENV=development", "EKO_API_BASE_URL=" + simSrv.URL + c.sim.V3Prefix(),
 		"OUTBOX_SWEEP_INTERVAL=500ms", "EKO_RESPONSE_TIMEOUT=10m", "INQUIRY_INITIAL_BACKOFF=1s", "INQUIRY_MAX_BACKOFF=2s",
 		"SHUTDOWN_TIMEOUT=5s", "RETENTION_ENABLED=false", "LOG_LEVEL=info",
+		// The defaults, pinned: the faults below expect the light workflow and deferred starts.
+		"WORKFLOW_LIGHT=true", "OUTBOX_START_DEFER=10s",
 	}, "\n") + "\n"
 	if err := os.WriteFile(filepath.Join(c.dir, "aepsflow.env"), []byte(appEnv), 0o600); err != nil {
 		t.Fatal(err)
@@ -335,19 +337,24 @@ func TestCluster(t *testing.T) {
 		})
 		l.finish(t)
 		// Both kinds of process export the Temporal SDK's metrics beside their own: the relay's
-		// client calls from an API replica, task executions and inquiries from a worker.
-		c.scrapeHas(c.apiURLs[1], `temporal_request{`, `aepsflow_outbox_deliveries_total{kind="start",result="ok"}`, `aepsflow_state_up 1`)
-		c.scrapeHas(c.workerURLs[0], `temporal_workflow_completed{`, `temporal_activity_execution_latency_bucket{`,
+		// client calls from an API replica, task executions and inquiries from a worker. The
+		// eko-response arrives within the start deferral, so its SignalWithStart (a "signal"
+		// entry) starts the workflow; the light workflow's inquiry, records and events are local
+		// activities.
+		c.scrapeHas(c.apiURLs[1], `temporal_request{`, `aepsflow_outbox_deliveries_total{kind="signal",result="ok"}`, `aepsflow_state_up 1`)
+		c.scrapeHas(c.workerURLs[0], `temporal_workflow_completed{`, `temporal_local_activity_execution_latency_bucket{`,
 			`aepsflow_inquiries_total{result="ok"}`)
 	})
 
 	// One worker is killed (SIGKILL) while it runs an inquiry activity: Eko (the simulator) is
-	// slow to answer that one. The activity times out (StartToClose 30 s) and the other worker
-	// runs it again; the transaction ends once, in success.
+	// slow to answer twice. The light workflow's local try of the first inquiry gives up after
+	// 10 s and the retried activity takes over; that one's worker is killed, the activity times
+	// out (StartToClose 30 s) and the other worker runs it again; the transaction ends once, in
+	// success.
 	t.Run("WorkerKilledMidActivity", func(t *testing.T) {
 		ctx := context.Background()
 		r := ref()
-		c.sim.Script(r, sim.Step{TxStatus: "0", Delay: 25 * time.Second, Times: 1}, sim.Step{TxStatus: "0"})
+		c.sim.Script(r, sim.Step{TxStatus: "0", Delay: 25 * time.Second, Times: 2}, sim.Step{TxStatus: "0"})
 		c.sim.SetAmount(r, "500.00")
 		res, err := c.gateways[0].DebitHook(ctx, sim.DebitHookRequest{ClientRefID: r, Type: "2", CustomerID: "9876543210", UserCode: agentCode, Amount: "500"})
 		if err != nil || !res.Verified() {
@@ -364,7 +371,7 @@ func TestCluster(t *testing.T) {
 				return false, err
 			}
 			for _, a := range d.GetPendingActivities() {
-				if a.GetActivityType().GetName() == "Inquire" && a.GetLastWorkerIdentity() != "" && c.sim.Calls(r) == 1 {
+				if a.GetActivityType().GetName() == "Inquire" && a.GetLastWorkerIdentity() != "" && c.sim.Calls(r) == 2 {
 					identity = a.GetLastWorkerIdentity()
 					return true, nil
 				}
@@ -379,8 +386,8 @@ func TestCluster(t *testing.T) {
 			err := c.db.QueryRow(`SELECT state FROM transactions WHERE client_ref_id = $1`, r).Scan(&st)
 			return st == "success", fmt.Errorf("state %q %v", st, err)
 		})
-		if n := c.sim.Calls(r); n != 2 {
-			t.Errorf("inquiries = %d, want 2 (the killed attempt and the retry)", n)
+		if n := c.sim.Calls(r); n != 3 {
+			t.Errorf("inquiries = %d, want 3 (the local try, the killed attempt and the retry)", n)
 		}
 		if n := c.count(`SELECT count(*) FROM tx_events e JOIN transactions t ON t.id = e.transaction_id
 			WHERE t.client_ref_id = $1 AND e.kind = 'inquiry'`, r); n != 1 {
