@@ -51,7 +51,7 @@ type cluster struct {
 func requireClusterTopology(t *testing.T) {
 	t.Helper()
 	if os.Getenv("TOPOLOGY") != "cluster" {
-		t.Skip("cluster faults run with TOPOLOGY=cluster (make test-faults-cluster)")
+		t.Skip("cluster faults run with TOPOLOGY=cluster (TOPOLOGY=cluster make test-faults)")
 	}
 }
 
