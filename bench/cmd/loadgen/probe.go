@@ -39,6 +39,20 @@ import (
 // db.decide's happy path (a new reference, an active agent within its limits) and must follow it
 // when it changes.
 func (b *bench) storeProbes(ctx context.Context) error {
+	// On make cluster's topology the server's connections are shared with the Temporal server
+	// (a pool per service) and four processes: pools as wide as the load ran it out of them
+	// ("too many clients already"). The probes are information, so they take what is left.
+	conc, err := b.probeConcurrency(ctx)
+	if err != nil {
+		return err
+	}
+	if conc < 1 {
+		slog.Warn("store probes skipped: PostgreSQL has no connections to spare", "spare", probeSpare)
+		return nil
+	}
+	if conc < b.o.conc {
+		slog.Info("store probes run below the load's concurrency, to fit PostgreSQL's free connections", "concurrency", conc)
+	}
 	probeURL, err := b.probeDatabase(ctx)
 	if err != nil {
 		return err
@@ -48,10 +62,8 @@ func (b *bench) storeProbes(ctx context.Context) error {
 		return err
 	}
 	defer store.Close()
-	// No more connections than the load's concurrency, in each pool: on make cluster's topology
-	// the server's connections are shared with the Temporal server and four processes, and two
-	// pools of 32 ran it out of them ("too many clients already").
-	store.DB().SetMaxOpenConns(b.o.conc)
+	store.DB().SetMaxOpenConns(conc)
+	store.DB().SetMaxIdleConns(conc)
 	if err := db.Migrate(ctx, store.DB().DB, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		return fmt.Errorf("migrate probe database: %w", err)
 	}
@@ -73,30 +85,35 @@ func (b *bench) storeProbes(ctx context.Context) error {
 		return err
 	}
 	defer bin.Close()
-	bin.SetMaxOpenConns(b.o.conc)
-	bin.SetMaxIdleConns(b.o.conc)
+	bin.SetMaxOpenConns(conc)
+	bin.SetMaxIdleConns(conc)
 
 	day := time.Now().In(ist)
 	n := b.o.floorN
 	// Each variant is a phase of its own, so that the CPU table shows what each costs PostgreSQL.
 	variants := []struct {
 		phase, name string
+		pool        *sql.DB // its idle connections are closed after the variant
 		call        func(h probeHook) error
 	}{
-		{"probe-shipped", "probe: DecideDebitHook in process (as shipped)", func(h probeHook) error {
+		{"probe-shipped", "probe: DecideDebitHook in process (as shipped)", store.DB().DB, func(h probeHook) error {
 			d, err := store.DecideDebitHook(ctx, probeIntents, h.dbHook())
 			if err == nil && !d.Allow {
 				err = fmt.Errorf("refused: %s", d.Code)
 			}
 			return err
 		}},
-		{"probe-binary", "probe: same statements, binary_parameters", func(h probeHook) error { return h.decideBinary(ctx, bin) }},
-		{"probe-function", "probe: one plpgsql function call", func(h probeHook) error { return h.decideFunction(ctx, bin) }},
+		{"probe-binary", "probe: same statements, binary_parameters", nil, func(h probeHook) error { return h.decideBinary(ctx, bin) }},
+		{"probe-function", "probe: one plpgsql function call", bin, func(h probeHook) error { return h.decideFunction(ctx, bin) }},
 	}
 	for _, v := range variants {
-		rec := newRecorder(v.name)
+		name := v.name
+		if conc < b.o.conc {
+			name += fmt.Sprintf(" (concurrency %d)", conc)
+		}
+		rec := newRecorder(name)
 		if err := b.phase(v.phase, func() error {
-			drive(ctx, n, b.o.conc, b.o.rate, func(i int) {
+			drive(ctx, n, conc, b.o.rate, func(i int) {
 				h := newProbeHook(i, b.o.agents, day)
 				start := time.Now()
 				err := v.call(h)
@@ -107,8 +124,27 @@ func (b *bench) storeProbes(ctx context.Context) error {
 			return err
 		}
 		b.res.add(rec.summary())
+		if v.pool != nil {
+			v.pool.SetMaxIdleConns(0) // one probe pool holds connections at a time
+		}
 	}
 	return nil
+}
+
+// probeSpare is how many of PostgreSQL's free connections the probes leave to the others.
+const probeSpare = 10
+
+// probeConcurrency is the load's concurrency, or less when PostgreSQL has fewer free connections
+// (beyond probeSpare) than that.
+func (b *bench) probeConcurrency(ctx context.Context) (int, error) {
+	var free int
+	err := b.db.QueryRowContext(ctx, `SELECT current_setting('max_connections')::int
+		- current_setting('superuser_reserved_connections')::int
+		- (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')`).Scan(&free)
+	if err != nil {
+		return 0, fmt.Errorf("count PostgreSQL's free connections: %w", err)
+	}
+	return min(b.o.conc, free-probeSpare), nil
 }
 
 // probeDatabase recreates the probe database next to the bench database.
