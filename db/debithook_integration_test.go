@@ -22,7 +22,12 @@ import (
 // openStore returns a store on a fresh, migrated database.
 func openStore(t *testing.T) *db.Store {
 	t.Helper()
-	url := testenv.Postgres(t)
+	return openStoreAt(t, testenv.Postgres(t))
+}
+
+// openStoreAt opens and migrates the store on a database of the test's own.
+func openStoreAt(t *testing.T, url string) *db.Store {
+	t.Helper()
 	ctx := context.Background()
 	s, err := db.Open(ctx, url)
 	if err != nil {

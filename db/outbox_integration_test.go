@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/outbox"
+	"github.com/aepsflow/aepsflow/testenv"
 )
 
 // TestClaimOutboxKeepsWorkflowOrder: an entry is never handed out while an earlier entry of its
@@ -224,5 +229,69 @@ func TestStartSupersededBySignalWithStart(t *testing.T) {
 	queue(db.OutboxEntry{Kind: "signal", WorkflowID: "wf-r", SignalName: "resolve", DedupeKey: "res1"})
 	if delivered, _ := note("start:wf-r"); delivered {
 		t.Fatal("a plain signal settled the start")
+	}
+}
+
+// TestOutboxNotifiesOnlyWhatIsDue: the insert trigger wakes the relays for entries they can
+// deliver now; a deferred start (one per allowed debit-hook) and an insert that conflicted
+// wake nobody, since every relay would run a claim that finds nothing.
+func TestOutboxNotifiesOnlyWhatIsDue(t *testing.T) {
+	url := testenv.Postgres(t)
+	s := openStoreAt(t, url)
+	ctx := context.Background()
+	l := pq.NewListener(url, 100*time.Millisecond, time.Second, nil)
+	t.Cleanup(func() { l.Close() })
+	if err := l.Listen(outbox.Channel); err != nil {
+		t.Fatal(err)
+	}
+	// wakeUps counts the outbox's notifications before a marker sent after the inserts:
+	// PostgreSQL delivers notifications in commit order.
+	marker := 0
+	wakeUps := func() int {
+		t.Helper()
+		marker++
+		mark := strconv.Itoa(marker)
+		if _, err := s.DB().ExecContext(ctx, `SELECT pg_notify($1, $2)`, outbox.Channel, mark); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case ev := <-l.Notify:
+				if ev == nil { // the listener reconnected: notifications may have been lost
+					t.Fatal("listener connection lost")
+				}
+				if ev.Extra == mark {
+					return n
+				}
+				n++
+			case <-deadline:
+				t.Fatalf("marker %s not received within 10 s", mark)
+			}
+		}
+	}
+	queue := func(e db.OutboxEntry) {
+		t.Helper()
+		e.Payload = []byte(`{}`)
+		if err := db.Queue(ctx, s, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		name  string
+		entry db.OutboxEntry
+		want  int
+	}{
+		{"deferred start", db.OutboxEntry{Kind: "start", WorkflowID: "wf-n", DedupeKey: "start:wf-n", Defer: time.Hour}, 0},
+		{"report superseding it", db.OutboxEntry{Kind: "signal", WorkflowID: "wf-n", SignalName: "outcome", DedupeKey: "n1", StartsWorkflow: true}, 1},
+		{"the same report again (conflict)", db.OutboxEntry{Kind: "signal", WorkflowID: "wf-n", SignalName: "outcome", DedupeKey: "n1", StartsWorkflow: true}, 0},
+		{"start due now", db.OutboxEntry{Kind: "start", WorkflowID: "wf-m", DedupeKey: "start:wf-m"}, 1},
+	}
+	for _, st := range steps {
+		queue(st.entry)
+		if got := wakeUps(); got != st.want {
+			t.Errorf("%s: %d wake-ups, want %d", st.name, got, st.want)
+		}
 	}
 }
