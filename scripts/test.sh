@@ -103,6 +103,17 @@ alert_rules() {
 	fi
 }
 
+# gofmt: every Go file of every module here, as committed.
+gofmt_clean() {
+	local unformatted
+	if git rev-parse --git-dir >/dev/null 2>&1; then
+		unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l) || return 1
+	else
+		unformatted=$(find . -name '*.go' -not -path './.*' -print0 | xargs -0 gofmt -l) || return 1
+	fi
+	[[ -z $unformatted ]] || { printf 'not gofmt-formatted:\n%s\n' "$unformatted" >&2; return 1; }
+}
+check "gofmt -l" gofmt_clean
 check "go vet ./..." go vet ./...
 check "go test -count=1 -timeout $GO_TEST_TIMEOUT ./..." go test -count=1 -timeout "$GO_TEST_TIMEOUT" ./...
 # The load generator is a module of its own (bench/), outside ./... of the service's. It builds
