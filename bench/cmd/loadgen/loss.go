@@ -68,6 +68,12 @@ func (b *bench) runLossCheck(ctx context.Context, m mainRun, paced, outage []*ek
 		return err
 	}
 	b.res.Loss = loss
+	// Information only: a history that cannot be read fails nothing.
+	if shape, err := b.historyShape(ctx, m.txs); err != nil {
+		b.logf("transaction histories not read: %v", err)
+	} else {
+		b.res.Histories = shape
+	}
 	var last time.Time
 	for _, t := range closeTimes {
 		if t.After(last) {

@@ -24,11 +24,13 @@ type Results struct {
 		Floor WorkflowRate `json:"floor"` // trivial workflow: SignalWithStart to completion
 		Ours  WorkflowRate `json:"ours"`  // transaction workflows: first debit-hook to last close
 	} `json:"workflows_started_and_completed"`
-	Shapes  []ShapeRate `json:"shapes,omitempty"`
-	Phases  []PhaseCPU  `json:"phases"`
-	Loss    LossReport  `json:"loss"`
-	Ratios  []Ratio     `json:"ratios"`
-	Targets []Target    `json:"targets"`
+	Shapes []ShapeRate `json:"shapes,omitempty"`
+	// Histories: a sample of the main phase's transaction histories (information).
+	Histories *HistoryShape `json:"histories,omitempty"`
+	Phases    []PhaseCPU    `json:"phases"`
+	Loss      LossReport    `json:"loss"`
+	Ratios    []Ratio       `json:"ratios"`
+	Targets   []Target      `json:"targets"`
 }
 
 // Machine describes where the run happened.
@@ -238,6 +240,9 @@ func (r *Results) print(w io.Writer) {
 	for _, sh := range r.Shapes {
 		fmt.Fprintf(w, "shape %s: %.1f/s (%d in %.1f s)\n", sh.Name, sh.PerSec, sh.Count, sh.Seconds)
 	}
+	if r.Histories != nil {
+		fmt.Fprintf(w, "transaction histories: %s\n", r.Histories)
+	}
 	fmt.Fprintln(w, "\nratios to the floors:")
 	for _, x := range r.Ratios {
 		fmt.Fprintf(w, "  %-75s %8.2f / %8.2f = %5.2fx\n", x.What, x.Ours, x.Floor, x.Ratio)
@@ -312,6 +317,9 @@ func (r *Results) markdown() string {
 		r.Workflows.Ours.PerSec, r.Workflows.Ours.Count, r.Workflows.Ours.Seconds)
 	for _, sh := range r.Shapes {
 		fmt.Fprintf(&b, "No-op workflow shaped like Transaction, %s: %.1f/s (%d in %.1f s).\n", sh.Name, sh.PerSec, sh.Count, sh.Seconds)
+	}
+	if r.Histories != nil {
+		fmt.Fprintf(&b, "Transaction histories: %s.\n", r.Histories)
 	}
 	fmt.Fprintln(&b, "\n| ratio | ours | floor | ratio |")
 	fmt.Fprintln(&b, "|---|---:|---:|---:|")
