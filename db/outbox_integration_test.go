@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,7 +12,9 @@ import (
 
 	"github.com/lib/pq"
 
+	"github.com/aepsflow/aepsflow/config"
 	"github.com/aepsflow/aepsflow/db"
+	"github.com/aepsflow/aepsflow/intents"
 	"github.com/aepsflow/aepsflow/outbox"
 	"github.com/aepsflow/aepsflow/testenv"
 )
@@ -271,25 +274,41 @@ func TestOutboxNotifiesOnlyWhatIsDue(t *testing.T) {
 			}
 		}
 	}
-	queue := func(e db.OutboxEntry) {
-		t.Helper()
-		e.Payload = []byte(`{}`)
-		if err := db.Queue(ctx, s, e); err != nil {
-			t.Fatal(err)
+	queue := func(e db.OutboxEntry) func() {
+		return func() {
+			t.Helper()
+			e.Payload = []byte(`{}`)
+			if err := db.Queue(ctx, s, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// An allowed debit-hook queues its start in the statement that records it (a CTE).
+	agent := newAgent(t, s)
+	deferring := intents.New(config.Config{OutboxStartDefer: time.Hour, Lifecycle: config.Lifecycle{EkoResponseTimeout: 4 * time.Hour}}, nil)
+	allow := func(to db.Intents) func() {
+		return func() {
+			t.Helper()
+			ref := fmt.Sprint(time.Now().UnixNano() % 1e13)
+			if d, err := s.DecideDebitHook(ctx, to, debitHook(ref, agent, false)); err != nil || !d.Allow {
+				t.Fatalf("debit-hook: %+v %v", d, err)
+			}
 		}
 	}
 	steps := []struct {
-		name  string
-		entry db.OutboxEntry
-		want  int
+		name string
+		do   func()
+		want int
 	}{
-		{"deferred start", db.OutboxEntry{Kind: "start", WorkflowID: "wf-n", DedupeKey: "start:wf-n", Defer: time.Hour}, 0},
-		{"report superseding it", db.OutboxEntry{Kind: "signal", WorkflowID: "wf-n", SignalName: "outcome", DedupeKey: "n1", StartsWorkflow: true}, 1},
-		{"the same report again (conflict)", db.OutboxEntry{Kind: "signal", WorkflowID: "wf-n", SignalName: "outcome", DedupeKey: "n1", StartsWorkflow: true}, 0},
-		{"start due now", db.OutboxEntry{Kind: "start", WorkflowID: "wf-m", DedupeKey: "start:wf-m"}, 1},
+		{"deferred start", queue(db.OutboxEntry{Kind: "start", WorkflowID: "wf-n", DedupeKey: "start:wf-n", Defer: time.Hour}), 0},
+		{"report superseding it", queue(db.OutboxEntry{Kind: "signal", WorkflowID: "wf-n", SignalName: "outcome", DedupeKey: "n1", StartsWorkflow: true}), 1},
+		{"the same report again (conflict)", queue(db.OutboxEntry{Kind: "signal", WorkflowID: "wf-n", SignalName: "outcome", DedupeKey: "n1", StartsWorkflow: true}), 0},
+		{"start due now", queue(db.OutboxEntry{Kind: "start", WorkflowID: "wf-m", DedupeKey: "start:wf-m"}), 1},
+		{"allowed debit-hook, start deferred", allow(deferring), 0},
+		{"allowed debit-hook, start at once", allow(handoff), 1},
 	}
 	for _, st := range steps {
-		queue(st.entry)
+		st.do()
 		if got := wakeUps(); got != st.want {
 			t.Errorf("%s: %d wake-ups, want %d", st.name, got, st.want)
 		}

@@ -347,10 +347,11 @@ func TestCluster(t *testing.T) {
 	})
 
 	// One worker is killed (SIGKILL) while it runs an inquiry activity: Eko (the simulator) is
-	// slow to answer twice. The light workflow's local try of the first inquiry gives up after
-	// 10 s and the retried activity takes over; that one's worker is killed, the activity times
-	// out (StartToClose 30 s) and the other worker runs it again; the transaction ends once, in
-	// success.
+	// slow to answer twice (25 s, longer than the inquiry client's 15 s). The light workflow's
+	// local try of the first inquiry gives up after 10 s and the retried activity takes over
+	// (the simulator counts a call when it arrives: that one is its second); that one's worker is
+	// killed, the activity times out (StartToClose 30 s) and the other worker runs it again; the
+	// transaction ends once, in success.
 	t.Run("WorkerKilledMidActivity", func(t *testing.T) {
 		ctx := context.Background()
 		r := ref()

@@ -46,9 +46,11 @@ func (i *Intents) WorkflowID(provider, clientRefID string) string {
 // Start builds the entry that starts a new transaction's workflow.
 func (i *Intents) Start(t db.TxRef) (db.OutboxEntry, error) {
 	e, err := outbox.StartEntry(t.WorkflowID, i.input(t))
-	// Held back (OUTBOX_START_DEFER, at most half the response timeout, so that the workflow is
-	// there well before it must notice a missing report): an eko-response meanwhile supersedes it.
-	e.Defer = min(i.cfg.OutboxStartDefer, i.cfg.Lifecycle.EkoResponseTimeout/2)
+	// Held back (OUTBOX_START_DEFER): an eko-response meanwhile supersedes it. A deferred start
+	// wakes no relay, and the sweep delivers it up to one sweep interval after it is due; both
+	// together stay within half the response timeout, so that the workflow is there well before
+	// it must notice a missing report.
+	e.Defer = max(min(i.cfg.OutboxStartDefer, i.cfg.Lifecycle.EkoResponseTimeout/2-i.cfg.RelaySweepInterval), 0)
 	return e, err
 }
 

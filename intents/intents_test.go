@@ -128,18 +128,22 @@ func TestEntries(t *testing.T) {
 func TestStartDeferral(t *testing.T) {
 	ref := db.TxRef{ID: 7, Provider: txstate.ProviderEko, ClientRefID: "1540880592059", ProviderRef: "1540880592059",
 		WorkflowID: "aeps/eko/1540880592059", TxType: "cash_withdrawal", CreatedAt: time.Now()}
+	// The deferral plus one sweep (a deferred start is found by the sweep) stays within half
+	// the response timeout.
 	tests := []struct {
-		defer_, timeout, want time.Duration
+		defer_, timeout, sweep, want time.Duration
 	}{
-		{10 * time.Second, 5 * time.Minute, 10 * time.Second},
-		{10 * time.Second, 4 * time.Second, 2 * time.Second},
-		{0, 5 * time.Minute, 0},
+		{10 * time.Second, 5 * time.Minute, 2 * time.Second, 10 * time.Second},
+		{10 * time.Second, 4 * time.Second, 0, 2 * time.Second},
+		{10 * time.Second, 30 * time.Second, 8 * time.Second, 7 * time.Second},
+		{10 * time.Second, 4 * time.Second, 5 * time.Second, 0},
+		{0, 5 * time.Minute, 2 * time.Second, 0},
 	}
 	for _, tc := range tests {
-		in := intents.New(config.Config{OutboxStartDefer: tc.defer_, Lifecycle: config.Lifecycle{EkoResponseTimeout: tc.timeout}}, nil)
+		in := intents.New(config.Config{OutboxStartDefer: tc.defer_, RelaySweepInterval: tc.sweep, Lifecycle: config.Lifecycle{EkoResponseTimeout: tc.timeout}}, nil)
 		e, err := in.Start(ref)
 		if err != nil || e.Defer != tc.want || e.StartsWorkflow {
-			t.Errorf("defer %s, timeout %s: entry defer %s starts %v (%v), want defer %s", tc.defer_, tc.timeout, e.Defer, e.StartsWorkflow, err, tc.want)
+			t.Errorf("defer %s, timeout %s, sweep %s: entry defer %s starts %v (%v), want defer %s", tc.defer_, tc.timeout, tc.sweep, e.Defer, e.StartsWorkflow, err, tc.want)
 		}
 	}
 	in := intents.New(config.Config{OutboxStartDefer: 10 * time.Second, Lifecycle: config.Lifecycle{EkoResponseTimeout: time.Minute}}, nil)

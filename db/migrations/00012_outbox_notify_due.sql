@@ -3,6 +3,9 @@
 -- allowed debit-hook queues one) is not due for seconds, and woke every relay for a claim that
 -- found nothing: one empty transaction per debit-hook per API replica, at the debit-hook's
 -- peak. The relays' sweep picks deferred entries up once they are due.
+-- Swapping the trigger locks the table against inserts (debit-hooks) while it waits for the
+-- relays' open claims: give up after 5 s rather than stall callbacks; run the migration again.
+SET LOCAL lock_timeout = '5s';
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -140,6 +140,7 @@ func (b *bench) probeConcurrency(ctx context.Context) (int, error) {
 	var free int
 	err := b.db.QueryRowContext(ctx, `SELECT current_setting('max_connections')::int
 		- current_setting('superuser_reserved_connections')::int
+		- coalesce(current_setting('reserved_connections', true)::int, 0)
 		- (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')`).Scan(&free)
 	if err != nil {
 		return 0, fmt.Errorf("count PostgreSQL's free connections: %w", err)
