@@ -36,6 +36,12 @@ func TestOperatorView(t *testing.T) {
 	wid := workflows.WorkflowID(txstate.ProviderEko, ref)
 	s.script(t, ref, "2x1,0")
 	s.debitHook(t, ref)
+	// The relay's start first (with its start delay): an eko-response before it would supersede
+	// it, and the report's SignalWithStart would start the workflow at once.
+	testenv.WaitFor(t, waitTimeout, "the workflow started by the relay", func() (bool, error) {
+		_, err := s.app.Temporal.DescribeWorkflowExecution(ctx, wid, "")
+		return err == nil, err
+	})
 	s.ekoResponse(t, ref, "2")
 	s.waitState(t, ref, "success")
 	query := fmt.Sprintf(`ClientRefID=%q AND TxState="success" AND TxReason=%q AND TxAmount >= 100 AND TxAmount < 100.01 AND TxFlagged=false`,
