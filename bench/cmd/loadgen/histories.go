@@ -1,12 +1,10 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -49,71 +47,56 @@ func (b *bench) historyShape(ctx context.Context, main []*ekoTx) (*HistoryShape,
 	for i := 0; i < len(allowed) && len(ids) < historySample; i += step {
 		ids = append(ids, workflows.WorkflowID("eko", allowed[i].ref))
 	}
+	// Each read fills its own slot; the shape is summed once all are in.
+	counts := make([]historyCounts, len(ids))
+	errs := make([]error, len(ids))
+	drive(ctx, len(ids), 4, 0, func(i int) { counts[i], errs[i] = b.readHistory(ctx, ids[i]) })
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the first is enough: the others say the same
+		}
+	}
 	shape := &HistoryShape{Sampled: len(ids), Activities: map[string]int{}}
 	events := make([]int, len(ids))
 	tasks := make([]int, len(ids))
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	sem := make(chan struct{}, 4)
-	for i, id := range ids {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := b.readShape(ctx, id, &events[i], &tasks[i], shape, &mu); err != nil {
-				mu.Lock()
-				firstErr = cmp.Or(firstErr, err)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+	for i, c := range counts {
+		events[i], tasks[i] = c.events, c.tasks
+		shape.FailedLocalTries += c.failedLocal
+		if len(c.activities) > 0 {
+			shape.WithActivity++
+		}
+		for name, n := range c.activities {
+			shape.Activities[name] += n
+		}
 	}
 	shape.EventsP50, shape.EventsMax = medianMax(events)
 	shape.TasksP50, shape.TasksMax = medianMax(tasks)
 	return shape, nil
 }
 
-// readShape reads one history and adds what it shows to shape.
-func (b *bench) readShape(ctx context.Context, id string, events, tasks *int, shape *HistoryShape, mu *sync.Mutex) error {
+// readHistory reads one workflow's history and counts it.
+func (b *bench) readHistory(ctx context.Context, id string) (historyCounts, error) {
 	it := b.tc.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	var evs []*historypb.HistoryEvent
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
-			return fmt.Errorf("history of %s: %w", id, err)
+			return historyCounts{}, fmt.Errorf("history of %s: %w", id, err)
 		}
 		evs = append(evs, ev)
 	}
-	c := countHistory(evs)
-	*events, *tasks = len(evs), c.tasks
-	mu.Lock()
-	defer mu.Unlock()
-	shape.FailedLocalTries += c.failedLocal
-	if len(c.activities) > 0 {
-		shape.WithActivity++
-	}
-	for name, n := range c.activities {
-		shape.Activities[name] += n
-	}
-	return nil
+	return countHistory(evs), nil
 }
 
 type historyCounts struct {
-	tasks, failedLocal int
-	activities         map[string]int // scheduled, by type
+	events, tasks, failedLocal int
+	activities                 map[string]int // scheduled, by type
 }
 
-// countHistory counts one history's completed workflow tasks, local activity markers that carry
+// countHistory counts one history's events, completed workflow tasks, local activity markers that carry
 // a failure, and scheduled activities.
 func countHistory(evs []*historypb.HistoryEvent) historyCounts {
-	c := historyCounts{activities: map[string]int{}}
+	c := historyCounts{events: len(evs), activities: map[string]int{}}
 	for _, ev := range evs {
 		switch ev.GetEventType() {
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:

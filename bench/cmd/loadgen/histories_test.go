@@ -29,20 +29,21 @@ func TestCountHistory(t *testing.T) {
 	tests := []struct {
 		name       string
 		evs        []*historypb.HistoryEvent
+		events     int
 		tasks      int
 		failed     int
 		activities map[string]int
 	}{
-		{"one task, local tries that succeeded", []*historypb.HistoryEvent{ev(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED), task, marker(false), marker(false)}, 1, 0, map[string]int{}},
+		{"one task, local tries that succeeded", []*historypb.HistoryEvent{ev(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED), task, marker(false), marker(false)}, 4, 1, 0, map[string]int{}},
 		{"a local inquiry timed out into the retried activity",
-			[]*historypb.HistoryEvent{task, marker(true), scheduled("Inquire"), task, marker(false), scheduled("Inquire")}, 2, 1, map[string]int{"Inquire": 2}},
-		{"empty", nil, 0, 0, map[string]int{}},
+			[]*historypb.HistoryEvent{task, marker(true), scheduled("Inquire"), task, marker(false), scheduled("Inquire")}, 6, 2, 1, map[string]int{"Inquire": 2}},
+		{"empty", nil, 0, 0, 0, map[string]int{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := countHistory(tt.evs)
-			if c.tasks != tt.tasks || c.failedLocal != tt.failed || !maps.Equal(c.activities, tt.activities) {
-				t.Errorf("countHistory = %+v, want tasks %d, failed local %d, activities %v", c, tt.tasks, tt.failed, tt.activities)
+			if c.events != len(tt.evs) || c.events != tt.events || c.tasks != tt.tasks || c.failedLocal != tt.failed || !maps.Equal(c.activities, tt.activities) {
+				t.Errorf("countHistory = %+v, want events %d, tasks %d, failed local %d, activities %v", c, tt.events, tt.tasks, tt.failed, tt.activities)
 			}
 		})
 	}
