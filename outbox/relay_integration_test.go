@@ -385,6 +385,11 @@ func TestDeferredStart(t *testing.T) {
 	if timeout := a.Config.Lifecycle.EkoResponseTimeout; backoff > timeout-deferral || backoff < timeout-deferral-5*time.Second {
 		t.Errorf("start delay %s, want what is left of the %s response timeout after the deferral", backoff, timeout)
 	}
+	// The relay marks the entry after Temporal has answered, so the workflow can be seen first.
+	testenv.WaitFor(t, 10*time.Second, wfID+" start entry marked delivered", func() (bool, error) {
+		es := entries(wfID)
+		return len(es) == 1 && es[0].Delivered, nil
+	})
 	if es := entries(wfID); len(es) != 1 || !es[0].Delivered || es[0].Attempts != 1 {
 		t.Errorf("start entry %+v: want delivered by one call", es)
 	}
