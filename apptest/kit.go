@@ -71,6 +71,20 @@ func (a *App) WaitTxState(t testing.TB, provider, ref string, state txstate.Stat
 	return tx
 }
 
+// WaitTxPassed waits until the transaction has entered state, whether or not it is still there: a
+// state that lasts a short while (unknown, before its review window ends) can be missed by polling
+// the current state, but its transition stays in tx_events.
+func (a *App) WaitTxPassed(t testing.TB, provider, ref string, state txstate.State) {
+	t.Helper()
+	testenv.WaitFor(t, 60*time.Second, "transaction "+ref+" through state "+string(state), func() (bool, error) {
+		var n int
+		err := a.Store.DB().GetContext(context.Background(), &n, `SELECT count(*) FROM tx_events e
+			JOIN transactions t ON t.id = e.transaction_id
+			WHERE t.client_ref_id = $1 AND t.provider = $2 AND e.to_state = $3`, ref, provider, string(state))
+		return err == nil && n > 0, err
+	})
+}
+
 // QueryInt runs a query that returns one integer (a count, usually) against the test's database.
 func (a *App) QueryInt(t testing.TB, q string, args ...any) int {
 	t.Helper()
