@@ -112,10 +112,10 @@ func countHistory(evs []*historypb.HistoryEvent) historyCounts {
 	return c
 }
 
+// medianMax sorts xs in place (the callers' slices are their own) and returns its median and maximum.
 func medianMax(xs []int) (p50, maxV int) {
-	s := append([]int(nil), xs...)
-	sort.Ints(s)
-	return s[len(s)/2], s[len(s)-1]
+	sort.Ints(xs)
+	return xs[len(xs)/2], xs[len(xs)-1]
 }
 
 // String is the shape in one line.
